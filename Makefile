@@ -1,0 +1,26 @@
+# Two commands on a fresh machine: `make run` (the product) and `make test` (the tests).
+# Both bootstrap their own virtual environment in .venv.
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/runbooks dev
+
+test: $(STAMP)
+	scripts/test-services.sh
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,65 @@
+"""Bounded capture of a command's output.
+
+A runbook command can print gigabytes (a stray `cat` of a log file), but its output is stored in
+the workflow history and the database, so we keep only the first and the last `max_bytes / 2`:
+the head shows what the command started doing, the tail shows how it ended (the error, usually).
+"""
+
+from __future__ import annotations
+
+import threading
+
+DEFAULT_MAX_OUTPUT = 64 * 1024
+
+
+def omitted_marker(omitted: int) -> str:
+    return f"\n... [{omitted} bytes omitted] ...\n"
+
+
+class OutputCollector:
+    """Accumulates chunks of bytes in memory bounded by `max_bytes` (thread-safe)."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_OUTPUT) -> None:
+        self.max_bytes = max(0, max_bytes)
+        self._head_cap = self.max_bytes // 2
+        self._tail_cap = self.max_bytes - self._head_cap
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        with self._lock:
+            self._total += len(data)
+            room = self._head_cap - len(self._head)
+            if room > 0:
+                self._head += data[:room]
+                data = data[room:]
+            if data and self._tail_cap:
+                self._tail += data[-self._tail_cap :]
+                excess = len(self._tail) - self._tail_cap
+                if excess > 0:
+                    del self._tail[:excess]
+
+    @property
+    def total_bytes(self) -> int:
+        return self._total
+
+    @property
+    def truncated(self) -> bool:
+        return self._total > self.max_bytes
+
+    def text(self) -> str:
+        """The kept output decoded as UTF-8, with a marker where bytes were dropped."""
+        with self._lock:
+            head, tail = bytes(self._head), bytes(self._tail)
+            omitted = self._total - len(head) - len(tail)
+        if omitted <= 0:
+            return (head + tail).decode("utf-8", errors="replace")
+        return (
+            head.decode("utf-8", errors="replace")
+            + omitted_marker(omitted)
+            + tail.decode("utf-8", errors="replace")
+        )

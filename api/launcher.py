@@ -1,0 +1,93 @@
+"""Start a runbook execution exactly once, from an alert or by hand.
+
+The execution id is derived from (runbook, alert name, fingerprint, start of the firing), so the
+database primary key and Temporal's workflow-id policy both turn a re-delivered alert into the
+execution that is already running instead of a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+from fastapi import HTTPException
+from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.schemas import ExecutionRef
+from runbooks.alert import Alert
+from runbooks.db import ExecutionRow, utcnow
+from runbooks.execution import AlertRef, ExecutionInput, ExecutionStatus
+from runbooks.model import Mode, Runbook
+from runbooks.planning import build_context, plan_steps
+from runbooks.settings import Settings
+from runbooks.store import Store
+from workflows import search_attributes as sa
+from workflows.execution import RunbookExecution
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "x"
+
+
+def execution_id_for(runbook: Runbook, alert: Alert | None) -> str:
+    if alert is None:
+        return f"{_safe(runbook.id)}.manual.{uuid.uuid4().hex[:12]}"
+    since = int(alert.starts_at.timestamp()) if alert.starts_at else 0
+    return f"{_safe(runbook.id)}.{_safe(alert.alertname or 'alert')}.{_safe(alert.fingerprint)}.{since}"
+
+
+class Launcher:
+    def __init__(self, client: Client, store: Store, settings: Settings):
+        self.client, self.store, self.settings = client, store, settings
+
+    async def start(self, runbook: Runbook, version: int, mode: Mode, *, alert: Alert | None = None,
+                    params: dict[str, str] | None = None, started_by: str = "alert") -> ExecutionRef:
+        params = params or {}
+        context = build_context(alert.labels if alert else {}, alert.annotations if alert else {}, params)
+        steps = plan_steps(runbook, context)
+        if alert is None and any(s.render_error for s in steps):
+            raise HTTPException(422, detail={"message": "missing or unsafe values for this runbook",
+                                             "steps": {s.id: s.render_error for s in steps if s.render_error}})
+        execution_id = execution_id_for(runbook, alert)
+        row = ExecutionRow(
+            id=execution_id, runbook_id=runbook.id, runbook_version=version, mode=mode.value,
+            status=ExecutionStatus.running.value, alertname=alert.alertname if alert else None,
+            alert_fingerprint=alert.fingerprint if alert else None, params=params, started_by=started_by,
+            started_at=utcnow())
+        if not await asyncio.to_thread(self.store.create_execution, row):
+            existing = await asyncio.to_thread(self.store.get_execution, execution_id)
+            status = existing[0].status if existing else ExecutionStatus.running.value
+            return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status)
+
+        inp = ExecutionInput(
+            execution_id=execution_id, runbook_id=runbook.id, runbook_version=version, runbook_title=runbook.title,
+            service=runbook.service, mode=mode, steps=steps, escalation=runbook.escalation, params=params,
+            started_by=started_by, heartbeat_timeout_seconds=self.settings.heartbeat_timeout_seconds,
+            alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
+                           severity=alert.severity, labels=alert.labels, annotations=alert.annotations)
+            if alert else None)
+        attrs = [sa.RUNBOOK_ID.value_set(runbook.id), sa.EXECUTION_STATUS.value_set("running")]
+        for key, value in ((sa.ALERT_NAME, alert.alertname if alert else "manual"),
+                           (sa.SERVICE, runbook.service or (alert.labels.get("service") if alert else None)),
+                           (sa.SEVERITY, alert.severity if alert else None)):
+            if value:
+                attrs.append(key.value_set(value))
+        try:
+            await self.client.start_workflow(
+                RunbookExecution.run, inp, id=execution_id, task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(attrs),
+                static_summary=f"{runbook.title} ({mode.value})",
+                static_details=f"runbook {runbook.id} v{version}; "
+                               f"alert {alert.alertname if alert else 'none'}; started by {started_by}")
+        except WorkflowAlreadyStartedError:
+            pass
+        except RPCError as exc:
+            await asyncio.to_thread(self.store.delete_execution, execution_id)  # let the source retry
+            raise HTTPException(503, detail=f"Temporal is unavailable, nothing was started: {exc.message}") from None
+        return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=ExecutionStatus.running.value)

@@ -1,0 +1,104 @@
+"""Executions: progress, decisions on waiting steps, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from api.deps import Services, services
+from api.schemas import (
+    Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView,
+)
+from runbooks.db import ExecutionRow
+from runbooks.execution import Decision, ExecutionState, StepStatus
+
+router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
+
+
+def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) -> ExecutionView:  # noqa: ANN001
+    by_step = {a.step_id: a for a in approvals}
+    ui = f"http://127.0.0.1:{svc.settings.temporal_ui_port}/namespaces/{svc.settings.temporal_namespace}/workflows/{ex.id}"
+    return ExecutionView(
+        id=ex.id, runbook_id=ex.runbook_id, runbook_version=ex.runbook_version, mode=ex.mode, status=ex.status,
+        reason=ex.reason, alertname=ex.alertname, alert_fingerprint=ex.alert_fingerprint, params=ex.params,
+        started_by=ex.started_by, started_at=ex.started_at, finished_at=ex.finished_at, resolved_at=ex.resolved_at,
+        temporal_ui_url=ui,
+        steps=[StepView(
+            id=s.step_id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason, target=s.target,
+            status=s.status, command=s.command, output=s.output, exit_code=s.exit_code, started_at=s.started_at,
+            finished_at=s.finished_at,
+            approval=Approval(approved=a.approved, actor=a.actor, comment=a.comment, decided_at=a.decided_at)
+            if (a := by_step.get(s.step_id)) else None,
+            rollback=Rollback(command=s.rollback_command, status=s.rollback_status, exit_code=s.rollback_exit_code,
+                              output=s.rollback_output) if s.rollback_command else None)
+            for s in steps],
+        events=[EventView(kind=e.kind, message=e.message, step_id=e.step_id, target=e.target, at=e.at) for e in events])
+
+
+@router.get("", response_model=list[ExecutionView])
+async def list_executions(status: str | None = None, runbook_id: str | None = None,
+                          limit: int = Query(100, ge=1, le=1000),
+                          svc: Services = Depends(services)) -> list[ExecutionView]:
+    rows = await asyncio.to_thread(svc.store.list_executions, status, runbook_id, limit)
+    return [_view(svc, r) for r in rows]
+
+
+@router.get("/{execution_id}", response_model=ExecutionView)
+async def get_execution(execution_id: str, svc: Services = Depends(services)) -> ExecutionView:
+    found = await asyncio.to_thread(svc.store.get_execution, execution_id)
+    if found is None:
+        raise HTTPException(404, detail=f"no execution {execution_id!r}")
+    return _view(svc, *found)
+
+
+async def _live_state(svc: Services, execution_id: str) -> ExecutionState:
+    if await asyncio.to_thread(svc.store.get_execution, execution_id) is None:
+        raise HTTPException(404, detail=f"no execution {execution_id!r}")
+    handle = svc.client.get_workflow_handle(execution_id)
+    try:
+        desc = await handle.describe()
+        if desc.status != WorkflowExecutionStatus.RUNNING:
+            raise HTTPException(409, detail=f"execution {execution_id} has already ended ({desc.status.name.lower()})")
+        return await handle.query("progress", result_type=ExecutionState)
+    except RPCError as exc:
+        raise HTTPException(503, detail=f"cannot reach the execution in Temporal: {exc.message}") from None
+
+
+async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services,
+                  kind: Literal["approve", "reject"]) -> DecisionAccepted:
+    state = await _live_state(svc, execution_id)
+    step = state.step(step_id)
+    if step is None:
+        raise HTTPException(404, detail=f"execution {execution_id} has no step {step_id!r}")
+    if step.status is not StepStatus.waiting_approval:
+        raise HTTPException(409, detail=f"step {step_id!r} is not waiting for approval (it is {step.status.value})")
+    decision = Decision(step_id=step_id, approved=kind == "approve", actor=body.actor, comment=body.comment)
+    await svc.client.get_workflow_handle(execution_id).signal(kind, decision)
+    return DecisionAccepted(execution_id=execution_id, step_id=step_id,
+                            decision="approved" if kind == "approve" else "rejected", actor=body.actor)
+
+
+@router.post("/{execution_id}/steps/{step_id}/approve", status_code=202, response_model=DecisionAccepted)
+async def approve_step(execution_id: str, step_id: str, body: DecisionBody,
+                       svc: Services = Depends(services)) -> DecisionAccepted:
+    """Approve the step that is waiting; the actor is recorded with the time of the decision."""
+    return await _decide(execution_id, step_id, body, svc, "approve")
+
+
+@router.post("/{execution_id}/steps/{step_id}/reject", status_code=202, response_model=DecisionAccepted)
+async def reject_step(execution_id: str, step_id: str, body: DecisionBody,
+                      svc: Services = Depends(services)) -> DecisionAccepted:
+    """Reject the waiting step: what was done so far is rolled back, newest first."""
+    return await _decide(execution_id, step_id, body, svc, "reject")
+
+
+@router.post("/{execution_id}/cancel", status_code=202)
+async def cancel_execution(execution_id: str, svc: Services = Depends(services)) -> dict:
+    """Cancel a running execution; completed steps are rolled back."""
+    await _live_state(svc, execution_id)
+    await svc.client.get_workflow_handle(execution_id).cancel()
+    return {"execution_id": execution_id, "status": "cancelling"}

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from api.deps import Services, services
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(svc: Services = Depends(services)) -> dict:
+    """Liveness plus what the process is connected to."""
+    return {"status": "ok", "runbooks": len(svc.catalog.runbooks), "temporal": svc.settings.temporal_address,
+            "task_queue": svc.settings.task_queue}

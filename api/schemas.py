@@ -1,0 +1,155 @@
+"""Request and response bodies of the REST API (the OpenAPI schema at /docs comes from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runbooks.model import Mode
+
+
+class AlertmanagerAlert(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str = Field(pattern="^(firing|resolved)$")
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime | None = None
+    endsAt: datetime | None = None
+    generatorURL: str | None = None
+    fingerprint: str | None = None
+
+
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager webhook payload, version 4."""
+
+    model_config = ConfigDict(extra="allow")
+    version: str = "4"
+    status: str | None = None
+    receiver: str | None = None
+    groupKey: str | None = None
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str | None = None
+    alerts: list[AlertmanagerAlert] = Field(min_length=1, max_length=10_000)
+
+
+class ExecutionRef(BaseModel):
+    id: str
+    runbook_id: str
+    status: str
+
+
+class AlertsAccepted(BaseModel):
+    executions: list[ExecutionRef]
+    unmatched: list[str] = Field(description="fingerprints of firing alerts no runbook answers")
+    resolved: list[str] = Field(default_factory=list, description="executions told that their alert resolved")
+
+
+class StartExecution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, str] = Field(default_factory=dict)
+    mode: Mode = Mode.copilot
+    started_by: str = Field(default="api", min_length=1, max_length=200)
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: str = Field(min_length=1, max_length=200, description="who decides (recorded)")
+    comment: str = Field(default="", max_length=2000)
+
+
+class DecisionAccepted(BaseModel):
+    execution_id: str
+    step_id: str
+    decision: str
+    actor: str
+
+
+class StepSummary(BaseModel):
+    id: str
+    title: str
+    position: int
+    risk: str
+    risk_reason: str
+    target: str
+    command: str | None
+    rollback: str | None
+    manual: bool
+
+
+class RunbookSummary(BaseModel):
+    id: str
+    title: str
+    service: str | None
+    latest_version: int
+    source_path: str | None
+
+
+class RunbookDetail(RunbookSummary):
+    version: int
+    description: str
+    mode: str
+    match: dict[str, str]
+    escalation: list[dict[str, Any]]
+    steps: list[StepSummary]
+
+
+class Approval(BaseModel):
+    approved: bool
+    actor: str
+    comment: str
+    decided_at: datetime | None
+
+
+class Rollback(BaseModel):
+    command: str | None
+    status: str | None
+    exit_code: int | None
+    output: str
+
+
+class StepView(BaseModel):
+    id: str
+    title: str
+    position: int
+    risk: str
+    risk_reason: str
+    target: str
+    status: str
+    command: str | None
+    output: str
+    exit_code: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    approval: Approval | None
+    rollback: Rollback | None
+
+
+class EventView(BaseModel):
+    kind: str
+    message: str
+    step_id: str | None
+    target: str | None
+    at: datetime | None
+
+
+class ExecutionView(BaseModel):
+    id: str
+    runbook_id: str
+    runbook_version: int
+    mode: str
+    status: str
+    reason: str
+    alertname: str | None
+    alert_fingerprint: str | None
+    params: dict[str, str]
+    started_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    resolved_at: datetime | None
+    temporal_ui_url: str | None = None
+    steps: list[StepView] = Field(default_factory=list)
+    events: list[EventView] = Field(default_factory=list)

@@ -1,0 +1,95 @@
+"""The `runbooks` command: `dev` (everything on embedded defaults), `worker`, `api`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from rich.console import Console
+
+from runbooks.settings import Settings, get_settings
+
+console = Console(stderr=True)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def _dev(settings: Settings) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from cli.devserver import start_dev_server, stop_dev_server
+    from workers.main import run_worker
+
+    console.print(f"[bold]Living Runbooks[/bold]: starting the Temporal dev server (state in {settings.data_dir})")
+    temporal = start_dev_server(settings.data_dir, settings.temporal_address, settings.temporal_ui_port,
+                                settings.temporal_namespace)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop, handle_signals=False))
+    try:
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
+                                               port=settings.api_port, log_level="warning"))
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        banner = asyncio.create_task(_banner(server, settings, api))
+        await server.serve()
+        banner.cancel()
+    finally:
+        stop.set()
+        await asyncio.gather(worker, return_exceptions=True)
+        stop_dev_server(temporal)
+        console.print("stopped: API, worker and Temporal dev server")
+
+
+async def _banner(server, settings: Settings, api: str) -> None:  # noqa: ANN001
+    while not server.started:
+        await asyncio.sleep(0.1)
+    console.print(
+        f"\n  API            {api}   (docs: {api}/docs)\n"
+        f"  Temporal Web UI http://127.0.0.1:{settings.temporal_ui_port}\n"
+        f"  Temporal        {settings.temporal_address} (namespace {settings.temporal_namespace})\n"
+        f"  State folder    {settings.data_dir.resolve()}\n"
+        f"  Runbooks        {settings.runbooks_dir}\n\n"
+        "  Try: curl -XPOST -H 'content-type: application/json' "
+        f"{api}/api/v1/alerts/alertmanager -d @examples/alertmanager-disk.json\n"
+        "  Ctrl-C stops everything.\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="runbooks", description="Living Runbooks: durable runbook automation")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="Temporal dev server + worker + API on embedded defaults (what `make run` does)")
+    sub.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS")
+    sub.add_parser("api", help="run the API on API_HOST:API_PORT")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    _logging(settings)
+    code = 0
+    try:
+        if args.command == "dev":
+            asyncio.run(_dev(settings))
+        elif args.command == "worker":
+            from workers.main import run_worker
+            asyncio.run(run_worker(settings))
+        elif args.command == "api":
+            import uvicorn
+
+            from api.app import create_app
+            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    except KeyboardInterrupt:
+        pass
+    except SystemExit as exc:
+        console.print(f"[red]{exc}[/red]" if isinstance(exc.code, str) else "")
+        code = 1 if isinstance(exc.code, str) else (exc.code or 0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # temporalio sdk-python#300: avoid a crash at interpreter exit after a worker ran
+
+
+if __name__ == "__main__":
+    main()

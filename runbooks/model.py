@@ -1,0 +1,101 @@
+"""The runbook as the engine sees it: a pinned, structured list of risk-classified steps.
+
+Markdown and YAML runbooks both parse into these models; an execution carries a copy of the exact
+version it runs, so editing a runbook never changes an execution already under way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Risk(str, Enum):
+    """green: read-only; yellow: changes state, reversible; red: destructive or irreversible."""
+
+    green = "green"
+    yellow = "yellow"
+    red = "red"
+
+    @property
+    def rank(self) -> int:
+        return {"green": 0, "yellow": 1, "red": 2}[self.value]
+
+    @classmethod
+    def worst(cls, risks: list["Risk"]) -> "Risk":
+        return max(risks, key=lambda r: r.rank) if risks else cls.green
+
+
+class Mode(str, Enum):
+    """dry_run renders and reports; copilot runs green and asks for the rest; autopilot asks only for red."""
+
+    dry_run = "dry_run"
+    copilot = "copilot"
+    autopilot = "autopilot"
+
+
+class EscalationAction(str, Enum):
+    notify = "notify"
+    reject = "reject"
+
+
+class EscalationLevel(BaseModel):
+    """After `after_seconds` without a decision on a waiting step, notify someone or give up."""
+
+    after_seconds: float = Field(gt=0)
+    action: EscalationAction = EscalationAction.notify
+    target: str | None = None
+
+
+DEFAULT_ESCALATION: list[EscalationLevel] = [
+    EscalationLevel(after_seconds=5 * 60, action=EscalationAction.notify, target="on-call"),
+    EscalationLevel(after_seconds=15 * 60, action=EscalationAction.notify, target="on-call-secondary"),
+    EscalationLevel(after_seconds=60 * 60, action=EscalationAction.reject),
+]
+
+
+class Step(BaseModel):
+    """One step as written: commands are templates until an execution renders them."""
+
+    id: str
+    title: str
+    position: int
+    description: str = ""
+    command: str | None = None
+    language: str = "shell"
+    risk: Risk
+    risk_reason: str
+    risk_explicit: bool = False
+    rollback: str | None = None
+    target: str = "local"
+    timeout_seconds: float = 300.0
+    line: int = 0
+
+    @property
+    def manual(self) -> bool:
+        """A step with no command is done by a person, who confirms it."""
+        return self.command is None
+
+
+class Runbook(BaseModel):
+    id: str
+    title: str
+    description: str = ""
+    service: str | None = None
+    owner: str | None = None
+    match: dict[str, str] = Field(default_factory=dict)
+    mode: Mode = Mode.copilot
+    escalation: list[EscalationLevel] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
+    steps: list[Step]
+    source_path: str | None = None
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def fingerprint(self) -> str:
+        """Content hash of the structured runbook, used to tell a real edit from a re-load."""
+        payload = self.model_dump(mode="json", exclude={"source_path"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

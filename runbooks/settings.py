@@ -1,0 +1,40 @@
+"""One settings object, read from environment variables, shared by the API, the workers and the CLI."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LIBRARY_DIR = Path(__file__).parent / "library"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="State folder: app database, Temporal db, logs.")
+    runbooks_dir: Path = Field(default=LIBRARY_DIR, description="Folder of Markdown/YAML runbooks loaded at start.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in DATA_DIR.")
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "runbooks"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    ssh_known_hosts: str = Field(default="~/.ssh/known_hosts", description="Host keys SSH targets are checked against.")
+    ssh_key_file: str | None = Field(default=None, description="Private key for SSH targets (key auth only).")
+    ssh_user: str = "root"
+    max_output_bytes: int = 65536
+    heartbeat_timeout_seconds: float = 30.0
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'runbooks.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,188 @@
+"""Reads and writes of the application database, in the terms the rest of the code speaks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from runbooks.db import (
+    AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, RunbookVersionRow, StepRow, utcnow,
+)
+from runbooks.errors import RunbookParseError
+from runbooks.execution import ExecutionEvent, ExecutionState
+from runbooks.model import Runbook
+from runbooks.parser import parse_file
+
+log = logging.getLogger(__name__)
+RUNBOOK_SUFFIXES = (".md", ".markdown", ".yaml", ".yml")
+
+
+@dataclass
+class LoadReport:
+    loaded: list[str] = field(default_factory=list)
+    new_versions: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- runbooks -------------------------------------------------------------------------------
+
+    def save_runbook(self, runbook: Runbook, source: str, author: str = "loader") -> tuple[int, bool]:
+        """Store a runbook; a new immutable version only when its content changed."""
+        digest = runbook.fingerprint()
+        with self.session() as s:
+            row = s.get(RunbookRow, runbook.id)
+            if row is not None:
+                latest = s.exec(select(RunbookVersionRow).where(
+                    RunbookVersionRow.runbook_id == runbook.id, RunbookVersionRow.version == row.latest_version)).one()
+                if latest.content_hash == digest:
+                    return row.latest_version, False
+                row.latest_version += 1
+            else:
+                row = RunbookRow(id=runbook.id, title=runbook.title, latest_version=1, created_at=utcnow())
+            row.title, row.service, row.source_path, row.updated_at = (
+                runbook.title, runbook.service, runbook.source_path, utcnow())
+            s.add(row)
+            s.add(RunbookVersionRow(runbook_id=runbook.id, version=row.latest_version, content_hash=digest,
+                                    source=source, model=runbook.model_dump(mode="json"), author=author,
+                                    created_at=utcnow()))
+            s.commit()
+            return row.latest_version, True
+
+    def load_directory(self, root: Path) -> LoadReport:
+        """Load every runbook under `root`; a bad file is reported with its line and skipped."""
+        report = LoadReport()
+        for path in sorted(p for p in root.rglob("*") if p.suffix in RUNBOOK_SUFFIXES and p.is_file()):
+            if path.name.lower() in ("readme.md", "index.md"):
+                continue
+            try:
+                runbook = parse_file(path, root)
+            except RunbookParseError as exc:
+                report.errors.append(str(exc))
+                continue
+            version, created = self.save_runbook(runbook, path.read_text(encoding="utf-8"))
+            report.loaded.append(runbook.id)
+            if created:
+                report.new_versions.append(f"{runbook.id}@v{version}")
+        return report
+
+    def list_runbooks(self) -> list[RunbookRow]:
+        with self.session() as s:
+            return list(s.exec(select(RunbookRow).order_by(RunbookRow.id)))
+
+    def get_runbook(self, runbook_id: str, version: int | None = None) -> tuple[Runbook, int] | None:
+        with self.session() as s:
+            row = s.get(RunbookRow, runbook_id)
+            if row is None:
+                return None
+            ver = s.exec(select(RunbookVersionRow).where(
+                RunbookVersionRow.runbook_id == runbook_id,
+                RunbookVersionRow.version == (version or row.latest_version))).first()
+            return (Runbook.model_validate(ver.model), ver.version) if ver else None
+
+    def latest_runbooks(self) -> list[tuple[Runbook, int]]:
+        with self.session() as s:
+            rows = s.exec(select(RunbookVersionRow).join(
+                RunbookRow, (RunbookRow.id == RunbookVersionRow.runbook_id)
+                & (RunbookRow.latest_version == RunbookVersionRow.version)))
+            return [(Runbook.model_validate(r.model), r.version) for r in rows]
+
+    # -- alerts and executions ------------------------------------------------------------------
+
+    def record_alerts(self, rows: list[AlertRow]) -> None:
+        with self.session() as s:
+            s.add_all(rows)
+            s.commit()
+
+    def create_execution(self, row: ExecutionRow) -> bool:
+        """Insert unless it exists (a re-delivered alert or the workflow got there first)."""
+        with self.session() as s:
+            s.add(row)
+            try:
+                s.commit()
+                return True
+            except IntegrityError:
+                s.rollback()
+                return False
+
+    def save_state(self, state: ExecutionState) -> None:
+        """Mirror the workflow's live state: execution, each step, and who decided what."""
+        with self.session() as s:
+            ex = s.get(ExecutionRow, state.execution_id)
+            if ex is None:
+                ex = ExecutionRow(id=state.execution_id, runbook_id=state.runbook_id,
+                                  runbook_version=state.runbook_version, mode=state.mode.value,
+                                  status=state.status.value, started_at=state.started_at)
+            ex.status, ex.reason = state.status.value, state.reason
+            ex.finished_at, ex.resolved_at = state.finished_at, state.resolved_at
+            s.add(ex)
+            existing = {r.step_id: r for r in s.exec(select(StepRow).where(StepRow.execution_id == state.execution_id))}
+            decided = set(s.exec(select(ApprovalRow.step_id).where(ApprovalRow.execution_id == state.execution_id)))
+            for st in state.steps:
+                row = existing.get(st.id) or StepRow(execution_id=state.execution_id, step_id=st.id,
+                                                     position=st.position, title=st.title, risk=st.risk.value,
+                                                     status=st.status.value)
+                for name in ("risk_reason", "target", "command", "exit_code", "output", "started_at",
+                             "finished_at", "rollback_command", "rollback_exit_code", "rollback_output"):
+                    setattr(row, name, getattr(st, name))
+                row.status = st.status.value
+                row.rollback_status = st.rollback_status.value if st.rollback_status else None
+                s.add(row)
+                if st.decision is not None and st.id not in decided:
+                    d = st.decision
+                    s.add(ApprovalRow(execution_id=state.execution_id, step_id=st.id, approved=d.approved,
+                                      actor=d.actor, comment=d.comment, decided_at=d.decided_at))
+            s.commit()
+
+    def add_event(self, ev: ExecutionEvent) -> None:
+        with self.session() as s:
+            s.add(EventRow(execution_id=ev.execution_id, kind=ev.kind, step_id=ev.step_id, target=ev.target,
+                           message=ev.message, at=ev.at or utcnow()))
+            s.commit()
+
+    def get_execution(self, execution_id: str) -> tuple[ExecutionRow, list[StepRow], list[ApprovalRow],
+                                                          list[EventRow]] | None:
+        with self.session() as s:
+            ex = s.get(ExecutionRow, execution_id)
+            if ex is None:
+                return None
+            steps = list(s.exec(select(StepRow).where(StepRow.execution_id == execution_id)
+                                .order_by(StepRow.position)))
+            approvals = list(s.exec(select(ApprovalRow).where(ApprovalRow.execution_id == execution_id)))
+            events = list(s.exec(select(EventRow).where(EventRow.execution_id == execution_id)
+                                 .order_by(EventRow.id)))
+            return ex, steps, approvals, events
+
+    def list_executions(self, status: str | None = None, runbook_id: str | None = None,
+                        limit: int = 100) -> list[ExecutionRow]:
+        with self.session() as s:
+            q = select(ExecutionRow).order_by(col(ExecutionRow.started_at).desc()).limit(limit)
+            if status:
+                q = q.where(ExecutionRow.status == status)
+            if runbook_id:
+                q = q.where(ExecutionRow.runbook_id == runbook_id)
+            return list(s.exec(q))
+
+    def delete_execution(self, execution_id: str) -> None:
+        with self.session() as s:
+            row = s.get(ExecutionRow, execution_id)
+            if row is not None:
+                s.delete(row)
+                s.commit()
+
+    def open_executions_for_alert(self, fingerprint: str) -> list[str]:
+        with self.session() as s:
+            return list(s.exec(select(ExecutionRow.id).where(
+                ExecutionRow.alert_fingerprint == fingerprint,
+                col(ExecutionRow.status).in_(["running", "waiting_approval"]))))

@@ -1,0 +1,196 @@
+"""End to end through the API on a real Temporal dev server with a real worker.
+
+The test runbooks append one line per command to a log file named by the alert, so each test can
+read exactly what ran, in which order, and how many times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+
+from conftest import Harness
+
+
+def alert_payload(alertname: str, log: Path, status: str = "firing", fingerprint: str = "fp-1") -> dict:
+    return {
+        "version": "4", "status": status, "receiver": "living-runbooks", "groupKey": "{}:{}",
+        "groupLabels": {"alertname": alertname}, "commonLabels": {}, "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": status,
+            "labels": {"alertname": alertname, "severity": "critical", "instance": "web-1", "log": str(log)},
+            "annotations": {"summary": "test alert"},
+            "startsAt": datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc).isoformat(),
+            "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus/graph", "fingerprint": fingerprint,
+        }],
+    }
+
+
+def lines(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+async def fire(h: Harness, alertname: str, log: Path, **kw) -> str:
+    resp = await h.http.post("/api/v1/alerts/alertmanager", json=alert_payload(alertname, log, **kw))
+    assert resp.status_code == 202, resp.text
+    body = resp.json()
+    assert len(body["executions"]) == 1, body
+    return body["executions"][0]["id"]
+
+
+async def decide(h: Harness, execution_id: str, step: str, verdict: str, actor: str = "alice") -> None:
+    await h.wait_for(execution_id, "waiting_approval", step=step)
+    resp = await h.http.post(f"/api/v1/executions/{execution_id}/steps/{step}/{verdict}",
+                             json={"actor": actor, "comment": f"{verdict} in test"})
+    assert resp.status_code == 202, resp.text
+
+
+async def test_green_runs_yellow_waits_and_approvals_finish_the_runbook(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    ex = await fire(harness, "E2EChange", log)
+
+    body = await harness.wait_for(ex, "waiting_approval", step="change-a")
+    assert lines(log) == ["check"], "the green step ran by itself, the yellow one waits"
+    assert body["status"] == "waiting_approval"
+
+    await decide(harness, ex, "change-a", "approve", actor="alice")
+    await decide(harness, ex, "change-b", "approve", actor="bob")
+    await decide(harness, ex, "risky-change", "approve", actor="carol")
+    body = await harness.wait_for(ex, "succeeded")
+
+    assert lines(log) == ["check", "change-a", "change-b", "risky"]
+    steps = {s["id"]: s for s in body["steps"]}
+    assert steps["look-before-touching"]["approval"] is None
+    assert steps["change-a"]["approval"]["actor"] == "alice"
+    assert steps["risky-change"]["approval"]["actor"] == "carol"
+    assert steps["risky-change"]["approval"]["decided_at"]
+    assert steps["change-b"]["exit_code"] == 0
+    assert steps["risky-change"]["risk"] == "red"
+    assert "echo risky >> " in steps["risky-change"]["command"]
+    assert body["runbook_version"] == 1
+
+
+async def test_rejecting_a_step_rolls_back_what_was_done_newest_first(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    ex = await fire(harness, "E2EChange", log)
+    await decide(harness, ex, "change-a", "approve")
+    await decide(harness, ex, "change-b", "approve")
+    await decide(harness, ex, "risky-change", "reject", actor="dave")
+    body = await harness.wait_for(ex, "rolled_back")
+
+    assert lines(log) == ["check", "change-a", "change-b", "undo-b", "undo-a"]
+    steps = {s["id"]: s for s in body["steps"]}
+    assert steps["risky-change"]["status"] == "rejected"
+    assert steps["risky-change"]["approval"] == {
+        "approved": False, "actor": "dave", "comment": "reject in test",
+        "decided_at": steps["risky-change"]["approval"]["decided_at"]}
+    assert steps["change-a"]["rollback"]["status"] == "succeeded"
+    assert "rejected by dave" in body["reason"]
+
+
+async def test_a_failing_step_rolls_back(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    ex = await fire(harness, "E2EFailing", log)
+    body = await harness.wait_for(ex, "rolled_back", "failed")
+
+    assert body["status"] == "rolled_back"
+    assert lines(log) == ["prepare", "breaking", "undo-prepare"]
+    steps = {s["id"]: s for s in body["steps"]}
+    assert steps["break"]["status"] == "failed"
+    assert steps["break"]["exit_code"] == 3
+    assert steps["never-reached"]["status"] == "skipped"
+
+
+async def test_cancelling_rolls_back(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    ex = await fire(harness, "E2EChange", log)
+    await decide(harness, ex, "change-a", "approve")
+    await harness.wait_for(ex, "waiting_approval", step="change-b")
+
+    resp = await harness.http.post(f"/api/v1/executions/{ex}/cancel")
+    assert resp.status_code == 202, resp.text
+    body = await harness.wait_for(ex, "cancelled")
+    assert lines(log) == ["check", "change-a", "undo-a"]
+    assert {s["id"]: s["status"] for s in body["steps"]}["change-b"] == "skipped"
+
+
+async def test_a_redelivered_alert_never_starts_a_second_execution(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    payload = alert_payload("E2EChange", log, fingerprint="dup-1")
+    responses = await asyncio.gather(*[harness.http.post("/api/v1/alerts/alertmanager", json=payload)
+                                       for _ in range(5)])
+    ids = {r.json()["executions"][0]["id"] for r in responses}
+    assert len(ids) == 1
+    ex = ids.pop()
+    await harness.wait_for(ex, "waiting_approval", step="change-a")
+    again = await harness.http.post("/api/v1/alerts/alertmanager", json=payload)
+    assert again.json()["executions"] == [{"id": ex, "runbook_id": "e2e-change", "status": "waiting_approval"}]
+
+    executions = (await harness.http.get("/api/v1/executions", params={"runbook_id": "e2e-change"})).json()
+    assert [e["id"] for e in executions] == [ex]
+    runs = [w async for w in harness.client.list_workflows(f'WorkflowId = "{ex}"')]
+    assert len(runs) == 1
+    assert lines(log) == ["check"], "the green step ran once"
+
+
+async def test_dry_run_renders_and_executes_nothing(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "dry.log"
+    resp = await harness.http.post("/api/v1/runbooks/params-demo/executions",
+                                   json={"params": {"word": "hello", "log": str(log)}, "mode": "dry_run"})
+    assert resp.status_code == 202, resp.text
+    body = await harness.wait_for(resp.json()["id"], "succeeded")
+    assert not log.exists()
+    assert [s["status"] for s in body["steps"]] == ["dry_run", "dry_run"]
+    assert body["steps"][1]["command"] == f"echo hello >> {log}"
+
+
+async def test_unmatched_and_resolved_alerts_are_recorded(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    resp = await harness.http.post("/api/v1/alerts/alertmanager", json=alert_payload("NobodyWroteThis", log))
+    assert resp.status_code == 202
+    assert resp.json() == {"executions": [], "unmatched": ["fp-1"], "resolved": []}
+
+    ex = await fire(harness, "E2EChange", log, fingerprint="res-1")
+    await harness.wait_for(ex, "waiting_approval", step="change-a")
+    resolved = await harness.http.post("/api/v1/alerts/alertmanager",
+                                       json=alert_payload("E2EChange", log, status="resolved", fingerprint="res-1"))
+    assert resolved.json()["resolved"] == [ex]
+    for _ in range(100):
+        body = (await harness.http.get(f"/api/v1/executions/{ex}")).json()
+        if body["resolved_at"]:
+            break
+        await asyncio.sleep(0.05)
+    assert body["resolved_at"] and any(e["kind"] == "resolved" for e in body["events"])
+
+
+async def test_bad_requests_get_a_reason_not_a_500(harness: Harness, tmp_path: Path) -> None:
+    http = harness.http
+    assert (await http.post("/api/v1/alerts/alertmanager", content=b"{not json",
+                            headers={"content-type": "application/json"})).status_code == 422
+    assert (await http.post("/api/v1/alerts/alertmanager", json={"alerts": []})).status_code == 422
+    assert (await http.post("/api/v1/alerts/alertmanager", json={"alerts": [{"status": "weird", "labels": {}}]})
+            ).status_code == 422
+    missing = await http.post("/api/v1/runbooks/params-demo/executions", json={"params": {"word": "x"}})
+    assert missing.status_code == 422 and "params.log" in missing.text
+    hostile = await http.post("/api/v1/runbooks/params-demo/executions",
+                              json={"params": {"word": "--all", "log": "/tmp/x"}})
+    assert hostile.status_code == 422
+    assert (await http.post("/api/v1/runbooks/nope/executions", json={})).status_code == 404
+    assert (await http.post("/api/v1/runbooks/params-demo/executions", json={"mode": "yolo"})).status_code == 422
+    assert (await http.get("/api/v1/executions/nope")).status_code == 404
+    assert (await http.post("/api/v1/executions/nope/steps/x/approve", json={"actor": "a"})).status_code == 404
+
+    log = tmp_path / "run.log"
+    ex = await fire(harness, "E2EChange", log, fingerprint="bad-1")
+    await harness.wait_for(ex, "waiting_approval", step="change-a")
+    not_waiting = await http.post(f"/api/v1/executions/{ex}/steps/change-b/approve", json={"actor": "a"})
+    assert not_waiting.status_code == 409
+    no_actor = await http.post(f"/api/v1/executions/{ex}/steps/change-a/approve", json={"actor": ""})
+    assert no_actor.status_code == 422
+    assert (await http.get("/healthz")).json()["status"] == "ok"
+    runbooks = (await http.get("/api/v1/runbooks")).json()
+    assert {"e2e-change", "e2e-failing", "params-demo"} <= {r["id"] for r in runbooks}
+    detail = (await http.get("/api/v1/runbooks/e2e-change")).json()
+    assert [s["risk"] for s in detail["steps"]] == ["green", "yellow", "yellow", "red"]

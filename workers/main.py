@@ -1,0 +1,53 @@
+"""The main worker: polls the runbooks task queue and runs workflow tasks and step activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.commands import CommandActivities
+from activities.records import RecordActivities
+from runbooks.db import create_schema, make_engine
+from runbooks.settings import Settings
+from runbooks.store import Store
+from workflows.client import connect
+from workflows.execution import RunbookExecution
+
+log = logging.getLogger("runbooks.worker")
+
+
+def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
+    records = RecordActivities(store)
+    commands = CommandActivities(settings)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[RunbookExecution],
+        activities=[commands.run_command, *records.all()],
+        activity_executor=executor,
+        max_concurrent_activities=32,
+        graceful_shutdown_timeout=timedelta(seconds=30),
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, handle_signals: bool = True) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM); in-flight steps get time to finish."""
+    engine = make_engine(settings.resolved_database_url)
+    create_schema(engine)
+    client = await connect(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(client, settings, Store(engine), executor)
+        log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+        async with worker:
+            await stop.wait()
+        log.info("worker stopped")

@@ -1,0 +1,235 @@
+"""RunbookExecution: walks a pinned runbook version step by step.
+
+Deterministic orchestration only: activities run commands and write records. Safe steps run,
+risky steps wait for an approval signal while an escalation timer chain runs, and a failure,
+rejection or cancellation runs the compensation stack newest-first in a shielded scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from runbooks.execution import (
+        CommandRequest, CommandResult, Decision, ExecutionEvent, ExecutionInput, ExecutionState,
+        ExecutionStatus, PlannedStep, ResolvedNotice, StepState, StepStatus,
+    )
+    from runbooks.model import EscalationAction, Mode, Risk
+    from runbooks.policy import StepAction, decide
+    from workflows import search_attributes as sa
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+TIMER_ACTOR = "escalation-timer"
+
+
+def _command_retry(step: PlannedStep) -> RetryPolicy:
+    """A command that ran and failed is never retried; only a read-only step survives a lost worker."""
+    return RetryPolicy(maximum_attempts=3 if step.risk is Risk.green else 1,
+                       non_retryable_error_types=["CommandError"])
+
+
+@workflow.defn(name="RunbookExecution")
+class RunbookExecution:
+    def __init__(self) -> None:
+        self._inp: ExecutionInput | None = None
+        self._state: ExecutionState | None = None
+        self._decisions: dict[str, Decision] = {}
+        self._waiting: str | None = None
+        self._compensations: list[PlannedStep] = []
+
+    # -- signals and queries --------------------------------------------------------------------
+
+    @workflow.signal
+    def approve(self, decision: Decision) -> None:
+        self._decide(decision, approved=True)
+
+    @workflow.signal
+    def reject(self, decision: Decision) -> None:
+        self._decide(decision, approved=False)
+
+    def _decide(self, decision: Decision, approved: bool) -> None:
+        """Only the step currently waiting can be decided, and only once: a double click is a no-op."""
+        if decision.step_id != self._waiting or decision.step_id in self._decisions:
+            workflow.logger.info("ignored decision for %s (waiting: %s)", decision.step_id, self._waiting)
+            return
+        self._decisions[decision.step_id] = decision.model_copy(
+            update={"approved": approved, "decided_at": workflow.now()})
+
+    @workflow.signal
+    async def alert_resolved(self, notice: ResolvedNotice) -> None:
+        assert self._state is not None
+        if self._state.resolved_at is None:
+            self._state.resolved_at = notice.resolved_at or workflow.now()
+            await self._event("resolved", "the alert resolved")
+
+    @workflow.query
+    def progress(self) -> ExecutionState:
+        assert self._state is not None
+        return self._state
+
+    # -- the run --------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: ExecutionInput) -> ExecutionState:
+        self._inp = inp
+        self._state = ExecutionState(
+            execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
+            mode=inp.mode, started_at=workflow.now(),
+            steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
+                             target=s.target, command=s.command.display if s.command else None,
+                             rollback_command=s.rollback.display if s.rollback else None) for s in inp.steps])
+        try:
+            outcome = await self._walk(inp)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.ensure_future(self._compensate()))
+            await asyncio.shield(asyncio.ensure_future(
+                self._finish(ExecutionStatus.cancelled, "cancelled on request")))
+            raise
+        status, reason = outcome
+        if status is not ExecutionStatus.succeeded and self._compensations:
+            all_ok = await self._compensate()
+            status = ExecutionStatus.rolled_back if all_ok else ExecutionStatus.failed
+            reason += "; rolled back" if all_ok else "; ROLLBACK FAILED, see the steps"
+        await self._finish(status, reason)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if status is not ExecutionStatus.succeeded:
+            raise ApplicationError(reason, type="RunbookFailed", non_retryable=True)
+        return self._state
+
+    async def _walk(self, inp: ExecutionInput) -> tuple[ExecutionStatus, str]:
+        assert self._state is not None
+        broken = [s for s in inp.steps if s.render_error]
+        if broken:
+            return ExecutionStatus.failed, "; ".join(f"step '{s.title}': {s.render_error}" for s in broken)
+        await self._save()
+        for step in inp.steps:
+            st = self._state.step(step.id)
+            assert st is not None
+            action = decide(inp.mode, step.risk, step.manual)
+            if action is StepAction.report:
+                st.status = StepStatus.dry_run
+                continue
+            if action is StepAction.ask:
+                decision = await self._wait_for_decision(step, st)
+                if not decision.approved:
+                    st.status = StepStatus.rejected
+                    why = f": {decision.comment}" if decision.comment else ""
+                    return ExecutionStatus.failed, f"step '{step.title}' rejected by {decision.actor}{why}"
+            if step.manual:
+                st.status, st.finished_at = StepStatus.succeeded, workflow.now()
+                continue
+            if step.rollback is not None:
+                self._compensations.append(step)  # pushed first: a half-done step is undone too
+            if not await self._run_step(step, st):
+                return ExecutionStatus.failed, f"step '{step.title}' failed"
+        done = "dry run: nothing was executed" if inp.mode is Mode.dry_run else "all steps succeeded"
+        return ExecutionStatus.succeeded, done
+
+    async def _wait_for_decision(self, step: PlannedStep, st: StepState) -> Decision:
+        """Wait for a person, escalating along the runbook's timer chain while nobody answers."""
+        assert self._inp is not None and self._state is not None
+        self._waiting = step.id
+        st.status, self._state.status = StepStatus.waiting_approval, ExecutionStatus.waiting_approval
+        await self._save()
+        started = workflow.now()
+        for level in self._inp.escalation:
+            elapsed = (workflow.now() - started).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: step.id in self._decisions, timeout=max(level.after_seconds - elapsed, 0.001),
+                    timeout_summary=f"escalate '{step.title}' after {level.after_seconds:g}s: {level.action.value}")
+                break
+            except asyncio.TimeoutError:
+                if level.action is EscalationAction.reject:
+                    self._decisions[step.id] = Decision(
+                        step_id=step.id, approved=False, actor=TIMER_ACTOR, decided_at=workflow.now(),
+                        comment=f"no decision within {level.after_seconds:g}s")
+                    break
+                st.escalations += 1
+                await workflow.execute_activity(
+                    "escalate", self._notice(step, level.target, st.escalations),
+                    start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY,
+                    summary=f"escalate '{step.title}' to {level.target or 'on-call'}")
+        await workflow.wait_condition(lambda: step.id in self._decisions)
+        self._waiting = None
+        decision = self._decisions[step.id]
+        st.decision = decision
+        self._state.status = ExecutionStatus.running
+        return decision
+
+    def _notice(self, step: PlannedStep, target: str | None, count: int) -> ExecutionEvent:
+        assert self._inp is not None
+        return ExecutionEvent(
+            execution_id=self._inp.execution_id, kind="escalation", step_id=step.id, target=target,
+            at=workflow.now(),
+            message=f"escalation {count}: step '{step.title}' ({step.risk.value}) still waits for approval")
+
+    async def _run_step(self, step: PlannedStep, st: StepState) -> bool:
+        st.status, st.started_at = StepStatus.running, workflow.now()
+        await self._save()
+        result = await self._command(step, step.command, rollback=False)
+        st.exit_code, st.output, st.finished_at = result.exit_code, result.output, workflow.now()
+        st.status = StepStatus.succeeded if result.ok else StepStatus.failed
+        await self._save()
+        return result.ok
+
+    async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:
+        assert self._inp is not None and command is not None
+        req = CommandRequest(execution_id=self._inp.execution_id, step_id=step.id, target=step.target,
+                             command=command, timeout_seconds=step.timeout_seconds, rollback=rollback)
+        try:
+            return await workflow.execute_activity(
+                "run_command", req, result_type=CommandResult,
+                start_to_close_timeout=timedelta(seconds=step.timeout_seconds + 30),
+                heartbeat_timeout=timedelta(seconds=self._inp.heartbeat_timeout_seconds),
+                retry_policy=RetryPolicy(maximum_attempts=3) if rollback else _command_retry(step),
+                summary=f"{'rollback of ' if rollback else ''}{step.position}. {step.title}")
+        except ActivityError as exc:
+            cause = exc.cause.message if exc.cause is not None and hasattr(exc.cause, "message") else str(exc)
+            return CommandResult(exit_code=None, error=f"activity failed, not retried to avoid a second run: {cause}")
+
+    async def _compensate(self) -> bool:
+        """Undo what was done, newest first; keep going if one rollback fails, and report it."""
+        assert self._state is not None
+        all_ok = True
+        while self._compensations:
+            step = self._compensations.pop()
+            st = self._state.step(step.id)
+            assert st is not None
+            st.rollback_status = StepStatus.running
+            await self._save()
+            result = await self._command(step, step.rollback, rollback=True)
+            st.rollback_exit_code, st.rollback_output = result.exit_code, result.output or (result.error or "")
+            st.rollback_status = StepStatus.succeeded if result.ok else StepStatus.failed
+            all_ok = all_ok and result.ok
+        await self._save()
+        return all_ok
+
+    async def _finish(self, status: ExecutionStatus, reason: str) -> None:
+        assert self._state is not None
+        for st in self._state.steps:
+            if st.status in (StepStatus.pending, StepStatus.waiting_approval):
+                st.status = StepStatus.skipped
+        self._state.status, self._state.reason, self._state.finished_at = status, reason, workflow.now()
+        await self._save()
+        await self._event("finished", f"{status.value}: {reason}")
+
+    async def _save(self) -> None:
+        assert self._state is not None
+        if workflow.info().typed_search_attributes.get(sa.RUNBOOK_ID):  # registered where the starter set them
+            workflow.upsert_search_attributes([sa.EXECUTION_STATUS.value_set(self._state.status.value)])
+        await workflow.execute_local_activity(
+            "save_state", self._state, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+
+    async def _event(self, kind: str, message: str) -> None:
+        assert self._inp is not None
+        await workflow.execute_local_activity(
+            "record_event", ExecutionEvent(execution_id=self._inp.execution_id, kind=kind, message=message,
+                                           at=workflow.now()),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
