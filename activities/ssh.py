@@ -26,9 +26,10 @@ HEARTBEAT_INTERVAL = 2.0
 # sessions, so the script runs under a watchdog: it reads the channel's stdin, to which we never
 # write, and EOF therefore means the channel closed (our timeout, a cancelled activity, a dead
 # worker). It then kills the session's process group (sshd gives each session its own): TERM,
-# KILL 2 s later. The script itself gets stdin from /dev/null. $1 is the script.
+# KILL 2 s later. The script gets stdin from /dev/null and stderr merged into stdout on the remote
+# side (sshd reads two pipes, so set_combine_stderr alone loses the order). $1 is the script.
 _WATCHDOG = (
-    'exec 3<&0; sh -c "$1" </dev/null 3<&- & cmd=$!; '
+    'exec 3<&0; sh -c "$1" </dev/null 2>&1 3<&- & cmd=$!; '
     "{ while read -r _; do :; done; trap '' TERM; kill -s TERM 0; sleep 2; kill -s KILL 0; } "
     '<&3 >/dev/null 2>&1 & wd=$!; '
     'exec 3<&-; wait "$cmd"; rc=$?; kill "$wd" 2>/dev/null; exit "$rc"'

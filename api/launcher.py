@@ -13,7 +13,9 @@ import uuid
 
 from fastapi import HTTPException
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -70,12 +72,12 @@ class Launcher:
             alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
                            severity=alert.severity, labels=alert.labels, annotations=alert.annotations)
             if alert else None)
-        attrs = [sa.RUNBOOK_ID.value_set(runbook.id), sa.EXECUTION_STATUS.value_set("running")]
+        attrs = [SearchAttributePair(sa.RUNBOOK_ID, runbook.id), SearchAttributePair(sa.EXECUTION_STATUS, "running")]
         for key, value in ((sa.ALERT_NAME, alert.alertname if alert else "manual"),
                            (sa.SERVICE, runbook.service or (alert.labels.get("service") if alert else None)),
                            (sa.SEVERITY, alert.severity if alert else None)):
             if value:
-                attrs.append(key.value_set(value))
+                attrs.append(SearchAttributePair(key, value))
         try:
             await self.client.start_workflow(
                 RunbookExecution.run, inp, id=execution_id, task_queue=self.settings.task_queue,
@@ -89,5 +91,5 @@ class Launcher:
             pass
         except RPCError as exc:
             await asyncio.to_thread(self.store.delete_execution, execution_id)  # let the source retry
-            raise HTTPException(503, detail=f"Temporal is unavailable, nothing was started: {exc.message}") from None
+            raise HTTPException(503, detail=f"Temporal did not start the execution (nothing ran; retry later): {exc.message}") from None
         return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=ExecutionStatus.running.value)

@@ -36,7 +36,9 @@ _COMMAND_PREFIXES = frozenset(
 # Programs that re-parse their arguments (or piped input) as shell code: quoting cannot protect a
 # value given to them. The second set only matters in command position (bash evaluates arithmetic).
 _REPARSERS = frozenset("eval sh bash dash zsh ksh ash ssh su xargs".split())
-_REPARSING_COMMANDS = frozenset("let declare typeset local watch".split())
+_REPARSING_COMMANDS = frozenset("let declare typeset local readonly watch trap read mapfile readarray unset".split())
+# bash evaluates `-v NAME` of these as a variable name, array subscript (and its $(...)) included.
+_NAME_OPTION_COMMANDS = frozenset(("printf", "test", "["))
 # Names that only exist in a shell: without a shell, running them as a program fails or differs.
 _SHELL_ONLY = frozenset(
     "if then else elif fi while until for case do done time ! { } exec command builtin eval "
@@ -44,16 +46,24 @@ _SHELL_ONLY = frozenset(
 )
 _FRAME_NAMES = {
     "sq": "single quotes",
+    "dq": "double quotes",
     "cmdsub": "$(...)",
+    "procsub": "process substitution <(...)",
+    "paren": "( ... )",
     "arith": "arithmetic $((...)) or ((...))",
     "aparen": "arithmetic $((...)) or ((...))",
+    "arith_b": "arithmetic $[...]",
+    "abrack": "arithmetic",
     "param": "${...}",
     "cond": "[[ ... ]]",
 }
-_OPENERS = (("$((", "arith"), ("$(", "cmdsub"), ("${", "param"))
+_OPENERS = (("$((", "arith"), ("$(", "cmdsub"), ("${", "param"), ("$[", "arith_b"))
+_SUBCOMMANDS = ("cmdsub", "procsub")
+_CLOSERS = {"arith": "))", "aparen": ")", "arith_b": "]", "abrack": "]", "param": "}", "cond": "]]"}
+_ARITH = ("arith", "aparen", "arith_b", "abrack")
 _JINJA_BLOCKS = {
     "block_begin": "{% ... %} blocks are not supported: commands only take {{ }} placeholders",
-    "comment_begin": "{# ... #} comments are not supported in commands",
+    "comment_begin": "'{#' starts a Jinja comment, which commands cannot contain (nor shell's ${#var})",
     "raw_begin": "{% raw %} blocks are not supported: write {{ '{{' }} for a literal '{{'",
     "linestatement_begin": "line statements are not supported",
     "linecomment_begin": "line comments are not supported",
@@ -173,144 +183,223 @@ def _placeholders(template: str) -> list[_Placeholder]:
     return found
 
 
-def _scan(template: str, spans: list[_Placeholder]) -> tuple[list[str], bool]:
-    """Quoting context of each placeholder ('bare' or 'dq'), and whether the command needs a shell.
+_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 
-    A small model of POSIX sh quoting: single/double quotes, backslashes, $( ), ${ }, $(( )), (( )),
-    [[ ]], backticks, comments and heredocs. Placeholders are only accepted unquoted or directly in
-    double quotes at command level, and never where a value would become the program to run.
+
+@dataclass
+class _Word:
+    """Where the scanner stands in the current simple command."""
+
+    text: str = ""  # raw text of the current word so far ('\0' marks a placeholder or substitution)
+    started: bool = False
+    cmd_pos: bool = True  # this word would name the program to run
+    redirect: str = ""  # this word is a redirection target: "plain", or "dup" after >& / <&
+    command: str = ""  # the program of this simple command, once known
+    prev: str = ""  # the previous complete word of this simple command
+
+    def add(self, text: str) -> None:
+        self.text, self.started = self.text + text, True
+
+
+class _Scanner:
+    """A small model of how sh and bash split and quote a command line, just enough to place values.
+
+    It tracks single/double quotes, backslashes, $( ), <( ), ${ }, $(( )), $[ ], (( )), [[ ]],
+    backticks, comments, heredocs and redirections. Placeholders are accepted only unquoted or
+    directly inside double quotes at command level, and never where a value would name the program,
+    be read again by bash (arithmetic, `>&`, `-v NAME`) or be given to something that runs code.
     """
-    starts = {p.start: p for p in spans}
-    stack, contexts, shell = ["top"], [], False
-    word, in_word, cmd_pos, redirect, heredoc = "", False, True, False, False
-    reparser = ""  # a program seen so far that would re-parse a later value as code
-    piped = False  # a value has gone into a pipe in the current command list
-    words: list[str] = []
 
-    def end_word(new_command: bool = False) -> None:
-        nonlocal word, in_word, cmd_pos, redirect, reparser
-        if in_word:
-            words.append(word)
-            program = word.rsplit("/", 1)[-1]
-            if program in _REPARSERS or (cmd_pos and program in _REPARSING_COMMANDS):
-                if piped and cmd_pos:
-                    raise TemplateError(f"a value is piped into {word!r}, which runs its input as code")
-                reparser = reparser or word
-            if redirect:
-                redirect = False
-            elif cmd_pos and word not in _COMMAND_PREFIXES and not re.match(r"[A-Za-z_]\w*=", word):
-                cmd_pos = False
-        word, in_word = "", False
-        cmd_pos = cmd_pos or new_command
+    def __init__(self, template: str, spans: list[_Placeholder]) -> None:
+        self.t, self.starts = template, {p.start: p for p in spans}
+        self.stack = ["top"]
+        self.saved: list[_Word] = []  # the outer word while inside $( ) or <( )
+        self.w = _Word()
+        self.contexts: list[str] = []
+        self.words: list[str] = []
+        self.shell = self.heredoc = self.piped = False  # piped: a value went into a pipe in this list
+        self.reparser = ""  # a program seen so far that would run a later value as code
 
-    i, n = 0, len(template)
-    while i < n:
-        frame, c, two = stack[-1], template[i], template[i : i + 2]
-        if i in starts:
-            p = starts[i]
-            bad = next((f for f in stack if f not in ("top", "paren", "dq")), None)
-            if bad:
-                raise TemplateError(f"{p.label} is inside {_FRAME_NAMES[bad]}, where a value cannot be quoted "
-                                    "safely; move it outside, or use double quotes")
-            if heredoc:
-                raise TemplateError(f"{p.label} comes after a heredoc ('<<'), where values cannot be quoted safely")
-            if reparser:
-                raise TemplateError(f"{p.label} comes after {reparser!r}, which runs its arguments as code and "
-                                    "would undo the quoting; for remote hosts use the step's target instead")
-            if cmd_pos and not redirect and not re.match(r"[A-Za-z_]\w*=", word):
-                raise TemplateError(f"{p.label} is in command position: a value cannot choose the program to run")
-            contexts.append("dq" if frame == "dq" else "bare")
-            word, in_word, i = word + "\0", True, p.end
-            continue
-        if frame == "sq":
-            if c == "'":
-                stack.pop()
-            word, i = word + c, i + 1
-            continue
-        if c == "\\":
-            if i + 1 in starts:
-                raise TemplateError(f"a backslash directly before {starts[i + 1].label} would break its quoting")
-            shell, word, in_word, i = True, word + template[i : i + 2], True, i + 2
-            continue
-        if c == "`":
-            j = i + 1
-            while j < n and template[j] != "`":
-                if j in starts:
-                    raise TemplateError(f"{starts[j].label} is inside backticks, where it cannot be quoted safely")
-                j += 2 if template[j] == "\\" else 1
-            if j >= n:
-                raise TemplateError("unterminated backtick")
-            shell, word, in_word, i = True, word + template[i : j + 1], True, j + 1
-            continue
-        if c == "$":
-            opened = next((f for tok, f in _OPENERS if template.startswith(tok, i)), None)
-            shell, word, in_word = True, word + c, True
-            if opened:
-                stack.append(opened)
-                i += 3 if opened == "arith" else 2
-                if opened == "cmdsub":
-                    word, in_word, cmd_pos = "", False, True
-            else:
+    def end_word(self, new_command: bool = False) -> None:
+        w = self.w
+        if w.started:
+            self.words.append(w.text)
+            program = w.text.rsplit("/", 1)[-1]
+            if program in _REPARSERS or (w.cmd_pos and program in _REPARSING_COMMANDS):
+                if self.piped and w.cmd_pos:
+                    raise TemplateError(f"a value is piped into {w.text!r}, which runs its input as code")
+                self.reparser = self.reparser or w.text
+            if w.redirect:
+                w.redirect = ""
+            elif w.cmd_pos and w.text not in _COMMAND_PREFIXES and not _ASSIGNMENT.match(w.text):
+                w.cmd_pos, w.command = False, program
+            w.prev = w.text
+        w.text, w.started = "", False
+        if new_command:
+            self.w = _Word()
+
+    def placeholder(self, p: _Placeholder) -> None:
+        w = self.w
+        bad = next((f for f in self.stack if f not in ("top", "paren", "dq")), None)
+        if bad:
+            raise TemplateError(f"{p.label} is inside {_FRAME_NAMES[bad]}, where a value cannot be quoted "
+                                "safely; move it outside, or use double quotes")
+        if self.heredoc:
+            raise TemplateError(f"{p.label} comes after a heredoc ('<<'), where values cannot be quoted safely")
+        if self.reparser:
+            raise TemplateError(f"{p.label} comes after {self.reparser!r}, which runs its arguments as code and "
+                                "would undo the quoting; for remote hosts use the step's target instead")
+        if w.cmd_pos and not w.redirect and not _ASSIGNMENT.match(w.text):
+            raise TemplateError(f"{p.label} is in command position: a value cannot choose the program to run")
+        if w.redirect == "dup":
+            raise TemplateError(f"{p.label} follows '>&' or '<&', where bash expands a value again")
+        if w.command in _NAME_OPTION_COMMANDS and w.prev == "-v" and not w.started:
+            raise TemplateError(f"{p.label} follows '{w.command} -v', where bash evaluates a value as a variable name")
+        self.contexts.append("dq" if self.stack[-1] == "dq" else "bare")
+        w.add("\0")
+
+    def enter(self, frame: str) -> None:
+        """$( ) and <( ) hold a whole command list, and are part of the word around them."""
+        self.w.add("\0")
+        self.saved.append(self.w)
+        self.stack.append(frame)
+        self.w = _Word()
+
+    def run(self) -> tuple[list[str], bool]:
+        t, n, i = self.t, len(self.t), 0
+        while i < n:
+            frame, c, two = self.stack[-1], t[i], t[i : i + 2]
+            if i in self.starts:
+                self.placeholder(self.starts[i])
+                i = self.starts[i].end
+            elif frame == "sq":
+                if c == "'":
+                    self.stack.pop()
+                self.w.add(c)
                 i += 1
-            continue
-        if frame == "dq":
-            if c == '"':
-                stack.pop()
-            word, i = word + c, i + 1
-            continue
-        if c in "'\"":
-            stack.append("sq" if c == "'" else "dq")
-            word, in_word, i = word + c, True, i + 1
-            continue
-        if frame in ("arith", "aparen", "param", "cond"):
-            closer = {"arith": "))", "aparen": ")", "param": "}", "cond": "]]"}[frame]
-            if template.startswith(closer, i):
-                stack.pop()
-                i += len(closer)
-            else:
-                if c == "(" and frame in ("arith", "aparen"):
-                    stack.append("aparen")
+            elif c in "\\$" and i + 1 in self.starts:
+                raise TemplateError(f"{c!r} directly before {self.starts[i + 1].label} would change how it is read")
+            elif two == "\\\n":  # line continuation: removed before sh even splits words
+                self.shell, i = True, i + 2
+            elif c == "\\":
+                self.shell = True
+                self.w.add(t[i : i + 2])
+                i += 2
+            elif c == "`":
+                j = i + 1
+                while j < n and t[j] != "`":
+                    j += 2 if t[j] == "\\" else 1
+                if j >= n:
+                    raise TemplateError("unterminated backtick")
+                if any(i < s < j for s in self.starts):
+                    raise TemplateError("a {{ }} placeholder inside backticks cannot be quoted safely; use $(...)"
+                                        " around the command and keep the placeholder outside")
+                self.shell = True
+                self.w.add(t[i : j + 1])
+                i = j + 1
+            elif two in ("$'", "$[") and self.starts:
+                raise TemplateError(f"{two}...{two[1].replace('[', ']')} cannot be used with {{{{ }}}} placeholders:"
+                                    " sh and bash read it differently")
+            elif c == "$":
+                self.shell = True
+                tok, opened = next(((tok, f) for tok, f in _OPENERS if t.startswith(tok, i)), ("$", ""))
+                if opened in _SUBCOMMANDS:
+                    self.enter(opened)
+                else:
+                    self.w.add(tok)
+                    if opened:
+                        self.stack.append(opened)
+                i += len(tok)
+            elif frame == "dq":
+                if c == '"':
+                    self.stack.pop()
+                self.w.add(c)
                 i += 1
-            continue
-        # Command level: top, a ( subshell ) or the inside of $( ).
+            elif c in "'\"":
+                self.stack.append("sq" if c == "'" else "dq")
+                self.w.add(c)
+                i += 1
+            elif frame in _CLOSERS:
+                # dash runs bash's (( )) and [[ ]] as commands: a '#' there starts a comment, '<<' a heredoc
+                if c == "#" and frame != "param" and self.starts:
+                    raise TemplateError("'#' inside (( )), $(( )) or [[ ]] cannot be used with {{ }} placeholders:"
+                                        " sh and bash read it differently")
+                self.heredoc = self.heredoc or (two == "<<" and frame != "param")
+                if t.startswith(_CLOSERS[frame], i):
+                    self.stack.pop()
+                    i += len(_CLOSERS[frame])
+                else:
+                    nested = {"(": "aparen", "[": "abrack"}.get(c) if frame in _ARITH else None
+                    if nested:
+                        self.stack.append(nested)
+                    i += 1
+            else:
+                i = self.command_level(i)
+        self.end_word()
+        if len(self.contexts) != len(self.starts):  # defensive: every placeholder must have been placed
+            raise TemplateError("could not determine the shell quoting around every {{ }} placeholder")
+        if self.stack != ["top"]:
+            raise TemplateError(f"unterminated {_FRAME_NAMES.get(self.stack[-1], 'double quotes')} in command")
+        first = self.words[0] if self.words else ""
+        return self.contexts, self.shell or bool(_ASSIGNMENT.match(first)) or first in _SHELL_ONLY
+
+    def command_level(self, i: int) -> int:
+        """One step outside quotes, in the top level, a ( subshell ), $( ) or <( ); returns the next index."""
+        t, w, frame, c, two = self.t, self.w, self.stack[-1], self.t[i], self.t[i : i + 2]
         if c in " \t":
-            end_word()
-        elif c == "#" and not in_word:
-            j = template.find("\n", i)
-            j = n if j == -1 else j
-            if any(i < s < j for s in starts):
+            self.end_word()
+        elif c == "#" and not w.started:
+            j = t.find("\n", i)
+            j = len(t) if j == -1 else j
+            if any(i < s < j for s in self.starts):
                 raise TemplateError("a {{ }} placeholder inside a shell comment could end the comment early")
-            shell, i = True, j
-            continue
+            self.shell = True
+            return j
+        elif two in ("<(", ">("):  # process substitution
+            self.shell = True
+            self.enter("procsub")
+            return i + 2
         elif two == "<<":
-            shell, heredoc = True, True
-            end_word()
-        elif (two == "((" and cmd_pos and not in_word) or (two == "[[" and not in_word):
-            shell = True
-            stack.append("arith" if two == "((" else "cond")
-            i += 2
-            continue
+            self.shell = self.heredoc = True
+            self.end_word()
+            return i + 2
+        elif two in ("((", "[[") and not w.started:  # also `for ((...))`, where a value would be arithmetic
+            self.shell = True
+            self.stack.append("arith" if two == "((" else "cond")
+            return i + 2
+        elif c == "[" and w.cmd_pos and re.fullmatch(r"[A-Za-z_]\w*", w.text):  # bash: a[subscript]=value
+            self.shell = True
+            w.add(c)
+            self.stack.append("abrack")
+        elif c == ")" and frame in _SUBCOMMANDS:
+            self.end_word()
+            self.stack.pop()
+            self.w = self.saved.pop()
         elif c in "\n;&|()<>":
-            shell = True
-            end_word(new_command=c in "\n;|(" or (c == "&" and template[i - 1 : i] not in ("<", ">")))
-            piped = (piped or (c == "|" and bool(contexts))) and c not in "\n;&"
+            self.shell = True
+            amp_redirect = c == "&" and (t[i - 1 : i] in ("<", ">") or t[i + 1 : i + 2] == ">")
+            self.end_word(new_command=c in "\n;|(" or (c == "&" and not amp_redirect))
+            self.piped = (self.piped or (c == "|" and bool(self.contexts))) and c not in "\n;&"
             if c in "<>":
-                redirect = True
+                self.w.redirect = "plain"
+            elif c == "&" and self.w.redirect:
+                if t[i + 1 : i + 2] == "-":  # <&- and >&- close a descriptor; bash ends the word there
+                    self.w.redirect = ""
+                    return i + 2
+                self.w.redirect = "dup"
             elif c == "(":
-                stack.append("paren")
-            elif c == ")" and frame in ("paren", "cmdsub"):
-                stack.pop()
+                self.stack.append("paren")
+            elif c == ")" and frame == "paren":
+                self.stack.pop()
         else:
-            shell = shell or c in _SHELL_CHARS
-            word, in_word = word + c, True
-        i += 1
-    end_word()
-    if stack != ["top"]:
-        raise TemplateError(f"unterminated {dict(sq='single quote', dq='double quote').get(stack[-1], stack[-1])}"
-                            " in command")
-    first = words[0] if words else ""
-    shell = shell or bool(re.match(r"[A-Za-z_]\w*=", first)) or first in _SHELL_ONLY
-    return contexts, shell
+            self.shell = self.shell or c in _SHELL_CHARS
+            w.add(c)
+        return i + 1
+
+
+def _scan(template: str, spans: list[_Placeholder]) -> tuple[list[str], bool]:
+    """Quoting context of each placeholder ('bare' or 'dq'), and whether the command needs a shell."""
+    return _Scanner(template, spans).run()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -324,8 +413,6 @@ def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
     try:
         raw = _compiled(p.expr)(**roots)
         value = str(raw)  # inside the try: StrictUndefined (and the sandbox's unsafe one) raise only here
-        if not isinstance(raw, (str, int, float)):  # a list or a method would hide undefined parts or noise
-            raise TemplateError(f"{p.label} gives a {type(raw).__name__}, not text; add a filter such as | join(' ')")
     except SecurityError:
         raise TemplateError(f"{p.label} tries to reach Python internals, which the sandbox forbids") from None
     except UndefinedError as e:
@@ -335,6 +422,8 @@ def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
         raise _syntax_error(e) from None
     except (JinjaError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as e:
         raise TemplateError(f"could not evaluate {p.label}: {e}") from None
+    if not isinstance(raw, (str, int, float)):  # a list or a method would hide undefined parts or be noise
+        raise TemplateError(f"{p.label} gives a {type(raw).__name__}, not text; add a filter such as | join(' ')")
     if value == "":
         raise TemplateError(f"{p.label} is empty; an empty value would silently drop an argument")
     if "\0" in value:
@@ -378,7 +467,7 @@ def render_command(template: str, context: Mapping[str, Mapping[str, str]]) -> R
         argv = [sentinel.sub(lambda m: values[int(m.group(1))], token) for token in tokens]
         return RenderedCommand(script=shlex.join(argv), argv=argv)
     out, pos = [], 0
-    for p, where, value in zip(spans, contexts, values):
+    for p, where, value in zip(spans, contexts, values, strict=True):
         quoted = shlex.quote(value)
         out += [template[pos : p.start], quoted if where == "bare" else f'"{quoted}"']
         pos = p.end

@@ -125,7 +125,7 @@ async def running_product(client: Client, settings: Settings, workdir: Path,
             if not with_worker:
                 yield h
                 return
-            with ThreadPoolExecutor(max_workers=16) as executor:
+            with ThreadPoolExecutor(max_workers=32) as executor:
                 async with build_worker(client, settings, h.store, executor):
                     yield h
 

@@ -7,13 +7,15 @@ read exactly what ran, in which order, and how many times.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from conftest import Harness
 
 
-def alert_payload(alertname: str, log: Path, status: str = "firing", fingerprint: str = "fp-1") -> dict:
+def alert_payload(alertname: str, log: Path, status: str = "firing", fingerprint: str | None = None) -> dict:
+    fingerprint = fingerprint or f"fp-{uuid.uuid4().hex[:12]}"
     return {
         "version": "4", "status": status, "receiver": "living-runbooks", "groupKey": "{}:{}",
         "groupLabels": {"alertname": alertname}, "commonLabels": {}, "commonAnnotations": {},
@@ -54,6 +56,8 @@ async def test_green_runs_yellow_waits_and_approvals_finish_the_runbook(harness:
     body = await harness.wait_for(ex, "waiting_approval", step="change-a")
     assert lines(log) == ["check"], "the green step ran by itself, the yellow one waits"
     assert body["status"] == "waiting_approval"
+    live = (await harness.http.get(f"/api/v1/executions/{ex}/live")).json()
+    assert [s["status"] for s in live["steps"]] == ["succeeded", "waiting_approval", "pending", "pending"]
 
     await decide(harness, ex, "change-a", "approve", actor="alice")
     await decide(harness, ex, "change-b", "approve", actor="bob")
@@ -118,7 +122,7 @@ async def test_cancelling_rolls_back(harness: Harness, tmp_path: Path) -> None:
 
 async def test_a_redelivered_alert_never_starts_a_second_execution(harness: Harness, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
-    payload = alert_payload("E2EChange", log, fingerprint="dup-1")
+    payload = alert_payload("E2EChange", log, fingerprint=f"dup-{uuid.uuid4().hex[:6]}")
     responses = await asyncio.gather(*[harness.http.post("/api/v1/alerts/alertmanager", json=payload)
                                        for _ in range(5)])
     ids = {r.json()["executions"][0]["id"] for r in responses}
@@ -148,14 +152,16 @@ async def test_dry_run_renders_and_executes_nothing(harness: Harness, tmp_path: 
 
 async def test_unmatched_and_resolved_alerts_are_recorded(harness: Harness, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
-    resp = await harness.http.post("/api/v1/alerts/alertmanager", json=alert_payload("NobodyWroteThis", log))
+    resp = await harness.http.post("/api/v1/alerts/alertmanager",
+                                   json=alert_payload("NobodyWroteThis", log, fingerprint="nobody-1"))
     assert resp.status_code == 202
-    assert resp.json() == {"executions": [], "unmatched": ["fp-1"], "resolved": []}
+    assert resp.json() == {"executions": [], "unmatched": ["nobody-1"], "resolved": []}
 
-    ex = await fire(harness, "E2EChange", log, fingerprint="res-1")
+    fingerprint = f"res-{uuid.uuid4().hex[:6]}"
+    ex = await fire(harness, "E2EChange", log, fingerprint=fingerprint)
     await harness.wait_for(ex, "waiting_approval", step="change-a")
     resolved = await harness.http.post("/api/v1/alerts/alertmanager",
-                                       json=alert_payload("E2EChange", log, status="resolved", fingerprint="res-1"))
+                                       json=alert_payload("E2EChange", log, status="resolved", fingerprint=fingerprint))
     assert resolved.json()["resolved"] == [ex]
     for _ in range(100):
         body = (await harness.http.get(f"/api/v1/executions/{ex}")).json()
@@ -183,7 +189,7 @@ async def test_bad_requests_get_a_reason_not_a_500(harness: Harness, tmp_path: P
     assert (await http.post("/api/v1/executions/nope/steps/x/approve", json={"actor": "a"})).status_code == 404
 
     log = tmp_path / "run.log"
-    ex = await fire(harness, "E2EChange", log, fingerprint="bad-1")
+    ex = await fire(harness, "E2EChange", log, fingerprint=f"bad-{uuid.uuid4().hex[:6]}")
     await harness.wait_for(ex, "waiting_approval", step="change-a")
     not_waiting = await http.post(f"/api/v1/executions/{ex}/steps/change-b/approve", json={"actor": "a"})
     assert not_waiting.status_code == 409

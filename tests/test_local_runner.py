@@ -45,7 +45,7 @@ def test_non_zero_exit_is_reported_not_raised():
     assert result.error is None
 
 
-def test_exec_form_passes_each_value_as_one_argument(tmp_path):
+def test_exec_form_passes_each_value_as_one_argument():
     value = "a b; rm -rf / $(touch pwned)"
     result = run_local(exec_form("printf", "[%s]\n", value, "second"), timeout=10)
     assert result.exit_code == 0

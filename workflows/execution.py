@@ -40,7 +40,6 @@ class RunbookExecution:
         self._inp: ExecutionInput | None = None
         self._state: ExecutionState | None = None
         self._decisions: dict[str, Decision] = {}
-        self._waiting: str | None = None
         self._compensations: list[PlannedStep] = []
 
     # -- signals and queries --------------------------------------------------------------------
@@ -54,9 +53,15 @@ class RunbookExecution:
         self._decide(decision, approved=False)
 
     def _decide(self, decision: Decision, approved: bool) -> None:
-        """Only the step currently waiting can be decided, and only once: a double click is a no-op."""
-        if decision.step_id != self._waiting or decision.step_id in self._decisions:
-            workflow.logger.info("ignored decision for %s (waiting: %s)", decision.step_id, self._waiting)
+        """Only a step that has not run yet can be decided, and only once: a double click is a no-op.
+
+        Not tied to the step being awaited right now: after a worker crash the signal can be
+        replayed before the workflow code reaches that wait again, and it must not be lost.
+        """
+        st = self._state.step(decision.step_id) if self._state else None
+        if st is None or st.status not in (StepStatus.pending, StepStatus.waiting_approval) \
+                or decision.step_id in self._decisions:
+            workflow.logger.info("ignored decision for %s", decision.step_id)
             return
         self._decisions[decision.step_id] = decision.model_copy(
             update={"approved": approved, "decided_at": workflow.now()})
@@ -67,6 +72,7 @@ class RunbookExecution:
         if self._state.resolved_at is None:
             self._state.resolved_at = notice.resolved_at or workflow.now()
             await self._event("resolved", "the alert resolved")
+            await self._save()
 
     @workflow.query
     def progress(self) -> ExecutionState:
@@ -134,7 +140,6 @@ class RunbookExecution:
     async def _wait_for_decision(self, step: PlannedStep, st: StepState) -> Decision:
         """Wait for a person, escalating along the runbook's timer chain while nobody answers."""
         assert self._inp is not None and self._state is not None
-        self._waiting = step.id
         st.status, self._state.status = StepStatus.waiting_approval, ExecutionStatus.waiting_approval
         await self._save()
         started = workflow.now()
@@ -157,7 +162,6 @@ class RunbookExecution:
                     start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY,
                     summary=f"escalate '{step.title}' to {level.target or 'on-call'}")
         await workflow.wait_condition(lambda: step.id in self._decisions)
-        self._waiting = None
         decision = self._decisions[step.id]
         st.decision = decision
         self._state.status = ExecutionStatus.running

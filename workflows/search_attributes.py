@@ -6,7 +6,7 @@ RUNBOOK_ID = SearchAttributeKey.for_keyword("RunbookId")
 ALERT_NAME = SearchAttributeKey.for_keyword("AlertName")
 SERVICE = SearchAttributeKey.for_keyword("Service")
 SEVERITY = SearchAttributeKey.for_keyword("Severity")
-EXECUTION_STATUS = SearchAttributeKey.for_keyword("ExecutionStatus")
+EXECUTION_STATUS = SearchAttributeKey.for_keyword("RunbookStatus")
 
 ALL = (RUNBOOK_ID, ALERT_NAME, SERVICE, SEVERITY, EXECUTION_STATUS)
 

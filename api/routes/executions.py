@@ -6,7 +6,6 @@ import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from api.deps import Services, services
@@ -14,7 +13,7 @@ from api.schemas import (
     Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView,
 )
 from runbooks.db import ExecutionRow
-from runbooks.execution import Decision, ExecutionState, StepStatus
+from runbooks.execution import Decision, ExecutionState, ExecutionStatus, StepStatus
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
@@ -55,29 +54,39 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
     return _view(svc, *found)
 
 
-async def _live_state(svc: Services, execution_id: str) -> ExecutionState:
-    if await asyncio.to_thread(svc.store.get_execution, execution_id) is None:
+async def _running(svc: Services, execution_id: str) -> tuple:
+    found = await asyncio.to_thread(svc.store.get_execution, execution_id)
+    if found is None:
         raise HTTPException(404, detail=f"no execution {execution_id!r}")
-    handle = svc.client.get_workflow_handle(execution_id)
+    if ExecutionStatus(found[0].status).terminal:
+        raise HTTPException(409, detail=f"execution {execution_id} has already ended ({found[0].status})")
+    return found
+
+
+@router.get("/{execution_id}/live", response_model=ExecutionState)
+async def live_progress(execution_id: str, svc: Services = Depends(services)) -> ExecutionState:
+    """Live progress straight from the workflow (a Temporal query), for a running execution."""
+    await _running(svc, execution_id)
     try:
-        desc = await handle.describe()
-        if desc.status != WorkflowExecutionStatus.RUNNING:
-            raise HTTPException(409, detail=f"execution {execution_id} has already ended ({desc.status.name.lower()})")
-        return await handle.query("progress", result_type=ExecutionState)
+        return await svc.client.get_workflow_handle(execution_id).query("progress", result_type=ExecutionState)
     except RPCError as exc:
-        raise HTTPException(503, detail=f"cannot reach the execution in Temporal: {exc.message}") from None
+        raise HTTPException(503, detail=f"cannot query the execution in Temporal: {exc.message}") from None
 
 
 async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services,
                   kind: Literal["approve", "reject"]) -> DecisionAccepted:
-    state = await _live_state(svc, execution_id)
-    step = state.step(step_id)
+    """Checked against the database mirror, which the workflow writes before it starts waiting."""
+    _, steps, _, _ = await _running(svc, execution_id)
+    step = next((s for s in steps if s.step_id == step_id), None)
     if step is None:
         raise HTTPException(404, detail=f"execution {execution_id} has no step {step_id!r}")
-    if step.status is not StepStatus.waiting_approval:
-        raise HTTPException(409, detail=f"step {step_id!r} is not waiting for approval (it is {step.status.value})")
+    if step.status != StepStatus.waiting_approval.value:
+        raise HTTPException(409, detail=f"step {step_id!r} is not waiting for approval (it is {step.status})")
     decision = Decision(step_id=step_id, approved=kind == "approve", actor=body.actor, comment=body.comment)
-    await svc.client.get_workflow_handle(execution_id).signal(kind, decision)
+    try:
+        await svc.client.get_workflow_handle(execution_id).signal(kind, decision)
+    except RPCError as exc:
+        raise HTTPException(503, detail=f"cannot reach the execution in Temporal: {exc.message}") from None
     return DecisionAccepted(execution_id=execution_id, step_id=step_id,
                             decision="approved" if kind == "approve" else "rejected", actor=body.actor)
 
@@ -99,6 +108,9 @@ async def reject_step(execution_id: str, step_id: str, body: DecisionBody,
 @router.post("/{execution_id}/cancel", status_code=202)
 async def cancel_execution(execution_id: str, svc: Services = Depends(services)) -> dict:
     """Cancel a running execution; completed steps are rolled back."""
-    await _live_state(svc, execution_id)
-    await svc.client.get_workflow_handle(execution_id).cancel()
+    await _running(svc, execution_id)
+    try:
+        await svc.client.get_workflow_handle(execution_id).cancel()
+    except RPCError as exc:
+        raise HTTPException(503, detail=f"cannot reach the execution in Temporal: {exc.message}") from None
     return {"execution_id": execution_id, "status": "cancelling"}

@@ -1,0 +1,161 @@
+"""Latency of the engine on the Temporal dev server, measured end to end over real HTTP.
+
+1. alert POST -> first step started: 200+ Alertmanager webhooks, one at a time, each matched to a
+   one-step runbook whose command prints its own start time; median and p99.
+2. orchestration overhead per step: a 50-step runbook of trivial commands, against the same 50
+   commands run in one shell.
+
+Everything runs on this machine in separate processes: a Temporal dev server, `runbooks api` and
+`runbooks worker`. Usage: python bench/latency.py [--alerts 200] [--steps 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cli.devserver import start_dev_server, stop_dev_server  # noqa: E402
+
+FIRST_STEP = """---
+id: bench-first-step
+match:
+  alertname: BenchFirstStep
+---
+# Bench: first step
+
+## Steps
+
+1. **Print the start time**
+   Risk: green
+   ```sh
+   date +%s.%N
+   ```
+"""
+
+
+def many_steps(n: int) -> str:
+    items = "\n".join(f"{i}. **Step {i}**\n   Risk: green\n   ```sh\n   true\n   ```" for i in range(1, n + 1))
+    return f"---\nid: bench-many-steps\nmode: autopilot\n---\n# Bench: {n} steps\n\n## Steps\n\n{items}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def payload(n: int) -> dict:
+    return {"version": "4", "status": "firing", "alerts": [{
+        "status": "firing", "labels": {"alertname": "BenchFirstStep", "instance": f"host-{n}"},
+        "startsAt": datetime.now(timezone.utc).isoformat(), "fingerprint": f"bench-{n:06d}"}]}
+
+
+async def wait_status(http: httpx.AsyncClient, execution_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = (await http.get(f"/api/v1/executions/{execution_id}")).json()
+        if body.get("status") in ("succeeded", "failed", "rolled_back", "cancelled"):
+            return body
+        await asyncio.sleep(0.05)
+    raise TimeoutError(execution_id)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def measure(api: str, alerts: int, steps: int) -> None:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        for _ in range(10):  # warm-up: connections, caches, first workflow tasks
+            await http.post("/api/v1/alerts/alertmanager", json=payload(999_000 + _))
+        sent: dict[str, float] = {}
+        for n in range(alerts):
+            t0 = time.time()
+            resp = await http.post("/api/v1/alerts/alertmanager", json=payload(n))
+            resp.raise_for_status()
+            sent[resp.json()["executions"][0]["id"]] = t0
+            await asyncio.sleep(0.02)
+        latencies = []
+        for execution_id, t0 in sent.items():
+            body = await wait_status(http, execution_id)
+            started = float(body["steps"][0]["output"].strip())
+            latencies.append((started - t0) * 1000)
+        print(f"alert POST -> first step started, {len(latencies)} alerts:")
+        print(f"  median {statistics.median(latencies):.1f} ms   p99 {pct(latencies, 0.99):.1f} ms   "
+              f"min {min(latencies):.1f} ms   max {max(latencies):.1f} ms")
+
+        shell = " ; ".join(["true"] * steps)
+        t0 = time.perf_counter()
+        subprocess.run(["/bin/sh", "-c", shell], check=True)
+        shell_ms = (time.perf_counter() - t0) * 1000
+        runs = []
+        for _ in range(3):
+            resp = await http.post("/api/v1/runbooks/bench-many-steps/executions", json={"mode": "autopilot"})
+            resp.raise_for_status()
+            body = await wait_status(http, resp.json()["id"])
+            assert body["status"] == "succeeded", body
+            begin = datetime.fromisoformat(body["steps"][0]["started_at"])
+            end = datetime.fromisoformat(body["steps"][-1]["finished_at"])
+            runs.append((end - begin).total_seconds() * 1000)
+        best = min(runs)
+        print(f"{steps}-step runbook of `true`: {best:.0f} ms (best of 3: {', '.join(f'{r:.0f}' for r in runs)}), "
+              f"same commands in one shell: {shell_ms:.1f} ms")
+        print(f"  orchestration overhead per step: {(best - shell_ms) / steps:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--alerts", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=50)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lr-bench-"))
+    books = work / "runbooks"
+    books.mkdir()
+    (books / "bench-first-step.md").write_text(FIRST_STEP)
+    (books / "bench-many-steps.md").write_text(many_steps(args.steps))
+    temporal_port, api_port = free_port(), free_port()
+    env = {**os.environ, "DATA_DIR": str(work / "data"), "RUNBOOKS_DIR": str(books),
+           "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}", "API_PORT": str(api_port), "LOG_LEVEL": "WARNING",
+           "TASK_QUEUE": "bench"}
+    temporal = start_dev_server(work / "data", env["TEMPORAL_ADDRESS"], free_port(), "default")
+    procs = []
+    try:
+        runbooks_cmd = str(Path(sys.executable).parent / "runbooks")
+        procs = [subprocess.Popen([runbooks_cmd, role], env=env, cwd=ROOT) for role in ("worker", "api")]
+        api = f"http://127.0.0.1:{api_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{api}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the API did not come up")
+            time.sleep(0.2)
+        asyncio.run(measure(api, args.alerts, args.steps))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+        stop_dev_server(temporal)
+
+
+if __name__ == "__main__":
+    main()

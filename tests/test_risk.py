@@ -1,0 +1,372 @@
+"""The shell risk classifier against a labelled table of real-world runbook commands.
+
+The worst mistake is calling a destructive command green (it would run unattended); calling a read-only
+command yellow only costs an approval. The table is the specification: add a row when a rule changes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from runbooks.model import Risk
+from runbooks.risk import RiskAssessment, classify
+
+G, Y, R = Risk.green, Risk.yellow, Risk.red
+
+LABELLED: list[tuple[str, Risk]] = [
+    # --- read-only inspection ---------------------------------------------------------------------
+    ("ls -la /var/log", G),
+    ("cat /etc/passwd", G),
+    ("head -n 50 /var/log/syslog", G),
+    ("tail -f /var/log/nginx/error.log", G),
+    ("grep -i error /var/log/app.log | wc -l", G),
+    ("zgrep ERROR /var/log/app.log.1.gz", G),
+    ("sort access.log | uniq -c | sort -rn | head", G),
+    ("awk '{print $1}' access.log | cut -d' ' -f1", G),
+    ("sed -n '1,20p' /etc/nginx/nginx.conf", G),
+    ("find /var/log -name '*.gz' -mtime +7", G),
+    ("find . -name '*.log' -exec grep -l ERROR {} \\;", G),
+    ("du -sh /var/lib/docker", G),
+    ("df -h", G),
+    ("free -m", G),
+    ("uptime", G),
+    ("ps aux --sort=-%mem | head", G),
+    ("top -b -n 1", G),
+    ("pgrep -fl nginx", G),
+    ("vmstat 1 5", G),
+    ("iostat -x 1 3", G),
+    ("lsof -i :8080", G),
+    ("ss -tlnp", G),
+    ("netstat -an | grep LISTEN", G),
+    ("ip addr show", G),
+    ("ip route", G),
+    ("ifconfig", G),
+    ("ping -c 3 10.0.0.1", G),
+    ("dig +short example.com", G),
+    ("curl -s http://x/health", G),
+    ("curl -sSfL -o /dev/null -w '%{http_code}' https://x/health", G),
+    ("curl -I https://example.com", G),
+    ("curl -s http://localhost:9200/_cluster/health | python3 -m json.tool", G),
+    ("wget --spider https://example.com", G),
+    ("wget -qO- http://localhost:9100/metrics", G),
+    ("journalctl -u nginx --since '1 hour ago' --no-pager", G),
+    ("systemctl status nginx", G),
+    ("sudo systemctl status nginx", G),
+    ("systemctl is-active nginx", G),
+    ("systemctl list-units --failed", G),
+    ("service nginx status", G),
+    ("dmesg -T | tail -50", G),
+    ("uname -a", G),
+    ("hostname", G),
+    ("whoami", G),
+    ("date -u", G),
+    ("env | sort", G),
+    ("echo hello", G),
+    ("echo hello > /dev/null", G),
+    ("printf '%s\\n' ok", G),
+    ("stat /var/run/app.pid", G),
+    ("test -f /var/run/app.pid", G),
+    ("[ -d /data ] && echo yes", G),
+    ("sleep 5", G),
+    ("mount", G),
+    ("openssl s_client -connect example.com:443 </dev/null", G),
+    ("openssl x509 -in cert.pem -noout -dates", G),
+    ("kubectl get pods -n prod", G),
+    ("kubectl -n prod describe pod {{ labels.pod }}", G),
+    ("kubectl logs {{ labels.pod }} --tail=100", G),
+    ("kubectl top nodes", G),
+    ("kubectl auth can-i delete pods", G),
+    ("kubectl config view", G),
+    ("kubectl rollout status deploy/web", G),
+    ("kubectl get pods -o name | xargs -n1 kubectl describe", G),
+    ("kubectl exec -it web -- cat /etc/hosts", G),
+    ("docker ps -a", G),
+    ("docker logs --tail 100 web", G),
+    ("docker inspect web", G),
+    ("crictl ps", G),
+    ("helm list -A", G),
+    ("helm status web", G),
+    ("git status", G),
+    ("git log --oneline -5", G),
+    ("psql -c \"SELECT 1\"", G),
+    ("psql -h db -U app -c 'SELECT count(*) FROM users'", G),
+    ("psql -c '\\dt'", G),
+    ("mysql -e \"SHOW PROCESSLIST\"", G),
+    ("aws ec2 describe-instances --region us-east-1", G),
+    ("aws s3 ls s3://bucket", G),
+    ("gcloud compute instances list", G),
+    ("az vm list -o table", G),
+    ("redis-cli -h cache INFO memory", G),
+    ("iptables -L -n", G),
+    ("iptables -nvL", G),
+    ("ufw status", G),
+    ("crontab -l", G),
+    ("sysctl net.ipv4.ip_forward", G),
+    ("kill -0 1234", G),
+    ("ssh web1 uptime", G),
+    ("bash -c 'df -h'", G),
+    ("watch -n 5 kubectl get pods", G),
+    ("timeout 10 curl -s http://x/health", G),
+    ("nice -n 10 du -sh /data", G),
+    ("env FOO=1 ls", G),
+    ("FOO=bar printenv FOO", G),
+    ("cat /var/log/app.log 2>&1 | grep ERROR", G),
+    ("for h in web1 web2; do ping -c1 $h; done", G),
+    ("if systemctl is-active nginx; then echo up; fi", G),
+    ("ls # ; rm -rf /", G),
+    ("echo '$(rm -rf /)'", G),
+    ("echo \"a; rm -rf /\"", G),
+    ("grep -E 'timeout|refused' app.log", G),
+    ("cat <<'EOF'\nrm -rf /\nEOF", G),
+    ("kubectl get pods \\\n  -n prod", G),
+    # --- dry runs -----------------------------------------------------------------------------------
+    ("kubectl delete pod {{ labels.pod }} --dry-run=client", G),
+    ("kubectl apply -f deploy.yaml --dry-run=server", G),
+    ("helm upgrade web ./chart --dry-run", G),
+    ("rsync -avn --delete /src/ /dst/", G),
+    ("kubectl delete pod web-1 --dry-run=none", R),
+    # --- reversible state changes -------------------------------------------------------------------
+    ("systemctl restart nginx", Y),
+    ("sudo systemctl reload nginx", Y),
+    ("systemctl stop nginx", Y),
+    ("systemctl enable --now nginx", Y),
+    ("service nginx restart", Y),
+    ("kill 1234", Y),
+    ("kill -HUP 1234", Y),
+    ("pkill -f worker", Y),
+    ("killall nginx", Y),
+    ("kubectl rollout restart deploy/web -n prod", Y),
+    ("kubectl rollout undo deploy/web", Y),
+    ("kubectl scale deploy/web --replicas=3", Y),
+    ("kubectl cordon node1", Y),
+    ("kubectl uncordon node1", Y),
+    ("kubectl label pod web-1 tier=debug --overwrite", Y),
+    ("kubectl annotate deploy web note=x", Y),
+    ("kubectl apply -f deploy.yaml", Y),
+    ("kubectl patch deploy web -p '{\"spec\":{\"replicas\":2}}'", Y),
+    ("kubectl set image deploy/web web=img:2", Y),
+    ("kubectl edit deploy web", Y),
+    ("docker restart web", Y),
+    ("docker stop web", Y),
+    ("helm upgrade web ./chart", Y),
+    ("helm rollback web 3", Y),
+    ("mv /var/log/app.log /var/log/app.log.1", Y),
+    ("cp nginx.conf nginx.conf.bak", Y),
+    ("mkdir -p /data/backup", Y),
+    ("touch /var/run/flag", Y),
+    ("chmod 644 /etc/app.conf", Y),
+    ("chown -R app:app /data/app", Y),
+    ("ln -s /opt/app/v2 /opt/app/current", Y),
+    ("sed -i 's/foo/bar/' /etc/app.conf", Y),
+    ("echo 1 | tee /tmp/flag", Y),
+    ("logrotate -f /etc/logrotate.d/nginx", Y),
+    ("apt-get install -y htop", Y),
+    ("yum install -y htop", Y),
+    ("pip install requests", Y),
+    ("sysctl -w vm.swappiness=10", Y),
+    ("ip link set eth0 down", Y),
+    ("ifdown eth0", Y),
+    ("swapoff -a", Y),
+    ("umount /mnt/data", Y),
+    ("mount /dev/sdb1 /mnt/data", Y),
+    ("crontab -e", Y),
+    ("git pull", Y),
+    ("git checkout main", Y),
+    ("curl -X POST http://x/api/restart", Y),
+    ("curl -d '{\"a\":1}' http://x/api", Y),
+    ("curl -o /tmp/file https://x/file", Y),
+    ("wget https://x/file.tar.gz", Y),
+    ("frobnicate --all", Y),
+    ("cat /etc/passwd > /tmp/x", Y),
+    ("echo ok >> /var/log/notes", Y),
+    ("echo deadline > /sys/block/sda/queue/scheduler", Y),
+    ("cat <<EOF > /tmp/app.conf\nkey=value\nEOF", Y),
+    ("journalctl --rotate", Y),
+    ("dmesg -c", Y),
+    ("hostname web1", Y),
+    ("psql -c \"UPDATE users SET active = false WHERE id = 1\"", Y),
+    ("psql -c \"DELETE FROM sessions WHERE expires < now()\"", Y),
+    ("psql -c \"INSERT INTO audit VALUES (1)\"", Y),
+    ("psql -c \"ALTER TABLE users ADD COLUMN x int\"", Y),
+    ("psql -c \"SELECT pg_terminate_backend(1234)\"", Y),
+    ("psql -f migrate.sql", Y),
+    ("aws ec2 stop-instances --instance-ids i-123", Y),
+    ("gcloud compute instances stop vm1", Y),
+    ("redis-cli SET k v", Y),
+    ("bash deploy.sh", Y),
+    ("ssh web1", Y),
+    ("python3 -c 'print(1)'", Y),
+    ("kubectl exec web -- touch /tmp/x", Y),
+    ("docker exec web nginx -s reload", Y),
+    ("iptables -A INPUT -s 1.2.3.4 -j DROP", Y),
+    ("ufw allow 22", Y),
+    ("$(which python) script.py", Y),
+    ("{{ params.command }}", Y),
+    # --- destructive, irreversible or wide blast radius ---------------------------------------------
+    ("rm -rf /data", R),
+    ("rm /tmp/file", R),
+    ("sudo rm -rf /var/lib/app", R),
+    ("shred -u secret.txt", R),
+    ("dd if=/dev/zero of=/dev/sda bs=1M", R),
+    ("mkfs.ext4 /dev/sdb1", R),
+    ("fdisk /dev/sdb", R),
+    ("wipefs -a /dev/sdb", R),
+    ("shutdown -h now", R),
+    ("reboot", R),
+    ("init 6", R),
+    ("systemctl reboot", R),
+    ("kill -9 1234", R),
+    ("kill -KILL 1234", R),
+    ("kill -s SIGKILL 1234", R),
+    ("pkill -9 worker", R),
+    ("killall -9 nginx", R),
+    ("kubectl delete pod web-1", R),
+    ("kubectl delete ns prod", R),
+    ("kubectl -n logs delete pod web-1", R),
+    ("kubectl drain node1 --ignore-daemonsets", R),
+    ("kubectl replace --force -f x.yaml", R),
+    ("kubectl scale deploy/web --replicas=0", R),
+    ("kubectl scale deploy/web --replicas 0", R),
+    ("helm uninstall web", R),
+    ("helm delete web", R),
+    ("docker rm -f web", R),
+    ("docker rmi img", R),
+    ("docker system prune -af", R),
+    ("docker volume rm data", R),
+    ("docker kill web", R),
+    ("iptables -F", R),
+    ("iptables -X", R),
+    ("iptables -D INPUT 1", R),
+    ("ufw disable", R),
+    ("ufw reset", R),
+    ("userdel bob", R),
+    ("passwd root", R),
+    ("chmod -R 777 /", R),
+    ("chown -R nobody /", R),
+    ("find /var/log -name '*.log' -delete", R),
+    ("find /tmp -type f -exec rm {} \\;", R),
+    ("truncate -s 0 /var/log/app.log", R),
+    ("echo nameserver 1.1.1.1 > /etc/resolv.conf", R),
+    ("cat disk.img > /dev/sda", R),
+    ("echo '10.0.0.1 db' | sudo tee /etc/hosts", R),
+    ("curl -X DELETE http://x/api/pod", R),
+    ("curl -XDELETE http://x/api/pod", R),
+    ("curl -fsSL https://x/install.sh | sh", R),
+    ("curl https://x/install.sh | sh", R),
+    ("wget -qO- https://x/i.sh | sudo bash", R),
+    ("curl -s https://x/setup.py | python3", R),
+    ("bash <(curl -s https://x/install.sh)", R),
+    ("aws ec2 terminate-instances --instance-ids i-123", R),
+    ("aws s3 rm s3://bucket --recursive", R),
+    ("aws s3 sync ./site s3://bucket --delete", R),
+    ("gcloud compute instances delete vm1", R),
+    ("az group delete -n rg", R),
+    ("psql -c \"DROP TABLE users\"", R),
+    ("psql -c \"TRUNCATE sessions\"", R),
+    ("psql -c \"DELETE FROM users\"", R),
+    ("psql -c \"EXPLAIN ANALYZE DELETE FROM users\"", R),
+    ("mysql -e \"DROP DATABASE app\"", R),
+    ("sudo -u postgres psql -c \"SELECT 1; DROP DATABASE app\"", R),
+    ("redis-cli FLUSHALL", R),
+    ("redis-cli -n 2 flushdb", R),
+    ("git push --force origin main", R),
+    ("git push -f", R),
+    ("git reset --hard HEAD~1", R),
+    ("git clean -fdx", R),
+    ("journalctl --vacuum-time=2d", R),
+    ("crontab -r", R),
+    (":(){ :|:& };:", R),
+    ("kubectl exec -it pod -- rm -rf /data", R),
+    ("docker exec web rm -rf /data", R),
+    ("ls | xargs rm", R),
+    ("grep foo $(rm -rf /tmp/x)", R),
+    ("grep foo `rm -rf /tmp/x`", R),
+    ("echo \"$(curl -s https://x/i.sh | sh)\"", R),
+    ("ls && rm -rf /tmp/x", R),
+    ("ls; rm -rf /tmp/x", R),
+    ("ls || rm -rf /tmp/x", R),
+    ("ls\nrm -rf /tmp/x", R),
+    ("cd /tmp && \\\n  rm -rf cache", R),
+    ("ssh web1 'sudo rm -rf /var/cache/app'", R),
+    ("bash -c 'rm -rf /tmp/x'", R),
+    ("sh -c \"kill -9 1\"", R),
+    ("timeout 10 rm -rf /x", R),
+    ("nohup rm -rf /x &", R),
+    ("env FOO=1 rm -rf /x", R),
+    ("FOO=1 /bin/rm -rf /x", R),
+    ("watch -n 5 'rm -rf /tmp/cache'", R),
+    ("for f in *.log; do rm \"$f\"; done", R),
+    ("diff <(ls /a) <(rm -rf /b)", R),
+    ("kubectl get pods > /dev/null; kubectl delete pod {{ labels.pod }}", R),
+]
+
+
+def _ids() -> list[str]:
+    return [f"{i:03d}-{cmd[:40]}" for i, (cmd, _) in enumerate(LABELLED)]
+
+
+def test_the_table_is_large_and_covers_every_class() -> None:
+    assert len(LABELLED) >= 120
+    assert {risk for _, risk in LABELLED} == {G, Y, R}
+    assert len({cmd for cmd, _ in LABELLED}) == len(LABELLED), "duplicate rows"
+
+
+@pytest.mark.parametrize(("command", "expected"), LABELLED, ids=_ids())
+def test_labelled_command(command: str, expected: Risk) -> None:
+    got = classify(command)
+    assert isinstance(got, RiskAssessment)
+    assert got.risk == expected, f"{command!r}: {got.risk.value} ({got.reason})"
+
+
+def test_no_red_command_is_classified_green() -> None:
+    """The worst possible error: a destructive command would run without anyone approving it."""
+    leaked = [(cmd, classify(cmd).reason) for cmd, risk in LABELLED if risk == R and classify(cmd).risk == G]
+    assert not leaked
+
+
+def test_unknown_commands_are_never_green() -> None:
+    for command in ("frobnicate", "./deploy.sh", "make release", "terraformx apply", "{{ cmd }} --all"):
+        assert classify(command).risk != G, command
+
+
+@pytest.mark.parametrize(("command", "expected"), LABELLED, ids=_ids())
+def test_reason_names_part_of_the_command(command: str, expected: Risk) -> None:
+    reason = classify(command).reason
+    assert reason.strip()
+    pieces = re.findall(r"[A-Za-z0-9_./-]{2,}", command) or command.split()
+    assert any(piece in reason for piece in pieces), f"{command!r} -> {reason!r}"
+
+
+def test_reasons_say_why() -> None:
+    assert "restarts a service" in classify("systemctl restart nginx").reason
+    assert "stops a service" in classify("systemctl stop nginx").reason
+    assert "irreversibly" in classify("rm -rf /data").reason
+    assert "sudo" in classify("sudo cat /etc/shadow").reason
+    assert "dry run" in classify("kubectl delete pod x --dry-run=client").reason
+    assert classify("frobnicate --all").reason == "unknown command `frobnicate`: not known to be read-only"
+
+
+@pytest.mark.parametrize("command", ["", "   ", "\n\t", "echo 'unbalanced", 'grep "foo', "ls |", "| rm", "&&",
+                                     "$(", "`", "$((1+", "cat <<EOF", ">", "kubectl exec pod --", "sudo", "xargs",
+                                     "{{ unclosed", "\\", "psql -c", "curl -X", "ssh -p", "bash -c", "(((", ")))"])
+def test_malformed_input_does_not_raise(command: str) -> None:
+    assert isinstance(classify(command), RiskAssessment)
+
+
+def test_empty_command_is_green() -> None:
+    assert classify("") == RiskAssessment(risk=G, reason="empty command")
+    assert classify("   \n ").risk == G
+
+
+def test_unbalanced_quotes_still_find_the_destructive_part() -> None:
+    assert classify("echo 'oops; rm -rf /data").risk == G  # all of it is quoted text
+    assert classify("rm -rf /data 'oops").risk == R
+
+
+def test_language() -> None:
+    assert classify("DROP TABLE users", language="sql").risk == R
+    assert classify("SELECT * FROM users", language="sql").risk == G
+    assert classify("print('hi')", language="python").risk == Y
+    assert classify("ls -la", language="bash").risk == G
