@@ -48,7 +48,10 @@ match:
 
 
 def many_steps(n: int) -> str:
-    items = "\n".join(f"{i}. **Step {i}**\n   Risk: green\n   ```sh\n   true\n   ```" for i in range(1, n + 1))
+    def item(i: int) -> str:
+        pad = " " * (len(str(i)) + 2)  # CommonMark: item content is indented past its marker ("10. ")
+        return f"{i}. **Step {i}**\n{pad}Risk: green\n{pad}```sh\n{pad}true\n{pad}```"
+    items = "\n".join(item(i) for i in range(1, n + 1))
     return f"---\nid: bench-many-steps\nmode: autopilot\n---\n# Bench: {n} steps\n\n## Steps\n\n{items}\n"
 
 
@@ -136,7 +139,9 @@ def main() -> None:
     procs = []
     try:
         runbooks_cmd = str(Path(sys.executable).parent / "runbooks")
-        procs = [subprocess.Popen([runbooks_cmd, role], env=env, cwd=ROOT) for role in ("worker", "api")]
+        logs = open(work / "processes.log", "ab")
+        procs = [subprocess.Popen([runbooks_cmd, role], env=env, cwd=ROOT, stdout=logs, stderr=subprocess.STDOUT)
+                 for role in ("worker", "api")]
         api = f"http://127.0.0.1:{api_port}"
         deadline = time.monotonic() + 30
         while True:

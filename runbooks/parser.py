@@ -29,7 +29,18 @@ _MD = MarkdownIt("commonmark")
 _DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback)\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _RISK_VALUE = re.compile(r"^(\w+)\s*(?:[-—–:(]\s*(.*?)\)?)?$")
 _SHELL_LANGS = {"", "sh", "bash", "shell", "console", "zsh", "shell-session"}
-_TARGET = re.compile(r"^(local|manual|ssh://\S+)$")
+_TARGET = re.compile(r"^(local|manual|ssh://\S.*)$")
+
+
+def _check_target(value: str, line: int, path: str | None) -> str:
+    """`local`, `manual` or `ssh://[user@]host[:port]`, where parts may come from `{{ labels.x }}`."""
+    if not _TARGET.match(value):
+        raise RunbookParseError(f"target {value!r} is not `local`, `manual` or `ssh://[user@]host[:port]`", line, path)
+    try:
+        referenced_variables(value, shell=False)
+    except TemplateError as exc:
+        raise RunbookParseError(f"target: {exc}", line, path) from None
+    return value
 
 
 def slugify(text: str, max_len: int = 48) -> str:
@@ -87,10 +98,7 @@ class _StepBuilder:
             reason = f"set by the runbook author: {rm.group(2)}" if rm.group(2) else "set by the runbook author"
             self.risk = (Risk(rm.group(1).lower()), reason)
         elif key == "target":
-            if not _TARGET.match(value):
-                raise RunbookParseError(
-                    f"Target: {value!r} is not `local`, `manual` or `ssh://[user@]host[:port]`", line, self.path)
-            self.target = value
+            self.target = _check_target(value, line, self.path)
         elif key == "timeout":
             try:
                 self.timeout = parse_duration(value)
@@ -164,9 +172,7 @@ def parse_markdown(text: str, path: str | None = None, default_id: str | None = 
     meta, off = fm.data, fm.body_offset
     defaults: dict[str, Any] = {}
     if "target" in meta:
-        if not _TARGET.match(str(meta["target"])):
-            raise RunbookParseError(f"target: {meta['target']!r} is not local or ssh://host", fm.line_of("target"), path)
-        defaults["target"] = str(meta["target"])
+        defaults["target"] = _check_target(str(meta["target"]), fm.line_of("target"), path)
     if "timeout" in meta:
         try:
             defaults["timeout"] = parse_duration(meta["timeout"])

@@ -6,11 +6,16 @@ commands that will run and a person approving a step sees exactly what will exec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from runbooks.execution import PlannedStep
 from runbooks.model import Runbook
 from runbooks.templating import TemplateError, render_command, render_text
+
+
+# A value filling part of an SSH target is a host name or address, never a user, port or path.
+_HOST_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 
 
 def build_context(labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None,
@@ -25,7 +30,7 @@ def plan_steps(runbook: Runbook, context: Mapping[str, Mapping[str, str]]) -> li
         command = rollback = None
         target = step.target
         try:
-            target = render_text(step.target, context) if "{{" in step.target else step.target
+            target = render_text(step.target, context, _HOST_VALUE) if "{{" in step.target else step.target
             command = render_command(step.command, context) if step.command else None
             rollback = render_command(step.rollback, context) if step.rollback else None
         except TemplateError as exc:

@@ -11,14 +11,15 @@ import os
 import re
 import shlex
 from collections.abc import Callable
+from itertools import pairwise
 
 from pydantic import BaseModel
 
 from runbooks.model import Risk
 
 G, Y, R = Risk.green, Risk.yellow, Risk.red
-Rule = tuple[Risk, str]
-Handler = Callable[[list[str], bool], "RiskAssessment"]
+Rule = tuple[Risk, str]  # a verdict and what the command does, e.g. (Y, "restarts a service (...)")
+Handler = Callable[[list[str], bool], "RiskAssessment"]  # (words, piped into) -> assessment
 
 
 class RiskAssessment(BaseModel):
@@ -29,7 +30,7 @@ class RiskAssessment(BaseModel):
 
 
 def _group(risk: Risk, what: str, names: str) -> dict[str, Rule]:
-    """Table rows for comma-separated names sharing one verdict (keys may be two words: `rollout undo`)."""
+    """Table rows for comma-separated names sharing one verdict (a key may be two words: `rollout undo`)."""
     return {n.strip(): (risk, what) for n in names.split(",") if n.strip()}
 
 
@@ -38,11 +39,12 @@ def _flags(names: str) -> frozenset[str]:
 
 
 # --- data tables -------------------------------------------------------------------------------------
-READS, FILES = "only reads (read-only)", "changes files (reversible state change)"
+FILES = "changes files (reversible state change)"
 SIMPLE: dict[str, Rule] = {
-    **_group(G, READS, "ls, ll, cat, head, tail, less, more, grep, egrep, fgrep, zgrep, zcat, bzcat, xzcat, wc,"
-             "sort, uniq, cut, tr, column, jq, yq, diff, cmp, comm, nl, tac, rev, strings, od, hexdump, xxd,"
-             "md5sum, sha1sum, sha256sum, base64, stat, file, tree, realpath, readlink, basename, dirname"),
+    **_group(G, "only reads (read-only)", "ls, ll, cat, head, tail, less, more, grep, egrep, fgrep, zgrep, zcat,"
+             "bzcat, xzcat, wc, sort, uniq, cut, tr, column, jq, yq, diff, cmp, comm, nl, tac, rev, strings, od,"
+             "hexdump, xxd, md5sum, sha1sum, sha256sum, base64, stat, file, tree, realpath, readlink, basename,"
+             "dirname"),
     **_group(G, "inspects the system (read-only)", "du, df, free, uptime, ps, pgrep, pidof, vmstat, iostat, mpstat,"
              "sar, pidstat, lsof, uname, whoami, id, groups, who, w, last, nproc, lscpu, lsblk, blkid, findmnt,"
              "getent, lsmod, lspci, lsusb, printenv, which, whereis, type, locale, tty, iptables-save"),
@@ -52,6 +54,7 @@ SIMPLE: dict[str, Rule] = {
              "pwd, export, set, unset, local, declare, readonly, shift, exit, return, wait, jobs, read, trap,"
              "alias, history, umask, ulimit, seq, expr"),
     **_group(Y, FILES, "mv, cp, mkdir, touch, ln, install, scp, zip, unzip, gzip, gunzip, patch, rmdir"),
+    "logrotate": (Y, "rotates logs (reversible state change)"),
     **_group(Y, "changes system configuration (reversible state change)", "useradd, usermod, groupadd, adduser,"
              "ifup, ifdown, swapoff, umount, modprobe"),
     **_group(R, "deletes files irreversibly", "rm, shred, unlink, srm"),
@@ -61,11 +64,12 @@ SIMPLE: dict[str, Rule] = {
     **_group(R, "powers off or reboots the host (wide blast radius)", "reboot, halt, poweroff"),
     **_group(R, "deletes users or changes credentials (irreversible)", "userdel, deluser, groupdel, delgroup,"
              "passwd, chpasswd"),
+    **_group(R, "drops a database or role (irreversible)", "dropdb, dropuser"),
     **_group(R, "replaces the whole firewall rule set", "iptables-restore, ip6tables-restore"),
 }
 SYSTEMCTL: dict[str, Rule] = {
     **_group(G, "shows service state (read-only)", "status, is-active, is-enabled, is-failed, show, list-units,"
-             "list-unit-files, list-timers, list-sockets, list-dependencies, cat, get-default, help, "),
+             "list-unit-files, list-timers, list-sockets, list-dependencies, cat, get-default, help"),
     "": (G, "lists units (read-only)"),
     **_group(Y, "restarts a service (reversible state change)", "restart, reload, try-restart, reload-or-restart,"
              "force-reload, condrestart"),
@@ -93,8 +97,9 @@ DOCKER: dict[str, Rule] = {
              "diff, history, events, container ls, container inspect, container logs, image ls, image inspect,"
              "volume ls, volume inspect, network ls, network inspect, system df, compose ps, compose logs"),
     **_group(Y, "changes container state (reversible state change)", "restart, start, stop, pause, unpause, run,"
-             "create, pull, build, tag, cp, update, rename, exec, compose up, compose restart, compose stop,"
-             "compose start, compose pull, compose down, container restart, container start, container stop"),
+             "create, pull, build, tag, cp, update, rename, exec, compose exec, compose up, compose restart,"
+             "compose stop, compose start, compose pull, compose down, container restart, container start,"
+             "container stop"),
     **_group(R, "removes containers, images or volumes (irreversible)", "rm, rmi, system prune, volume rm, image rm,"
              "volume prune, image prune, container rm, container prune, network rm, builder prune, compose rm"),
     "kill": (R, "sends SIGKILL to containers (no clean shutdown)"),
@@ -123,8 +128,8 @@ GIT: dict[str, Rule] = {
 PACKAGES: dict[str, Rule] = {
     **_group(G, "queries packages (read-only)", "list, show, search, policy, info, check-update, provides, freeze,"
              "repolist, madison, depends, rdepends, history, check"),
-    **_group(Y, "installs or updates packages (reversible state change)", "install, upgrade, update, reinstall,"
-             "downgrade, dist-upgrade, full-upgrade, makecache, clean, uninstall, download"),
+    **_group(Y, "installs, updates or uninstalls packages (reversible state change)", "install, upgrade, update,"
+             "reinstall, downgrade, dist-upgrade, full-upgrade, makecache, clean, uninstall, download"),
     **_group(R, "removes packages (can cascade to dependants)", "remove, purge, autoremove, erase, del"),
 }
 TERRAFORM: dict[str, Rule] = {
@@ -140,9 +145,11 @@ UFW: dict[str, Rule] = {
              "delete, insert, route, default, logging"),
     **_group(R, "disables or resets the firewall (wide blast radius)", "disable, reset"),
 }
-NFT: dict[str, Rule] = {"list": (G, "lists firewall rules (read-only)"),
-                        **_group(Y, "changes firewall rules", "add, insert, replace, create"),
-                        **_group(R, "flushes or deletes firewall rules (can cut off traffic)", "flush, delete, destroy")}
+NFT: dict[str, Rule] = {
+    "list": (G, "lists firewall rules (read-only)"),
+    **_group(Y, "changes firewall rules (reversible state change)", "add, insert, replace, create"),
+    **_group(R, "flushes or deletes firewall rules (can cut off traffic)", "flush, delete, destroy"),
+}
 SUBCOMMANDS: dict[str, dict[str, Rule]] = {
     "systemctl": SYSTEMCTL, "kubectl": KUBECTL, "docker": DOCKER, "crictl": CRICTL, "helm": HELM, "git": GIT,
     "apt-get": PACKAGES, "pip": PACKAGES, "terraform": TERRAFORM, "ufw": UFW, "nft": NFT,
@@ -152,11 +159,11 @@ ALIASES = {"oc": "kubectl", "podman": "docker", "nerdctl": "docker", "docker-com
            "gawk": "awk", "mawk": "awk", ".": "source", "telinit": "init", "ip6tables": "iptables", "sfdisk": "fdisk",
            "parted": "fdisk", "pkill": "kill", "killall": "kill", "skill": "kill", "chown": "chmod", "chgrp": "chmod",
            "mariadb": "mysql", "gcloud": "aws", "az": "aws", "gsutil": "aws"}
-EXECUTORS = {"kubectl", "docker", "crictl"}
-# Flags that take a value and may precede a subcommand (so `kubectl -n logs delete` is not read as `logs`).
-SUB_VALUE_FLAGS = _flags("-n --namespace --context --cluster --kubeconfig --kube-context -s --server -c -C -H"
-                         " --host --git-dir --work-tree --log-level")
-ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {
+EXECUTORS = {"kubectl", "docker", "crictl"}  # `TOOL exec TARGET CMD` runs CMD: classify CMD
+# Flags that take a value before a subcommand (so `kubectl -n logs delete` is not read as `logs`).
+SUB_VALUE_FLAGS = _flags("-n --namespace --context --kubeconfig --kube-context -s --server -c -C -H --host"
+                         " --git-dir --work-tree --log-level")
+ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {  # "tool subcommand" -> flags that make it worse
     "kubectl scale": [(("--replicas=0", "--replicas 0"), (R, "scales the workload to zero replicas (outage)"))],
     "kubectl replace": [(("--force",), (R, "force-replaces resources (deletes and recreates them)"))],
     "git push": [(("--force", "-f", "--force-with-lease", "--mirror", "--delete", "-d"),
@@ -174,21 +181,22 @@ DRY_RUN: dict[str, tuple[str, ...]] = {  # `--dry-run=none` is not a dry run: _m
     "apt-get": ("-s", "--simulate", "--dry-run", "--no-act"), "aws": ("--dry-run",), "pip": ("--dry-run",),
     "make": ("-n", "--dry-run"), "ansible-playbook": ("--check", "-C"), "logrotate": ("-d", "--debug"),
 }
-# name -> (flags taking a value, positionals to skip before the wrapped command, verdict when nothing is wrapped)
+_NOTHING: Rule = (G, "runs nothing")
+# name -> (flags taking a value, positionals before the wrapped command, verdict when nothing is wrapped)
 WRAPPERS: dict[str, tuple[frozenset[str], int, Rule]] = {
     "sudo": (_flags("-u -g -C -D -h -p -r -t -U -T --user --group"), 0, (Y, "opens a root shell")),
     "doas": (_flags("-u -C"), 0, (Y, "opens a root shell")),
+    "runuser": (_flags("-u -g -G"), 0, (Y, "opens a shell as another user")),
+    "chroot": (_flags("--userspec --groups"), 1, (Y, "opens a shell in a chroot")),
     "env": (_flags("-u -C -S --unset --chdir"), 0, (G, "prints the environment (read-only)")),
     "nice": (_flags("-n --adjustment"), 0, (G, "prints the niceness (read-only)")),
     "ionice": (_flags("-c -n -p"), 0, (G, "shows the I/O priority (read-only)")),
-    "timeout": (_flags("-s -k --signal --kill-after"), 1, (G, "runs nothing")),
-    "nohup": (frozenset(), 0, (G, "runs nothing")), "exec": (frozenset(), 0, (G, "runs nothing")),
-    "time": (_flags("-f -o --format --output"), 0, (G, "runs nothing")),
-    "stdbuf": (_flags("-i -o -e"), 0, (G, "runs nothing")), "command": (frozenset(), 0, (G, "runs nothing")),
-    "chroot": (_flags("--userspec --groups"), 1, (Y, "opens a shell in a chroot")),
-    "runuser": (_flags("-u -g -G"), 0, (Y, "opens a shell as another user")),
-    "flock": (_flags("-w -E --timeout"), 1, (G, "runs nothing")),
-    "watch": (_flags("-n --interval"), 0, (G, "runs nothing")),
+    "timeout": (_flags("-s -k --signal --kill-after"), 1, _NOTHING),
+    "time": (_flags("-f -o --format --output"), 0, _NOTHING),
+    "stdbuf": (_flags("-i -o -e"), 0, _NOTHING),
+    "flock": (_flags("-w -E --timeout"), 1, _NOTHING),
+    "watch": (_flags("-n --interval"), 0, _NOTHING),
+    **{name: (frozenset(), 0, _NOTHING) for name in ("nohup", "exec", "command", "busybox")},
     "xargs": (_flags("-n -I -L -P -d -E -s -a --max-args --replace --max-lines --max-procs --delimiter"
                      " --arg-file"), 0, (G, "only echoes its input (read-only)")),
 }
@@ -197,18 +205,20 @@ INTERPRETERS = {"python", "python3", "perl", "ruby", "node", "php"}
 SYSTEM_DIRS = {"/", "/*", "/etc", "/usr", "/var", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/home", "/root",
                "/opt", "/srv", "/sys", "/proc", "/dev"}
 NULL_SINKS = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"}
+OPENSSL_READS = {"s_client", "x509", "verify", "version", "ciphers", "crl", "req", "rsa", "ec", "pkey", "asn1parse",
+                 "dgst", "list", "rand"}
 SQL: dict[str, Rule] = {
-    **_group(G, "only reads data (read-only SQL)", "SELECT, SHOW, EXPLAIN, DESCRIBE, DESC, VALUES, TABLE, USE, BEGIN, START,"
-             "COMMIT, ROLLBACK, END, SAVEPOINT, RELEASE, FETCH"),
+    **_group(G, "only reads data (read-only SQL)", "SELECT, SHOW, EXPLAIN, DESCRIBE, DESC, VALUES, TABLE, USE,"
+             "BEGIN, START, COMMIT, ROLLBACK, END, SAVEPOINT, RELEASE, FETCH"),
     **_group(Y, "writes data or schema (reversible state change)", "INSERT, UPDATE, DELETE, ALTER, CREATE, GRANT,"
              "REVOKE, COPY, VACUUM, ANALYZE, REINDEX, CLUSTER, REFRESH, COMMENT, LOCK, CALL, DO, MERGE, REPLACE,"
              "KILL, OPTIMIZE, REPAIR, FLUSH, SET, RESET, LOAD, RENAME, NOTIFY"),
     **_group(R, "destroys data or schema irreversibly", "DROP, TRUNCATE, PURGE"),
 }
-META = re.compile(r"[\\.](d\w*\+?|l\+?|x|z|conninfo|timing|q|\?|tables|schema|indexes|databases|dump|show|help)"
-                  r"(\s|$)")
+SQL_META = re.compile(r"[\\.](d\w*\+?|l\+?|x|z|conninfo|timing|q|\?|tables|schema|indexes|databases|dump|show|help)"
+                      r"(\s|$)")  # read-only psql backslash and sqlite dot commands
 SQL_SIDE_EFFECTS = re.compile(r"\b(pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_drop_replication_slot"
-                              r"|setval|nextval|set_config|lo_unlink)\s*\(|\bINTO\b", re.I)
+                              r"|setval|nextval|set_config|lo_unlink)\s*\(|\bINTO\b", re.IGNORECASE)
 REDIS: dict[str, Rule] = {
     **_group(G, "reads keys or server state (read-only)", "GET, MGET, KEYS, SCAN, INFO, PING, TTL, PTTL, TYPE,"
              "EXISTS, HGET, HGETALL, HKEYS, HLEN, HMGET, LRANGE, LLEN, LINDEX, SMEMBERS, SCARD, SISMEMBER, ZRANGE,"
@@ -216,7 +226,7 @@ REDIS: dict[str, Rule] = {
              "XRANGE, XINFO, LATENCY LATEST"),
     **_group(R, "wipes or shuts down the server (irreversible)", "FLUSHALL, FLUSHDB, SHUTDOWN, DEBUG"),
 }
-CLOUD: dict[str, Rule] = {
+CLOUD: dict[str, Rule] = {  # verbs of aws/gcloud/az/gsutil operations, matched whole or before the first `-`
     **_group(G, "reads cloud resources (read-only)", "describe, list, get, show, ls, cat, du, stat, read, tail,"
              "wait, lookup, search, view, version, info, check"),
     **_group(Y, "changes cloud resources (reversible state change)", "create, update, put, set, modify, start, stop,"
@@ -231,6 +241,7 @@ CLOUD: dict[str, Rule] = {
 
 # --- small helpers -----------------------------------------------------------------------------------
 def _a(words: list[str], risk: Risk, what: str) -> RiskAssessment:
+    """An assessment whose reason quotes the (shortened) command, then says what it does."""
     text = " ".join(words)
     return RiskAssessment(risk=risk, reason=f"`{text if len(text) <= 60 else text[:57] + '...'}` {what}")
 
@@ -250,11 +261,12 @@ def _via(inner: RiskAssessment, how: str) -> RiskAssessment:
 
 
 def _matches(args: list[str], names: tuple[str, ...]) -> bool:
-    """Any arg (before `--`) is a name, `--name=value`, `flag value` pair, or a short cluster holding a letter."""
+    """Any arg before `--` is a name, `name=value`, a `flag value` pair, or a short-flag cluster (`-fdx`)
+    holding a one-letter name."""
     args = args[: args.index("--")] if "--" in args else args
-    pairs = {f"{a} {b}" for a, b in zip(args, args[1:])}
-    letters = {n[1] for n in names if len(n) == 2 and n[0] == "-" and n[1] != "-"}
+    pairs = {f"{a} {b}" for a, b in pairwise(args)}
     valued = {a.split("=", 1)[0] for a in args if "=" in a and a.split("=", 1)[1] not in ("none", "false")}
+    letters = {n[1] for n in names if len(n) == 2 and n[0] == "-" and n[1] != "-"}
     return bool(set(names) & (set(args) | pairs | valued)) or any(
         a.startswith("-") and not a.startswith("--") and letters & set(a[1:]) for a in args)
 
@@ -274,17 +286,10 @@ def _first_pos(args: list[str], value_flags: frozenset[str] = frozenset()) -> in
 
 
 def _find_sub(args: list[str], table: dict[str, Rule]) -> str:
-    """The first positional (or positional pair) that names a subcommand in `table`, else the first positional."""
-    pos, i = [], 0
-    while i < len(args) and args[i] != "--":
-        if not args[i].startswith("-"):
-            pos.append(args[i])
-        i += 2 if args[i] in SUB_VALUE_FLAGS else 1
-    for j, word in enumerate(pos):
-        pair = f"{word} {pos[j + 1]}" if j + 1 < len(pos) else word
-        if pair in table or word in table:
-            return pair if pair in table else word
-    return pos[0] if pos else ""
+    """The subcommand: the first positional, or the first two when `table` knows the pair (`rollout undo`)."""
+    pos = _pos(args[_first_pos(args, SUB_VALUE_FLAGS) :])[:2]
+    pair = " ".join(pos)
+    return pair if len(pos) == 2 and pair in table else pos[0] if pos else ""
 
 
 def _redirect(op: str, target: str, label: str = "") -> RiskAssessment | None:
@@ -298,11 +303,13 @@ def _redirect(op: str, target: str, label: str = "") -> RiskAssessment | None:
     return RiskAssessment(risk=Y, reason=f"{where} {what}")
 
 
-# --- handlers for commands whose risk depends on their arguments -------------------------------------
+# --- handlers: commands whose risk depends on their arguments ----------------------------------------
 def _kill(w: list[str], piped: bool) -> RiskAssessment:
+    """kill/pkill/killall: SIGKILL gives no chance to shut down cleanly; other signals are reversible."""
     sigs = {w[i + 1] for i, a in enumerate(w[:-1]) if a in ("-s", "--signal")}
     sigs |= {a.split("=", 1)[1] for a in w if a.startswith("--signal=")}
-    sigs = {s.upper().removeprefix("SIG") for s in sigs | {a[1:] for a in w[1:] if re.fullmatch(r"-\w+", a)}}
+    sigs |= {a[1:] for a in w[1:] if re.fullmatch(r"-\w+", a)}
+    sigs = {s.upper().removeprefix("SIG") for s in sigs}
     if sigs & {"9", "KILL"}:
         return _a(w, R, "sends SIGKILL (no clean shutdown; in-flight work is lost)")
     return _pick(w, sigs & {"0", "L"}, (G, "only checks processes or lists signals (read-only)"),
@@ -310,23 +317,23 @@ def _kill(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _curl(w: list[str], piped: bool) -> RiskAssessment:
+    """GET is read-only; a body or -X POST/PUT/PATCH changes remote state; DELETE is red; -o writes a file."""
     long = {"--request": "X", "--data": "d", "--data-raw": "d", "--data-binary": "d", "--data-urlencode": "d",
             "--json": "d", "--form": "F", "--upload-file": "T", "--output": "o", "--remote-name": "O",
             "--get": "G", "--head": "I"}
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # short flag letter -> its value
     args, i = w[1:], 0
     while i < len(args):
         a, i = args[i], i + 1
         if a.startswith("--"):
             name, eq, val = a.partition("=")
-            if long.get(name, "") in "XdFTo" and name in long and not eq and i < len(args):
+            if long.get(name) in ("X", "d", "F", "T", "o") and not eq and i < len(args):
                 val, i = args[i], i + 1
             seen.setdefault(long.get(name, ""), val)
         elif a.startswith("-"):
             for j, ch in enumerate(a[1:], 2):
-                if ch in "HuAebcwmxrYyzKEXdFToCQ":  # short flags that take a value
-                    val = a[j:] or (args[i] if i < len(args) else "")
-                    i += 0 if a[j:] else 1
+                if ch in "HuAebcwmxrYyzKEXdFToCQ":  # short flags that take a value: the rest, or the next arg
+                    val, i = (a[j:], i) if a[j:] else (args[i] if i < len(args) else "", i + 1)
                     seen.setdefault(ch, val)
                     break
                 seen.setdefault(ch, "")
@@ -340,6 +347,7 @@ def _curl(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _wget(w: list[str], piped: bool) -> RiskAssessment:
+    """--spider and -O - only read; anything else downloads to a file."""
     args = w[1:]
     method = next((a.split("=", 1)[1].upper() for a in args if a.startswith("--method=")), "")
     method = method or ("POST" if any(a.startswith(("--post-", "--body-")) for a in args) else "")
@@ -347,15 +355,16 @@ def _wget(w: list[str], piped: bool) -> RiskAssessment:
         return _a(w, R if method == "DELETE" else Y, f"sends an HTTP {method} (changes remote state)")
     if "--spider" in args:
         return _a(w, G, "only checks the URL (read-only)")
-    out = next((a.partition("=")[2] or (args[i + 1] if i + 1 < len(args) else "") for i, a in enumerate(args)
-                if a.startswith("--output-document")), None)
+    out = None
     for i, a in enumerate(args):
-        if re.fullmatch(r"-[a-zA-Z]*O.*", a):
-            out = a[a.index("O") + 1:] or (args[i + 1] if i + 1 < len(args) else "")
+        if a.startswith("--output-document") or re.fullmatch(r"-[a-zA-Z]*O.*", a):
+            value = a.partition("=")[2] if a.startswith("--") else a[a.index("O") + 1 :]
+            out = value or (args[i + 1] if i + 1 < len(args) else "")
     return _pick(w, out in ("-", "/dev/null"), (G, "prints the download (read-only)"), (Y, "downloads to a file"))
 
 
 def _find(w: list[str], piped: bool) -> RiskAssessment:
+    """find only lists, unless it deletes or runs a command (`-exec CMD ;` is classified as CMD)."""
     if "-delete" in w:
         return _a(w, R, "deletes every matching file (`-delete`)")
     parts = [_a(w, G, "only lists files (read-only)")]
@@ -376,6 +385,7 @@ def _tee(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _perm(w: list[str], piped: bool) -> RiskAssessment:
+    """chmod/chown/chgrp are reversible, unless applied recursively to a system tree such as `/`."""
     recursive = _matches(w[1:], ("-R", "--recursive"))
     tree = any((t.rstrip("/") or "/") in SYSTEM_DIRS for t in _pos(w[1:])[1:])
     return _pick(w, recursive and tree, (R, "recursively changes a system tree (wide blast radius)"),
@@ -383,24 +393,24 @@ def _perm(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _sql(sql: str) -> RiskAssessment:
-    """Classify each statement: reads are green, writes yellow, DROP/TRUNCATE and unfiltered DELETE red."""
+    """Reads are green, writes yellow; DROP, TRUNCATE and DELETE or UPDATE without WHERE are red."""
     parts = []
-    for stmt in re.split(r";", re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)):
+    for stmt in re.split(r";", re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)):
         s = stmt.strip()
-        if s[:1] in ("\\", "."):  # psql or sqlite meta-command
-            parts.append(_pick([s], META.match(s), (G, "describes the database (read-only)"),
+        if s[:1] in ("\\", "."):  # psql or sqlite client command
+            parts.append(_pick([s], SQL_META.match(s), (G, "describes the database (read-only)"),
                                (Y, "is a client command not known to be read-only")))
             continue
-        explain = re.match(r"EXPLAIN\s+((\([^)]*\)|ANALY[SZ]E|VERBOSE)\s+)*", s, re.I)
-        if explain and re.search(r"ANALY[SZ]E", explain.group(0), re.I):
-            s = s[explain.end():]  # EXPLAIN ANALYZE executes the statement
+        explain = re.match(r"EXPLAIN\s+((\([^)]*\)|ANALY[SZ]E|VERBOSE)\s+)*", s, re.IGNORECASE)
+        if explain and re.search(r"ANALY[SZ]E", explain.group(0), re.IGNORECASE):
+            s = s[explain.end() :]  # EXPLAIN ANALYZE executes the statement
         first = m.group(1).upper() if (m := re.match(r"[\s(]*(\w+)", s)) else ""
         if not first:
             continue
-        if first in ("DELETE", "UPDATE") and not re.search(r"\bWHERE\b", s, re.I):
+        if first in ("DELETE", "UPDATE") and not re.search(r"\bWHERE\b", s, re.IGNORECASE):
             parts.append(_a([s], R, f"{first} without WHERE affects every row (irreversible)"))
         elif first in ("SELECT", "WITH") and (SQL_SIDE_EFFECTS.search(s) or first == "WITH" and re.search(
-                r"\b(INSERT|UPDATE|DELETE|MERGE)\b", s, re.I)):
+                r"\b(INSERT|UPDATE|DELETE|MERGE)\b", s, re.IGNORECASE)):
             parts.append(_a([s], Y, "writes data or has side effects (reversible state change)"))
         else:
             parts.append(_a([s], *SQL.get(first, (Y, "is not known to be read-only SQL"))))
@@ -408,22 +418,24 @@ def _sql(sql: str) -> RiskAssessment:
 
 
 def _sql_cli(w: list[str], piped: bool) -> RiskAssessment:
+    """psql -c / mysql -e / sqlite3 DB 'SQL': classify the SQL; SQL from files or stdin is not inspected."""
     name, args = w[0], w[1:]
-    flags = {"psql": ("-c", "--command"), "mysql": ("-e", "--execute"), "mariadb": ("-e", "--execute")}.get(name, ())
-    sql = [a.partition("=")[2] if "=" in a and a.startswith("--") else args[i + 1] if i + 1 < len(args) else ""
-           for i, a in enumerate(args) if a.partition("=")[0] in flags or name != "psql" and re.fullmatch(r"-[BNsrtvX]+e", a)]
-    sql += _pos(args)[1:] if name == "sqlite3" else []
+    flags = ("-c", "--command") if name == "psql" else ("-e", "--execute")
+    sql = _pos(args)[1:] if name == "sqlite3" else []
+    for i, a in enumerate(args):
+        flag, eq, value = a.partition("=")
+        if flag in flags or name != "psql" and re.fullmatch(r"-[BNsrtvX]+e", a):  # mysql -Ne "..."
+            sql.append(value if eq else args[i + 1] if i + 1 < len(args) else "")
     if sql:
         return _via(_worst([_sql(s) for s in sql]) or _sql(""), f"`{name}`")
-    if _matches(args, ("-l", "--list")):
-        return _a(w, G, "lists databases (read-only)")
-    return _a(w, Y, "runs SQL from a file, stdin or a session (not inspected)")
+    return _pick(w, _matches(args, ("-l", "--list")), (G, "lists databases (read-only)"),
+                 (Y, "runs SQL from a file, stdin or a session (not inspected)"))
 
 
 def _redis(w: list[str], piped: bool) -> RiskAssessment:
     args = w[1:]
-    cmd = [c.upper() for c in args[_first_pos(args, _flags("-h -p -s -a -u -n -r -i -d -D --user --pass --pattern"
-                                                            " --cacert --cert --key --sni --count")):]]
+    value_flags = _flags("-h -p -s -a -u -n -r -i -d -D --user --pass --pattern --cacert --cert --key --sni --count")
+    cmd = [c.upper() for c in args[_first_pos(args, value_flags) :]]
     if not cmd:
         return _pick(w, _matches(args, ("--scan", "--bigkeys", "--memkeys", "--hotkeys", "--stat", "--latency")),
                      (G, "samples the server (read-only)"), (Y, "opens an interactive session (not inspected)"))
@@ -432,9 +444,9 @@ def _redis(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _cloud(w: list[str], piped: bool) -> RiskAssessment:
-    """aws/gcloud/az/gsutil: the first verb after the service or group (describe-*, list, delete, ...) decides."""
+    """aws/gcloud/az/gsutil: the first known verb after the service or group (describe-*, list, delete) decides."""
     pos = _pos(w[1:])
-    for word in pos[1:] if len(pos) > 1 else pos:
+    for word in pos[1:] if len(pos) > 1 and w[0] != "gsutil" else pos:
         rule = CLOUD.get(word) or CLOUD.get(word.split("-")[0])
         if rule and word in ("sync", "rsync") and _matches(w[1:], ("--delete", "-d")):
             rule = (R, "deletes destination objects missing from the source")
@@ -444,16 +456,18 @@ def _cloud(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _interp(w: list[str], piped: bool) -> RiskAssessment:
-    """`bash -c '...'` is classified as a script; piping unknown code into a shell is red."""
+    """`bash -c '...'` is classified as a script; code piped into a shell or interpreter is red."""
     name, args = w[0], w[1:]
     for i, a in enumerate(args):
         if name in SHELLS and re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", a) and i + 1 < len(args):
+            if args[i + 1].strip() == SUBST:
+                return _a(w, R, "runs generated or downloaded code")
             return _via(_shell(args[i + 1]), f"`{name} -c`")
         if name not in SHELLS and a in ("-c", "-e", "-E", "-r"):
             return _a(w, Y, f"runs inline {name} code (not inspected)")
-    script = next((a for a in args if not a.startswith("-")), None) if name != "su" else None
     if "json.tool" in args:
         return _a(w, G, "only pretty-prints JSON (read-only)")
+    script = next((a for a in args if not a.startswith("-")), None) if name != "su" else None
     if script == SUBST:
         return _a(w, R, "runs generated or downloaded code")
     if script:
@@ -487,71 +501,67 @@ def _iptables(w: list[str], piped: bool) -> RiskAssessment:
                  (Y, "changes firewall rules (reversible state change)"))
 
 
-def _lists(yes: str, no: Rule, *flags: str) -> Handler:
-    """A handler: green when one of `flags` asks only for a listing, else `no`."""
-    return lambda w, p: _pick(w, _matches(w[1:], flags) or "print" in w, (G, yes), no)
-
-
 HANDLERS: dict[str, Handler] = {
-    "journalctl": lambda w, p: _a(w, R, "deletes archived logs (irreversible)") if any(
-        a.startswith("--vacuum") for a in w) else _pick(w, _matches(w[1:], ("--rotate", "--flush", "--sync",
-        "--setup-keys")), (Y, "rotates or moves journal files"), (G, "reads logs (read-only)")),
-    "dmesg": lambda w, p: _pick(w, _matches(w[1:], ("-c", "-C", "--clear", "--read-clear", "-n", "-D", "-E")),
-                                (Y, "clears or reconfigures the kernel log"), (G, "reads the kernel log (read-only)")),
+    "find": _find, "tee": _tee, "curl": _curl, "wget": _wget, "ip": _ip, "ssh": _ssh, "redis-cli": _redis,
+    "iptables": _iptables, "kill": _kill, "chmod": _perm, "aws": _cloud, "psql": _sql_cli, "mysql": _sql_cli,
+    "sqlite3": _sql_cli, **{name: _interp for name in SHELLS | INTERPRETERS},
     "hostname": lambda w, p: _pick(w, _pos(w[1:]), (Y, "sets the hostname"), (G, "prints the hostname (read-only)")),
     "ifconfig": lambda w, p: _pick(w, len(_pos(w[1:])) > 1, (Y, "reconfigures an interface"),
                                    (G, "shows interfaces (read-only)")),
-    "mount": lambda w, p: _pick(w, set(w[1:]) - {"-l", "--list"}, (Y, "mounts a filesystem (reversible)"),
+    "mount": lambda w, p: _pick(w, set(w[1:]) - {"-l"}, (Y, "mounts a filesystem (reversible)"),
                                 (G, "lists mounts (read-only)")),
-    "top": lambda w, p: _pick(w, _matches(w[1:], ("-b",)), (G, "prints a process snapshot (read-only)"),
-                              (Y, "is interactive (can kill or renice processes)")),
     "sysctl": lambda w, p: _pick(w, _matches(w[1:], ("-w", "--write", "-p", "--load", "--system")) or any(
         "=" in a for a in _pos(w[1:])), (Y, "changes kernel parameters (reversible)"), (G, "reads kernel parameters")),
-    "crontab": lambda w, p: _a(w, R, "removes the whole crontab") if "-r" in w else _pick(
-        w, "-l" in w, (G, "lists the crontab (read-only)"), (Y, "edits or replaces the crontab (reversible)")),
-    "swapon": lambda w, p: _pick(w, len(w) == 1 or _matches(w[1:], ("--show", "-s")), (G, "shows swap (read-only)"),
-                                 (Y, "enables swap (reversible)")),
-    "logrotate": lambda w, p: _a(w, Y, "rotates logs (reversible state change)"),
-    "shutdown": lambda w, p: _pick(w, "-c" in w, (Y, "cancels a pending shutdown"),
-                                   (R, "shuts down or reboots the host (wide blast radius)")),
     "init": lambda w, p: _pick(w, w[1:2] in (["0"], ["6"]), (R, "halts or reboots the host"), (Y, "changes runlevel")),
-    "fdisk": _lists("lists partitions (read-only)", (R, "rewrites partition tables (destroys data)"), "-l", "--list"),
+    "date": lambda w, p: _pick(w, "-s" in w or any(a.startswith("--set") for a in w), (Y, "sets the system clock"),
+                               (G, "prints the date (read-only)")),
     "tar": lambda w, p: _pick(w, "--list" in w or len(w) > 1 and "t" in w[1] and not set("xcru") & set(w[1]),
-                              (G, "lists an archive (read-only)"), (Y, "creates or extracts an archive (writes files)")),
-    "date": lambda w, p: _pick(w, "-s" in w or any(a.startswith("--set") for a in w), (Y, "sets the clock"), (G, "prints the date")),
-    "openssl": lambda w, p: _pick(w, w[1:2] and w[1] in {"s_client", "x509", "verify", "version", "ciphers", "crl",
-        "req", "rsa", "ec", "pkey", "asn1parse", "dgst", "list", "rand"} and not _matches(w[2:], ("-out", "-new",
-        "-keyout")), (G, "inspects certificates or keys (read-only)"), (Y, "generates or writes keys or certificates")),
+                              (G, "lists an archive (read-only)"), (Y, "creates or extracts an archive")),
+    "openssl": lambda w, p: _pick(w, w[1:2] and w[1] in OPENSSL_READS and not _matches(w[2:], ("-out", "-new")),
+                                  (G, "inspects certificates or keys (read-only)"), (Y, "writes keys or certificates")),
     "sed": lambda w, p: _pick(w, any(re.fullmatch(r"-[a-zA-Z]*i.*|--in-place(=.*)?", a) for a in w[1:]),
                               (Y, "edits files in place (`-i`)"), (G, "only transforms text (read-only)")),
     "awk": lambda w, p: _pick(w, any(re.search(r"system\s*\(|[|>]\s*\"|\binplace\b", a) for a in w[1:]),
                               (Y, "runs commands or writes files from awk"), (G, "only transforms text (read-only)")),
-    "rsync": lambda w, p: _pick(w, any(a.startswith(("--delete", "--remove-source")) for a in w), (R, "deletes "
-                                "files at the destination or source"), (Y, FILES)),
     "source": lambda w, p: _a(w, R if SUBST in w else Y, "runs a script in the current shell (not inspected)"),
     "eval": lambda w, p: _via(_shell(" ".join(w[1:])), "`eval`"),
-    "find": _find, "tee": _tee, "curl": _curl, "wget": _wget, "ip": _ip, "ssh": _ssh, "redis-cli": _redis,
-    "iptables": _iptables, "kill": _kill, "chmod": _perm, "aws": _cloud, "psql": _sql_cli, "mysql": _sql_cli,
-    "sqlite3": _sql_cli, **{n: _interp for n in SHELLS | INTERPRETERS},
-    "service": lambda w, p: _a(w, G, "lists services (read-only)") if "--status-all" in w else _a(
-        w, *SYSTEMCTL.get((_pos(w[1:])[1:2] or [""])[0], (Y, "runs a service action not known to be read-only"))),
+    "service": lambda w, p: _a(w, *SYSTEMCTL.get("status" if "--status-all" in w else (_pos(w[1:])[1:2] or [""])[0],
+                                                 (Y, "runs a service action not known to be read-only"))),
 }
-KNOWN = {*SIMPLE, *SUBCOMMANDS, *HANDLERS, *WRAPPERS, *ALIASES}
+# name -> (flags, verdict) pairs tried in order; the pair without flags is the default.
+FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
+    "journalctl": ((("--vacuum-size", "--vacuum-time", "--vacuum-files"), (R, "deletes archived logs (irreversible)")),
+                   (("--rotate", "--flush", "--sync"), (Y, "rotates or moves journal files")),
+                   ((), (G, "reads logs (read-only)"))),
+    "dmesg": ((("-c", "-C", "--clear", "--read-clear", "-n", "-D", "-E"), (Y, "clears or reconfigures the kernel log")),
+              ((), (G, "reads the kernel log (read-only)"))),
+    "top": ((("-b", "--batch"), (G, "prints a process snapshot (read-only)")),
+            ((), (Y, "is interactive (can kill or renice processes)"))),
+    "crontab": ((("-r",), (R, "removes the whole crontab")), (("-l",), (G, "lists the crontab (read-only)")),
+                ((), (Y, "edits or replaces the crontab (reversible)"))),
+    "swapon": ((("--show", "-s"), (G, "shows swap (read-only)")), ((), (Y, "enables swap (reversible)"))),
+    "shutdown": ((("-c",), (Y, "cancels a pending shutdown")), ((), (R, "shuts down the host (wide blast radius)"))),
+    "fdisk": ((("-l", "--list", "print"), (G, "lists partitions (read-only)")),
+              ((), (R, "rewrites partition tables (destroys data)"))),
+    "rsync": ((("--delete", "--delete-after", "--delete-before", "--delete-during", "--delete-excluded",
+                "--remove-source-files"), (R, "deletes files at the destination or source")), ((), (Y, FILES))),
+}
+KNOWN = {*SIMPLE, *SUBCOMMANDS, *HANDLERS, *FLAGGED, *WRAPPERS, *ALIASES}
 
 
-# --- parsing: scan, tokenize, split into simple commands -----------------------------------------------
+# --- parsing: scan, tokenize, split into simple commands ---------------------------------------------
 _OPS = ";&|<>()\n"
 _MASK = {c: chr(0xE000 + i) for i, c in enumerate(_OPS)}  # quoted operator characters become plain text
 _UNMASK = str.maketrans({v: k for k, v in _MASK.items()})
-SUBST = "$(...)"
+SUBST = "$(...)"  # what a lifted-out substitution leaves behind in its command
 _SUBST_TOKEN = "$" + _MASK["("] + "..." + _MASK[")"]
 _OP = re.compile(r"&>>|<<<|&&|\|\||>>|>&|<&|&>|>\||\|&|<<|<>|;;|[;&|<>()\n]")
 SEPARATORS = {";", "&", "&&", "||", "|", "|&", "\n", "(", ")", ";;"}
-KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "esac"}
-HEADERS = {"for", "case", "select", "function"}
+KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "esac", "function"}
+HEADERS = {"for", "case", "select"}
 ASSIGN = re.compile(r"[A-Za-z_]\w*(\[[^\]]*\])?\+?=")
 HEREDOC = re.compile(r"<<-?[ \t]*(['\"]?)([\w.-]+)\1")
-TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.S)
+TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 FORK_BOMB = re.compile(r"(\S+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*\1\s*&")
 
 
@@ -584,8 +594,11 @@ def _scan(text: str) -> tuple[str, list[str]]:
             out.append(" ")
             i += 1
         elif c == "\\" and nxt:
-            out.append(("\\" if quote else "") + _MASK[nxt] if nxt in _MASK else c + nxt)
+            out.append((("\\" if quote else "") + _MASK[nxt]) if nxt in _MASK else c + nxt)
             i += 1
+        elif text.startswith(SUBST, i):  # a placeholder left by an outer scan stays one
+            out.append(_SUBST_TOKEN)
+            i += len(SUBST) - 1
         elif c == "`" or c == "$" and nxt == "(" or c in "<>" and nxt == "(" and not quote:
             j = (text.find("`", i + 1) % (len(text) + 1)) if c == "`" else _close(text, i + 1)
             if not text.startswith("$((", i):  # arithmetic expansion runs nothing
@@ -608,7 +621,7 @@ def _scan(text: str) -> tuple[str, list[str]]:
             i = m.end() - 1
         elif c == "\n" and heredocs:
             for delim in heredocs:
-                end = re.compile(rf"^[ \t]*{re.escape(delim)}[ \t]*$", re.M).search(text, i + 1)
+                end = re.compile(rf"^[ \t]*{re.escape(delim)}[ \t]*$", re.MULTILINE).search(text, i + 1)
                 i = end.end() if end else len(text)
             heredocs.clear()
             out.append("\n")
@@ -639,7 +652,7 @@ def _script(text: str) -> list[RiskAssessment]:
     redirs: list[tuple[str, str]] = []
     piped, pending = False, ""
     for tok in [*_tokens(body), ";"]:
-        if tok and not tok.strip(_OPS):
+        if tok and not tok.strip(_OPS):  # only unquoted operator characters survive tokenizing unmasked
             for op in _OP.findall(tok):
                 if op in SEPARATORS:
                     if words or redirs:
@@ -647,7 +660,7 @@ def _script(text: str) -> list[RiskAssessment]:
                     words, redirs, pending, piped = [], [], "", op in ("|", "|&")
                 else:
                     if words and words[-1].isdigit():
-                        words.pop()  # `2>` names a file descriptor, not an argument
+                        words.pop()  # the `2` of `2>` names a file descriptor, not an argument
                     pending = op
         elif pending:
             redirs.append((pending, tok.translate(_UNMASK)))
@@ -665,7 +678,7 @@ def _simple(words: list[str], redirs: list[tuple[str, str]], piped: bool) -> Ris
     parts = [r for op, target in redirs if (r := _redirect(op, target))]
     i = 0
     while i < len(words) and (words[i] in KEYWORDS or ASSIGN.match(words[i])):
-        i += 1
+        i += 2 if words[i] == "function" else 1
     if words[i:] and words[i] in HEADERS:
         parts.append(_a(words[i:], G, "is a loop or case header (runs nothing itself)"))
     elif words[i:]:
@@ -680,8 +693,8 @@ def _canon(name: str) -> str:
 
 
 def _command(w: list[str], piped: bool) -> RiskAssessment:
-    """Classify one simple command: wrappers, exec-style wrappers, dry runs, handlers, tables, unknown."""
-    name = _canon(w[0])
+    """One simple command: wrappers, `exec` into containers, dry runs, handlers, tables, else unknown."""
+    written, name = w[0], _canon(w[0])
     key, args, w = ALIASES.get(name, name), w[1:], [name, *w[1:]]
     if name in WRAPPERS:
         flags, skip, empty = WRAPPERS[name]
@@ -694,15 +707,17 @@ def _command(w: list[str], piped: bool) -> RiskAssessment:
             return _a(w, *empty)
         inner = _shell(" ".join(args[i:])) if name == "watch" else _command(args[i:], piped)
         return _via(inner, f"`{name}`")
-    if key in EXECUTORS and _find_sub(args, SUBCOMMANDS[key]) == "exec":
+    if key in EXECUTORS and _find_sub(args, SUBCOMMANDS[key]) in ("exec", "compose exec"):
         rest = args[args.index("exec") + 1 :]
-        inner = rest[rest.index("--") + 1 :] if "--" in rest else rest[_first_pos(rest, _flags(
-            "-c -n -u -e -w --container --namespace --user --env --workdir --env-file --context")) + 1 :]
+        target_flags = _flags("-c -n -u -e -w --container --namespace --user --env --workdir --env-file --context")
+        inner = rest[rest.index("--") + 1 :] if "--" in rest else rest[_first_pos(rest, target_flags) + 1 :]
         return _via(_command(inner, False), f"`{name} exec`") if inner else _a(w, Y, "opens a shell in a container")
     if _matches(args, DRY_RUN.get(key, ())):
         return _a(w, G, "is a dry run (changes nothing)")
     if key in HANDLERS:
         return HANDLERS[key](w, piped)
+    if key in FLAGGED:
+        return _a(w, *next(rule for flags, rule in FLAGGED[key] if not flags or _matches(args, flags)))
     if key in SUBCOMMANDS:
         sub = _find_sub(args, SUBCOMMANDS[key])
         rule = SUBCOMMANDS[key].get(sub) or (Y, f"has subcommand `{sub or '(none)'}`, not known to be read-only")
@@ -712,7 +727,7 @@ def _command(w: list[str], piped: bool) -> RiskAssessment:
         return _a(w, *SIMPLE[key])
     if name == SUBST:
         return _a(w, Y, "runs a command computed at run time: not known to be read-only")
-    return RiskAssessment(risk=Y, reason=f"unknown command `{name}`: not known to be read-only")
+    return RiskAssessment(risk=Y, reason=f"unknown command `{written}`: not known to be read-only")
 
 
 def classify(command: str, language: str = "shell") -> RiskAssessment:
@@ -724,6 +739,7 @@ def classify(command: str, language: str = "shell") -> RiskAssessment:
         return _sql(command)
     if lang not in ("shell", "sh", "bash", "zsh", "console", ""):
         return RiskAssessment(risk=Y, reason=f"{language} code is not analysed: not known to be read-only")
+    # `{{ labels.pod | default('x') }}` becomes one argument word, whatever it contains
     text = TEMPLATE.sub(lambda m: "{{" + "".join(_MASK.get(c, c) for c in m.group(1) if not c.isspace()) + "}}",
                         command)
     try:

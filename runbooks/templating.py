@@ -4,8 +4,9 @@ Alert labels and annotations are written by whoever can make a monitored system 
 every value is hostile data. Each `{{ expr }}` is evaluated on its own in a Jinja sandbox and its
 result is never parsed again, neither as a template nor as shell: it is placed into the command as
 exactly one argument (argv form) or as one single-quoted word (script form). Anything we cannot
-place safely (single quotes, `$(...)`, backticks, heredocs, arithmetic) is refused when the runbook
-is loaded rather than guessed at when an alert arrives.
+place safely (single quotes, `$(...)`, backticks, heredocs, arithmetic, words bash reads twice) is
+refused when the runbook is loaded rather than guessed at when an alert arrives. Scripts run under
+/bin/sh locally (dash here) and usually bash over SSH, so a placement must be safe for both.
 """
 
 from __future__ import annotations
@@ -30,20 +31,24 @@ ROOTS = ("labels", "annotations", "params")
 # Characters that mean something to sh when unquoted; if any is present we keep the shell.
 _SHELL_CHARS = frozenset("|&;<>()$`\\*?[]{}~#!\n\r")
 # Words after which the next word is still a command: a value there would choose the program.
-_COMMAND_PREFIXES = frozenset(
-    "if then else elif while until do time ! { exec command builtin sudo doas nohup nice env".split()
-)
-# Programs that re-parse their arguments (or piped input) as shell code: quoting cannot protect a
-# value given to them. The second set only matters in command position (bash evaluates arithmetic).
-_REPARSERS = frozenset("eval sh bash dash zsh ksh ash ssh su xargs".split())
-_REPARSING_COMMANDS = frozenset("let declare typeset local readonly watch trap read mapfile readarray unset".split())
+_COMMAND_PREFIXES = frozenset({
+    "if", "then", "else", "elif", "while", "until", "do", "time", "!", "{",
+    "exec", "command", "builtin", "coproc", "sudo", "doas", "nohup", "nice", "env", "setsid",
+})
+# Programs that run their arguments (or piped input) as shell code: quoting cannot protect a value
+# given to them. The second set, in command position, evaluates arguments as code, names or arithmetic.
+_REPARSERS = frozenset({"eval", "sh", "bash", "dash", "zsh", "ksh", "ash", "ssh", "su", "xargs"})
+_REPARSING_COMMANDS = frozenset({
+    "let", "declare", "typeset", "local", "readonly", "watch", "trap", "read", "mapfile", "readarray", "unset",
+})
 # bash evaluates `-v NAME` of these as a variable name, array subscript (and its $(...)) included.
-_NAME_OPTION_COMMANDS = frozenset(("printf", "test", "["))
+_NAME_OPTION_COMMANDS = frozenset({"printf", "test", "["})
 # Names that only exist in a shell: without a shell, running them as a program fails or differs.
-_SHELL_ONLY = frozenset(
-    "if then else elif fi while until for case do done time ! { } exec command builtin eval "
-    "cd export set unset alias source . : exit return trap umask ulimit read wait".split()
-)
+_SHELL_ONLY = frozenset({
+    "if", "then", "else", "elif", "fi", "while", "until", "for", "case", "do", "done", "time", "!", "{", "}",
+    "exec", "command", "builtin", "eval", "cd", "export", "set", "unset", "alias", "source", ".", ":",
+    "exit", "return", "trap", "umask", "ulimit", "read", "wait",
+})
 _FRAME_NAMES = {
     "sq": "single quotes",
     "dq": "double quotes",
@@ -167,13 +172,13 @@ def _placeholders(template: str) -> list[_Placeholder]:
             if end == -1:
                 raise TemplateError(f"unclosed '{{{{' at character {start}")
             inner = template[start + 2 : end]
-            if inner[:1] in ("-", "+") or inner.endswith("-"):
-                raise TemplateError("whitespace control ('{{-' or '-}}') is not supported in commands")
             try:
                 names = _parse_expression(inner)
                 break
             except TemplateSyntaxError:
                 end += 1
+        if inner[:1] in ("-", "+") or inner.endswith("-"):  # Jinja would strip the text around it
+            raise TemplateError("whitespace control ('{{-' or '-}}') is not supported in commands")
         found.append(_Placeholder(start, end + 2, inner, names))
         pos = end + 2
     outputs = [n for out in parsed.find_all(nodes.Output) for n in out.nodes]
@@ -378,7 +383,8 @@ class _Scanner:
         elif c in "\n;&|()<>":
             self.shell = True
             amp_redirect = c == "&" and (t[i - 1 : i] in ("<", ">") or t[i + 1 : i + 2] == ">")
-            self.end_word(new_command=c in "\n;|(" or (c == "&" and not amp_redirect))
+            # ')' too: after a case pattern `a)` comes a command
+            self.end_word(new_command=c in "\n;|()" or (c == "&" and not amp_redirect))
             self.piped = (self.piped or (c == "|" and bool(self.contexts))) and c not in "\n;&"
             if c in "<>":
                 self.w.redirect = "plain"
@@ -433,14 +439,16 @@ def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
     return value
 
 
-def referenced_variables(template: str) -> list[str]:
+def referenced_variables(template: str, *, shell: bool = True) -> list[str]:
     """Validate a command template when the runbook is loaded; return the names it uses, in order.
 
     Names are `root.key` (split on the first dot: `labels.app.kubernetes.io/name` is that label).
     Everything we would refuse at render time for the template's own shape is refused here already.
+    `shell=False` checks a render_text template (a target host), which is never given to a shell.
     """
     spans = _placeholders(template)
-    _scan(template, spans)
+    if shell:
+        _scan(template, spans)
     return list(dict.fromkeys(name for p in spans for name in p.names))
 
 
@@ -475,12 +483,20 @@ def render_command(template: str, context: Mapping[str, Mapping[str, str]]) -> R
     return RenderedCommand(script="".join(out), argv=None)
 
 
-def render_text(template: str, context: Mapping[str, Mapping[str, str]]) -> str:
-    """Fill a single value such as a step's SSH target host: plain text, same checks, no quoting."""
+def render_text(template: str, context: Mapping[str, Mapping[str, str]],
+                allowed: re.Pattern[str] | None = None) -> str:
+    """Fill a single value such as a step's SSH target host: plain text, same checks, no quoting.
+
+    `allowed`, when given, must match each whole value: a host label must not smuggle in a user
+    (`root@evil`) or a port.
+    """
     spans = _placeholders(template)
     out, pos = [], 0
     for p in spans:
-        out += [template[pos : p.start], _evaluate(p, context)]
+        value = _evaluate(p, context)
+        if allowed is not None and not allowed.fullmatch(value):
+            raise TemplateError(f"{p.label}: value {_preview(value)} is not allowed here")
+        out += [template[pos : p.start], value]
         pos = p.end
     out.append(template[pos:])
     return "".join(out)

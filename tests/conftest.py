@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from cli.devserver import temporal_binary
 from runbooks.settings import Settings
+from sshd import Sshd, sshd_available
 from runbooks.store import Store
 from workers.main import build_worker
 from workflows import search_attributes as sa
@@ -35,6 +36,15 @@ def require(condition: bool, reason: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must provide this: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[Sshd]:
+    """A real OpenSSH server on loopback with its own host key and a key-only client."""
+    require(sshd_available(), "OpenSSH server not installed (apt-get install openssh-server)")
+    server = Sshd()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import time
@@ -12,18 +11,7 @@ import pytest
 from activities.output import omitted_marker
 from activities.ssh import SshTarget, parse_ssh_target, run_ssh
 from runbooks.execution import CommandResult, RenderedCommand
-from tests.sshd import Sshd, free_port, keygen, sshd_available
-
-
-@pytest.fixture(scope="session")
-def sshd():
-    if not sshd_available():
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail("/usr/sbin/sshd is required under CI (apt-get install openssh-server)")
-        pytest.skip("OpenSSH server not installed (apt-get install openssh-server)")
-    server = Sshd()
-    yield server
-    server.stop()
+from sshd import Sshd, free_port, keygen
 
 
 def run(server: Sshd, script: str, timeout: float = 10, known_hosts: str | None = None, **kw) -> CommandResult:

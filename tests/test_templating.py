@@ -71,13 +71,13 @@ def ctx(labels: dict[str, str] | None = None, params: dict[str, str] | None = No
 
 
 def run_script(script: str, cwd: Path, shell: str = "/bin/sh") -> str:
-    done = subprocess.run([shell, "-c", script], cwd=cwd, capture_output=True, timeout=10)
+    done = subprocess.run([shell, "-c", script], cwd=cwd, capture_output=True, timeout=10, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout.decode()
 
 
 def run_argv(argv: list[str], cwd: Path) -> str:
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=10)
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=10, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout.decode()
 
@@ -110,15 +110,14 @@ def test_echo_pipe_templates_never_execute_the_value(value: str, tmp_path: Path)
 
 @pytest.mark.parametrize("value", NASTY)
 def test_argv_form_keeps_each_value_one_argument(value: str, tmp_path: Path) -> None:
-    for template, expected in [
-        ("printf %s {{ labels.x }}", value),
-        ('printf %s "prefix-{{ labels.x }}-suffix"', f"prefix-{value}-suffix"),
-        ("printf %s: {{ labels.x }} x{{ labels.x }}y", f"{value}:x{value}y:"),
+    for template, argv, expected in [
+        ("printf %s {{ labels.x }}", ["printf", "%s", value], value),
+        ('printf %s "prefix-{{ labels.x }}-suffix"', ["printf", "%s", f"prefix-{value}-suffix"],
+         f"prefix-{value}-suffix"),
+        ("printf %s: {{ labels.x }} x{{ labels.x }}y", ["printf", "%s:", value, f"x{value}y"], f"{value}:x{value}y:"),
     ]:
         rendered = render_command(template, ctx({"x": value}))
-        assert rendered.argv is not None
-        assert rendered.argv[-1].endswith(value) or rendered.argv[-1].endswith(f"{value}-suffix") or \
-            rendered.argv[-1] == f"x{value}y"
+        assert rendered.argv == argv
         assert run_argv(rendered.argv, tmp_path) == expected
         # the script form of the same command is equivalent, for remote execution over SSH
         assert shlex.split(rendered.script) == rendered.argv
@@ -339,6 +338,9 @@ def test_shell_form_quotes_by_context() -> None:
         ("ls | {{ labels.cmd }}", "command position"),
         ('"{{ labels.cmd }}" x', "command position"),
         ("sudo {{ labels.cmd }}", "command position"),
+        ("case x in x) {{ labels.cmd }} ;; esac", "command position"),
+        ("if true; then {{ labels.cmd }}; fi", "command position"),
+        ("coproc {{ labels.cmd }}", "command position"),
         ("/opt/{{ labels.tool }}/bin/run", "command position"),
         ("ssh host {{ labels.x }}", "runs its arguments"),
         ("bash -c \"echo {{ labels.x }}\"", "runs its arguments"),
@@ -348,6 +350,25 @@ def test_shell_form_quotes_by_context() -> None:
         ("echo {{ labels.x }} | sh", "piped into"),
         ("echo {{ labels.x }} | sudo bash", "piped into"),
         ("echo {{ labels.x }} | xargs kubectl delete pod", "piped into"),
+        ("trap {{ labels.x }} EXIT", "runs its arguments"),
+        ("read x <<< {{ labels.x }}", "heredoc|runs its arguments"),
+        # bash reads these words a second time, $(...) and a[$(...)] included
+        ("echo hi >&{{ labels.x }}", ">&"),
+        ("echo hi 2>&$(echo 1){{ labels.x }}", ">&"),
+        ("test -v {{ labels.x }}", "-v"),
+        ("printf -v {{ labels.x }} %s 1", "-v"),
+        ("a[{{ labels.x }}]=1", "arithmetic"),
+        ("for (( i={{ params.n }}; i>0; i-- )); do echo $i; done", "arithmetic"),
+        ("diff <(ls {{ labels.x }}) <(ls /)", "process substitution"),
+        # sh and bash disagree about these, so neither reading can be trusted
+        ("echo $'a' {{ labels.x }}", "sh and bash"),
+        ("echo $[1] {{ labels.x }}", "sh and bash"),
+        ("(( 1 #))\necho {{ labels.x }}", "sh and bash"),
+        ("(( 1 << 2 ))\necho {{ labels.x }}\n2", "heredoc"),
+        # bash ends the word after <&- and a line continuation vanishes: '#' starts a comment either way
+        ("printf %s <&-#x {{ labels.x }}", "comment"),
+        ("echo \\\n#{{ labels.x }}", "comment"),
+        ("echo ${#HOME} {{ labels.x }}", "Jinja comment"),
         ("echo \"{{ labels.x }}", "unterminated"),
         ("echo '{{ labels.x }}", "single quotes"),
     ],
@@ -367,7 +388,12 @@ def test_unsafe_templates_are_refused_early(template: str, reason: str) -> None:
         "kubectl -n local delete pod {{ labels.pod }}",
         "FOO={{ labels.x }} env",
         "echo hi > {{ labels.x }}.txt",
-        "cat <<EOF | grep {{ labels.x }}\nhello\nEOF".replace("<<EOF | grep {{ labels.x }}", "/etc/hostname | grep {{ labels.x }}"),
+        "cat /etc/hostname | grep {{ labels.x }}",
+        "echo ${HOME%/} {{ labels.x }} | cat",
+        "echo $(( 1 + 2 )) {{ labels.x }}",
+        "kubectl logs {{ labels.pod }} 2>&1 | tail -n 20",
+        "echo {{ labels.x }} >&2",
+        "echo a >&- {{ labels.x }}",
         "x=$(date) && echo \"{{ labels.x }} at $x\"",
         "[[ -f /etc/hostname ]] && echo {{ labels.x }}",
     ],
@@ -376,3 +402,32 @@ def test_safe_shell_templates_are_accepted(template: str) -> None:
     referenced_variables(template)
     rendered = render_command(template, ctx({"x": "a b", "pod": "web-1"}))
     assert isinstance(rendered, RenderedCommand)
+
+
+def test_payloads_aimed_at_an_absolute_path_do_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payloads = [f"$(touch {marker})", f"`touch {marker}`", f"; touch {marker}", f"'; touch {marker}; '",
+                f"\ntouch {marker}", f"a[$(touch {marker})]"]
+    for value in payloads:
+        for template in ["kubectl logs {{ labels.pod }}", "echo {{ labels.pod }} | cat",
+                         'echo "pod={{ labels.pod }}" | cat']:
+            rendered = render_command(template, ctx({"pod": value}))
+            for shell in SHELLS:
+                subprocess.run([shell, "-c", rendered.script], cwd=tmp_path, capture_output=True, timeout=10,
+                               check=False)
+            if rendered.argv:
+                assert rendered.argv == ["kubectl", "logs", value]
+            assert not marker.exists(), (template, value)
+
+
+def test_render_text_for_a_target_host() -> None:
+    context = ctx({"instance": "db-1.internal:9100"})
+    assert render_text("ssh://{{ labels.instance | replace(':9100', '') }}", context) == "ssh://db-1.internal"
+    assert render_text("local", context) == "local"
+    assert referenced_variables("ssh://{{ labels.instance }}", shell=False) == ["labels.instance"]
+    with pytest.raises(TemplateError, match="command position"):
+        referenced_variables("{{ labels.instance }}")  # as a command it would choose the program
+    with pytest.raises(TemplateError, match="unknown name"):
+        referenced_variables("ssh://{{ host }}", shell=False)
+    with pytest.raises(TemplateError, match="starts with '-'"):
+        render_text("{{ labels.instance }}", ctx({"instance": "-oProxyCommand=touch pwned"}))

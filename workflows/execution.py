@@ -113,7 +113,6 @@ class RunbookExecution:
         broken = [s for s in inp.steps if s.render_error]
         if broken:
             return ExecutionStatus.failed, "; ".join(f"step '{s.title}': {s.render_error}" for s in broken)
-        await self._save()
         for step in inp.steps:
             st = self._state.step(step.id)
             assert st is not None

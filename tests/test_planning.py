@@ -1,0 +1,36 @@
+"""Planning renders a runbook against one alert: hostile values never change where a step runs."""
+
+from __future__ import annotations
+
+from runbooks.parser import parse_markdown
+from runbooks.planning import build_context, plan_steps
+
+RUNBOOK = """---
+id: remote
+target: ssh://ops@{{ labels.host }}:2222
+---
+# Remote
+
+## Steps
+
+1. **Uptime**
+   ```sh
+   uptime
+   ```
+"""
+
+
+def test_a_host_label_fills_only_the_host_of_an_ssh_target() -> None:
+    [step] = plan_steps(parse_markdown(RUNBOOK), build_context(labels={"host": "web-1.example.com"}))
+    assert step.target == "ssh://ops@web-1.example.com:2222" and step.render_error is None
+
+
+def test_a_host_label_cannot_smuggle_in_a_user_port_or_option() -> None:
+    for hostile in ("root@evil", "evil:22", "-oProxyCommand=sh", "evil/../x", "a b"):
+        [step] = plan_steps(parse_markdown(RUNBOOK), build_context(labels={"host": hostile}))
+        assert step.render_error, hostile
+
+
+def test_a_missing_label_is_reported_instead_of_running_with_a_hole() -> None:
+    [step] = plan_steps(parse_markdown(RUNBOOK), build_context(labels={}))
+    assert "labels.host" in step.render_error
