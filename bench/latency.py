@@ -1,12 +1,15 @@
 """Latency of the engine on the Temporal dev server, measured end to end over real HTTP.
 
-1. alert POST -> first step started: 200+ Alertmanager webhooks, one at a time, each matched to a
-   one-step runbook whose command prints its own start time; median and p99.
+1. alert POST -> first step started: 200 Alertmanager webhooks at an incident's pace (5/s), then
+   200 more in a burst (30/s), each matched to a one-step runbook whose command prints its own
+   start time; median and p99.
 2. orchestration overhead per step: a 50-step runbook of trivial commands, against the same 50
    commands run in one shell.
 
-Everything runs on this machine in separate processes: a Temporal dev server, `runbooks api` and
-`runbooks worker`. Usage: python bench/latency.py [--alerts 200] [--steps 50]
+Everything runs on this machine over real HTTP. `--topology dev` (default) measures what `make run`
+starts: `runbooks dev`, one process with the API and the worker, beside its Temporal dev server.
+`--topology split` runs `runbooks api` and `runbooks worker` as separate processes.
+Usage: python bench/latency.py [--alerts 200] [--steps 50] [--topology dev|split]
 """
 
 from __future__ import annotations
@@ -82,49 +85,65 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def measure(api: str, alerts: int, steps: int) -> None:
-    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
-        for _ in range(10):  # warm-up: connections, caches, first workflow tasks
-            await http.post("/api/v1/alerts/alertmanager", json=payload(999_000 + _))
-        sent: dict[str, float] = {}
-        for n in range(alerts):
-            t0 = time.time()
-            resp = await http.post("/api/v1/alerts/alertmanager", json=payload(n))
-            resp.raise_for_status()
-            sent[resp.json()["executions"][0]["id"]] = t0
-            await asyncio.sleep(0.02)
-        latencies = []
-        for execution_id, t0 in sent.items():
-            body = await wait_status(http, execution_id)
-            started = float(body["steps"][0]["output"].strip())
-            latencies.append((started - t0) * 1000)
-        print(f"alert POST -> first step started, {len(latencies)} alerts:")
-        print(f"  median {statistics.median(latencies):.1f} ms   p99 {pct(latencies, 0.99):.1f} ms   "
-              f"min {min(latencies):.1f} ms   max {max(latencies):.1f} ms")
+async def first_step_latency(http: httpx.AsyncClient, alerts: int, rate: float, offset: int) -> None:
+    """Post `alerts` webhooks at `rate` per second; each command prints when it started."""
+    sent: dict[str, float] = {}
+    for n in range(offset, offset + alerts):
+        t0 = time.time()
+        resp = await http.post("/api/v1/alerts/alertmanager", json=payload(n))
+        resp.raise_for_status()
+        sent[resp.json()["executions"][0]["id"]] = t0
+        await asyncio.sleep(max(0.0, 1 / rate - (time.time() - t0)))
+    latencies, to_workflow = [], []
+    for execution_id, t0 in sent.items():
+        body = await wait_status(http, execution_id)
+        started = float(body["steps"][0]["output"].strip())
+        latencies.append((started - t0) * 1000)
+        step_at = datetime.fromisoformat(body["steps"][0]["started_at"]).replace(tzinfo=timezone.utc).timestamp()
+        to_workflow.append((step_at - t0) * 1000)
+    print(f"alert POST -> first step started, {len(latencies)} alerts at {rate:g}/s:")
+    print(f"  median {statistics.median(latencies):.1f} ms   p99 {pct(latencies, 0.99):.1f} ms   "
+          f"min {min(latencies):.1f} ms   max {max(latencies):.1f} ms")
+    print(f"  of which POST -> workflow reaches the step: median {statistics.median(to_workflow):.1f} ms")
 
-        shell = " ; ".join(["true"] * steps)
-        t0 = time.perf_counter()
-        subprocess.run(["/bin/sh", "-c", shell], check=True)
-        shell_ms = (time.perf_counter() - t0) * 1000
-        runs = []
-        for _ in range(3):
-            resp = await http.post("/api/v1/runbooks/bench-many-steps/executions", json={"mode": "autopilot"})
-            resp.raise_for_status()
-            body = await wait_status(http, resp.json()["id"])
-            assert body["status"] == "succeeded", body
-            begin = datetime.fromisoformat(body["steps"][0]["started_at"])
-            end = datetime.fromisoformat(body["steps"][-1]["finished_at"])
-            runs.append((end - begin).total_seconds() * 1000)
-        best = min(runs)
-        print(f"{steps}-step runbook of `true`: {best:.0f} ms (best of 3: {', '.join(f'{r:.0f}' for r in runs)}), "
-              f"same commands in one shell: {shell_ms:.1f} ms")
-        print(f"  orchestration overhead per step: {(best - shell_ms) / steps:.1f} ms")
+
+async def step_overhead(http: httpx.AsyncClient, steps: int) -> None:
+    shell = " ; ".join(["true"] * steps)
+    t0 = time.perf_counter()
+    subprocess.run(["/bin/sh", "-c", shell], check=True)
+    shell_ms = (time.perf_counter() - t0) * 1000
+    runs = []
+    for _ in range(3):
+        resp = await http.post("/api/v1/runbooks/bench-many-steps/executions", json={"mode": "autopilot"})
+        resp.raise_for_status()
+        body = await wait_status(http, resp.json()["id"])
+        assert body["status"] == "succeeded", body
+        begin = datetime.fromisoformat(body["steps"][0]["started_at"])
+        end = datetime.fromisoformat(body["steps"][-1]["finished_at"])
+        runs.append((end - begin).total_seconds() * 1000)
+    best = min(runs)
+    print(f"{steps}-step runbook of `true`: {best:.0f} ms (best of 3: {', '.join(f'{r:.0f}' for r in runs)}), "
+          f"same commands in one shell: {shell_ms:.1f} ms")
+    print(f"  orchestration overhead per step: {(best - shell_ms) / steps:.1f} ms")
+
+
+async def measure(api: str, alerts: int, rate: float, burst_rate: float, steps: int) -> None:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        for n in range(10):  # warm-up: connections, caches, first workflow tasks
+            await http.post("/api/v1/alerts/alertmanager", json=payload(900_000 + n))
+        await asyncio.sleep(1)
+        await first_step_latency(http, alerts, rate, 0)
+        await first_step_latency(http, alerts, burst_rate, 100_000)
+        await step_overhead(http, steps)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--topology", choices=("dev", "split"), default="dev")
+    parser.add_argument("--rate", type=float, default=5.0, help="alerts per second (an incident's pace)")
+    parser.add_argument("--burst-rate", type=float, default=30.0, help="alerts per second of the burst run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lr-bench-"))
     books = work / "runbooks"
@@ -134,16 +153,19 @@ def main() -> None:
     temporal_port, api_port = free_port(), free_port()
     env = {**os.environ, "DATA_DIR": str(work / "data"), "RUNBOOKS_DIR": str(books),
            "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}", "API_PORT": str(api_port), "LOG_LEVEL": "WARNING",
-           "TASK_QUEUE": "bench"}
-    temporal = start_dev_server(work / "data", env["TEMPORAL_ADDRESS"], free_port(), "default")
+           "TASK_QUEUE": "bench", "TEMPORAL_UI_PORT": str(free_port())}
+    temporal = None
+    if args.topology == "split":
+        temporal = start_dev_server(work / "data", env["TEMPORAL_ADDRESS"], free_port(), "default")
     procs = []
     try:
         runbooks_cmd = str(Path(sys.executable).parent / "runbooks")
         logs = open(work / "processes.log", "ab")
+        roles = ("worker", "api") if args.topology == "split" else ("dev",)
         procs = [subprocess.Popen([runbooks_cmd, role], env=env, cwd=ROOT, stdout=logs, stderr=subprocess.STDOUT)
-                 for role in ("worker", "api")]
+                 for role in roles]
         api = f"http://127.0.0.1:{api_port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"{api}/healthz").status_code == 200:
@@ -153,13 +175,17 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("the API did not come up")
             time.sleep(0.2)
-        asyncio.run(measure(api, args.alerts, args.steps))
+        print(f"topology {args.topology}: " + ("API and worker in one process (make run)" if args.topology == "dev"
+                                                else "API and worker in separate processes"))
+        asyncio.run(measure(api, args.alerts, args.rate, args.burst_rate, args.steps))
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(30)
-        stop_dev_server(temporal)
+        if temporal is not None:
+            stop_dev_server(temporal)
+        print(f"(topology {args.topology}; state in {work})")
 
 
 if __name__ == "__main__":

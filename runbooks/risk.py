@@ -562,7 +562,7 @@ HEADERS = {"for", "case", "select"}
 ASSIGN = re.compile(r"[A-Za-z_]\w*(\[[^\]]*\])?\+?=")
 HEREDOC = re.compile(r"<<-?[ \t]*(['\"]?)([\w.-]+)\1")
 TEMPLATE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-FORK_BOMB = re.compile(r"(\S+)\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*\1\s*&")
+FORK_BOMB = re.compile(r"(?<![^\s;&|(])([^\s;&|(){}]{1,64})\s*\(\s*\)\s*\{[^}]*?\1\s*\|\s*\1\s*&")
 
 
 def _close(text: str, i: int) -> int:
@@ -744,6 +744,6 @@ def classify(command: str, language: str = "shell") -> RiskAssessment:
                         command)
     try:
         return _shell(text)
-    except Exception as exc:  # noqa: BLE001 - a classifier must never break loading a runbook
-        return RiskAssessment(risk=Y, reason=f"could not parse `{command.strip()[:60]}` ({type(exc).__name__}): "
-                                             "not known to be read-only")
+    except Exception as exc:  # noqa: BLE001 - never break loading a runbook, never let a crash hide a red part
+        return RiskAssessment(risk=R, reason=f"could not analyse `{command.strip()[:60]}` ({type(exc).__name__}): "
+                                             "treated as destructive")

@@ -362,6 +362,11 @@ def test_malformed_input_does_not_raise(command: str) -> None:
     assert isinstance(classify(command), RiskAssessment)
 
 
+def test_pathological_input_is_fast_and_never_green() -> None:
+    assert classify("a" * 100_000).risk == Y
+    assert classify("rm -rf /data; " + "$(" * 1000).risk == R  # too deep to analyse: treated as destructive
+
+
 def test_empty_command_is_green() -> None:
     assert classify("") == RiskAssessment(risk=G, reason="empty command")
     assert classify("   \n ").risk == G
