@@ -6,6 +6,7 @@ server; its SQLite file lives in the state folder, so a second start finds the s
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import signal
 import socket
@@ -25,6 +26,14 @@ def temporal_binary() -> str:
     return found
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if we die without cleaning up (kill -9), so no orphan keeps the port."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_dev_server(data_dir: Path, address: str, ui_port: int, namespace: str) -> subprocess.Popen[bytes]:
     host, _, port = address.rpartition(":")
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +42,7 @@ def start_dev_server(data_dir: Path, address: str, ui_port: int, namespace: str)
            "--ip", host or "127.0.0.1", "--port", port, "--ui-port", str(ui_port), "--namespace", namespace,
            "--log-level", "warn", *dev_server_flags()]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 
 from rich.console import Console
@@ -13,6 +14,10 @@ from rich.console import Console
 from runbooks.settings import Settings, get_settings
 
 console = Console(stderr=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _logging(settings: Settings) -> None:
@@ -56,8 +61,8 @@ async def _banner(server, settings: Settings, api: str) -> None:  # noqa: ANN001
         f"  State folder    {settings.data_dir.resolve()}\n"
         f"  Runbooks        {settings.runbooks_dir}\n\n"
         "  Try: curl -XPOST -H 'content-type: application/json' "
-        f"{api}/api/v1/alerts/alertmanager -d @examples/alertmanager-disk.json\n"
-        "  Ctrl-C stops everything.\n")
+        f"{api}/api/v1/alerts/alertmanager -d @examples/demo-maintenance-window.json\n"
+        "  Ctrl-C stops everything.\n", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = get_settings()
     _logging(settings)
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops cleanly, like Ctrl-C
     code = 0
     try:
         if args.command == "dev":
@@ -84,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:
-        console.print(f"[red]{exc}[/red]" if isinstance(exc.code, str) else "")
+        if isinstance(exc.code, str):
+            console.print(f"[red]{exc.code}[/red]")
         code = 1 if isinstance(exc.code, str) else (exc.code or 0)
     sys.stdout.flush()
     sys.stderr.flush()
