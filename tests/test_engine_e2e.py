@@ -105,6 +105,7 @@ async def test_a_failing_step_rolls_back(harness: Harness, tmp_path: Path) -> No
     assert steps["break"]["status"] == "failed"
     assert steps["break"]["exit_code"] == 3
     assert steps["never-reached"]["status"] == "skipped"
+    assert "step 'Break' failed: exit code 3" in body["reason"]
 
 
 async def test_cancelling_rolls_back(harness: Harness, tmp_path: Path) -> None:

@@ -40,4 +40,5 @@ async def test_an_ssh_host_with_an_unknown_host_key_is_refused_and_rolled_back(
         body = await h.wait_for(resp.json()["id"], "failed", "rolled_back", "succeeded")
     assert body["status"] == "failed"
     assert body["steps"][0]["status"] == "failed"
+    assert "not in known_hosts" in body["steps"][0]["output"] and "not in known_hosts" in body["reason"]
     assert not marker.exists()

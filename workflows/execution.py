@@ -34,6 +34,22 @@ def _command_retry(step: PlannedStep) -> RetryPolicy:
                        non_retryable_error_types=["CommandError"])
 
 
+def _shown(result: CommandResult) -> str:
+    """The output a person reads: what the command printed, and why it did not finish if it didn't."""
+    notes = [f"[{result.error}]"] if result.error else []
+    if result.timed_out:
+        notes.append(f"[timed out after {result.duration_seconds:.0f}s and was killed]")
+    return "\n".join([result.output, *notes]) if notes else result.output
+
+
+def _failure(result: CommandResult) -> str:
+    if result.error:
+        return result.error
+    if result.timed_out:
+        return f"timed out after {result.duration_seconds:.0f}s"
+    return f"exit code {result.exit_code}"
+
+
 @workflow.defn(name="RunbookExecution")
 class RunbookExecution:
     def __init__(self) -> None:
@@ -131,8 +147,9 @@ class RunbookExecution:
                 continue
             if step.rollback is not None:
                 self._compensations.append(step)  # pushed first: a half-done step is undone too
-            if not await self._run_step(step, st):
-                return ExecutionStatus.failed, f"step '{step.title}' failed"
+            result = await self._run_step(step, st)
+            if not result.ok:
+                return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
         done = "dry run: nothing was executed" if inp.mode is Mode.dry_run else "all steps succeeded"
         return ExecutionStatus.succeeded, done
 
@@ -173,14 +190,14 @@ class RunbookExecution:
             at=workflow.now(),
             message=f"escalation {count}: step '{step.title}' ({step.risk.value}) still waits for approval")
 
-    async def _run_step(self, step: PlannedStep, st: StepState) -> bool:
+    async def _run_step(self, step: PlannedStep, st: StepState) -> CommandResult:
         st.status, st.started_at = StepStatus.running, workflow.now()
         await self._save()
         result = await self._command(step, step.command, rollback=False)
-        st.exit_code, st.output, st.finished_at = result.exit_code, result.output, workflow.now()
+        st.exit_code, st.output, st.finished_at = result.exit_code, _shown(result), workflow.now()
         st.status = StepStatus.succeeded if result.ok else StepStatus.failed
         await self._save()
-        return result.ok
+        return result
 
     async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:
         assert self._inp is not None and command is not None
@@ -208,7 +225,7 @@ class RunbookExecution:
             st.rollback_status = StepStatus.running
             await self._save()
             result = await self._command(step, step.rollback, rollback=True)
-            st.rollback_exit_code, st.rollback_output = result.exit_code, result.output or (result.error or "")
+            st.rollback_exit_code, st.rollback_output = result.exit_code, _shown(result)
             st.rollback_status = StepStatus.succeeded if result.ok else StepStatus.failed
             all_ok = all_ok and result.ok
         await self._save()

@@ -54,7 +54,8 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
     return _view(svc, *found)
 
 
-async def _running(svc: Services, execution_id: str) -> tuple:
+async def _running(svc: Services, execution_id: str) -> tuple[ExecutionRow, list, list, list]:
+    """The execution's records, or 404 if unknown and 409 if it has already ended."""
     found = await asyncio.to_thread(svc.store.get_execution, execution_id)
     if found is None:
         raise HTTPException(404, detail=f"no execution {execution_id!r}")
