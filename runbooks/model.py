@@ -73,6 +73,10 @@ class Step(BaseModel):
     target: str = "local"
     timeout_seconds: float = 300.0
     line: int = 0
+    section: str | None = None  # diagnosis | mitigation | verification | other: where the step sat
+    condition: str | None = None  # "if the pod is OOMKilled": the step only applies when this holds
+    rollback_hint: str | None = None  # prose that says how to undo, when there is no rollback command
+    variables: list[str] = Field(default_factory=list)  # dotted names the command uses: labels.pod
 
     @property
     def manual(self) -> bool:
@@ -91,6 +95,8 @@ class Runbook(BaseModel):
     escalation: list[EscalationLevel] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
     steps: list[Step]
     source_path: str | None = None
+    prerequisites: list[str] = Field(default_factory=list)  # tools, access, VPN the steps assume
+    format: str = "structured"  # structured (ordered list of steps) | prose (commands found in text)
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)

@@ -77,6 +77,7 @@ class _StepBuilder:
         self.target: str = defaults.get("target", "local")
         self.timeout: float = defaults.get("timeout", DEFAULT_TIMEOUT)
         self.awaiting_rollback: int | None = None
+        self.variables: list[str] = []
 
     def add_paragraph(self, text: str, line: int) -> None:
         for offset, raw in enumerate(text.splitlines()):
@@ -124,7 +125,7 @@ class _StepBuilder:
         if not text:
             raise RunbookParseError("empty code block", line, self.path)
         try:
-            referenced_variables(text)
+            self.variables.extend(referenced_variables(text))
         except TemplateError as exc:
             raise RunbookParseError(str(exc), line, self.path) from None
 
@@ -150,6 +151,7 @@ class _StepBuilder:
             command=self.command, language=self.language, risk=risk, risk_reason=reason, risk_explicit=explicit,
             rollback=self.rollback, target="manual" if self.command is None else self.target,
             timeout_seconds=self.timeout, line=self.command_line if self.command else self.line,
+            variables=list(dict.fromkeys(self.variables)),
         )
 
 
