@@ -14,6 +14,7 @@ from api.deps import Catalog, Services
 from api.launcher import Launcher
 from api.routes import alerts, executions, health, runbooks
 from runbooks.db import create_schema, make_engine
+from runbooks.importer import import_directory
 from runbooks.settings import Settings, get_settings
 from runbooks.store import Store
 from workflows.client import connect
@@ -29,10 +30,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         engine = make_engine(settings.resolved_database_url)
         await asyncio.to_thread(create_schema, engine)
         store = Store(engine)
-        report = await asyncio.to_thread(store.load_directory, settings.runbooks_dir)
-        for error in report.errors:
+        report = await asyncio.to_thread(import_directory, store, settings.runbooks_dir)
+        for error in report.failures:
             log.error("runbook rejected: %s", error)
-        log.info("loaded %d runbooks from %s (%d new versions)", len(report.loaded), settings.runbooks_dir,
+        log.info("loaded %d runbooks from %s (%d new versions)", len(report.results), settings.runbooks_dir,
                  len(report.new_versions))
         temporal = client or await connect(settings)
         catalog = Catalog(store)

@@ -49,11 +49,14 @@ class Launcher:
     async def start(self, runbook: Runbook, version: int, mode: Mode, *, alert: Alert | None = None,
                     params: dict[str, str] | None = None, started_by: str = "alert") -> ExecutionRef:
         params = params or {}
-        context = build_context(alert.labels if alert else {}, alert.annotations if alert else {}, params)
+        # A manual start supplies the values an alert would have: params also fill {{ labels.x }}.
+        context = build_context(alert.labels if alert else params, alert.annotations if alert else {}, params)
         steps = plan_steps(runbook, context)
-        if alert is None and any(s.render_error for s in steps):
-            raise HTTPException(422, detail={"message": "missing or unsafe values for this runbook",
-                                             "steps": {s.id: s.render_error for s in steps if s.render_error}})
+        if alert is None and any(s.render_error or s.needs for s in steps):
+            raise HTTPException(422, detail={
+                "message": "missing or unsafe values for this runbook: pass them in `params`",
+                "steps": {s.id: s.render_error or f"needs {', '.join(s.needs)}"
+                          for s in steps if s.render_error or s.needs}})
         execution_id = execution_id_for(runbook, alert)
         row = ExecutionRow(
             id=execution_id, runbook_id=runbook.id, runbook_version=version, mode=mode.value,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runbooks.lint import Quality
 from runbooks.model import Mode
 
 
@@ -59,6 +60,8 @@ class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     actor: str = Field(min_length=1, max_length=200, description="who decides (recorded)")
     comment: str = Field(default="", max_length=2000)
+    values: dict[str, str] = Field(default_factory=dict, description="values the step needs, e.g. "
+                                   '{"labels.pod": "web-1"}; checked like alert values')
 
 
 class DecisionAccepted(BaseModel):
@@ -78,6 +81,12 @@ class StepSummary(BaseModel):
     command: str | None
     rollback: str | None
     manual: bool
+    language: str
+    section: str | None
+    condition: str | None
+    rollback_hint: str | None
+    variables: list[str]
+    line: int
 
 
 class RunbookSummary(BaseModel):
@@ -92,15 +101,58 @@ class RunbookDetail(RunbookSummary):
     version: int
     description: str
     mode: str
+    format: str
     match: dict[str, str]
     escalation: list[dict[str, Any]]
+    prerequisites: list[str]
     steps: list[StepSummary]
+    quality: Quality
+
+
+class RunbookText(BaseModel):
+    """A pasted runbook as JSON; the same text can be posted raw as text/markdown."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=1_000_000)
+    id: str | None = Field(default=None, description="default: id in the front matter, else from the title")
+    path: str | None = Field(default=None, description="file name, e.g. k8s/pod-crash.md (sets the default id)")
+    author: str = Field(default="api", min_length=1, max_length=200)
+
+
+class VersionInfo(BaseModel):
+    version: int
+    author: str
+    created_at: datetime | None
+    source_kind: str
+    commit: str | None
+    content_hash: str
+
+
+class StepChanges(BaseModel):
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class VersionDiff(BaseModel):
+    runbook_id: str
+    from_version: int
+    to_version: int
+    diff: str
+    steps: StepChanges
+
+
+class RevertRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+    author: str = Field(default="api", min_length=1, max_length=200)
 
 
 class Approval(BaseModel):
     approved: bool
     actor: str
     comment: str
+    values: dict[str, str]
     decided_at: datetime | None
 
 
@@ -126,6 +178,7 @@ class StepView(BaseModel):
     finished_at: datetime | None
     approval: Approval | None
     rollback: Rollback | None
+    needs: list[str] = Field(default_factory=list, description="values a person must supply to run it")
 
 
 class EventView(BaseModel):

@@ -11,6 +11,8 @@ import sys
 
 from rich.console import Console
 
+from cli import runbook_commands
+
 from runbooks.settings import Settings, get_settings
 
 console = Console(stderr=True)
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("dev", help="Temporal dev server + worker + API on embedded defaults (what `make run` does)")
     sub.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS")
     sub.add_parser("api", help="run the API on API_HOST:API_PORT")
+    runbook_commands.add_parsers(sub)
+    risk = sub.add_parser("risk", help="classify commands read from stdin, one JSON object per line")
+    risk.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     settings = get_settings()
     _logging(settings)
@@ -82,6 +87,13 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "worker":
             from workers.main import run_worker
             asyncio.run(run_worker(settings))
+        elif args.command == "import":
+            code = runbook_commands.run_import(args, settings)
+        elif args.command == "parse":
+            code = runbook_commands.run_parse(args)
+        elif args.command == "risk":
+            from cli.risk import run as run_risk
+            code = run_risk(args.rest)
         elif args.command == "api":
             import uvicorn
 

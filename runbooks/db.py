@@ -48,6 +48,8 @@ class RunbookVersionRow(SQLModel, table=True):
     source: str = Field(sa_column=Column(Text, nullable=False))
     model: dict = _json(dict)
     author: str = "loader"
+    source_kind: str = Field(default="directory", max_length=16)  # directory | paste | upload | git | revert
+    commit: str | None = Field(default=None, max_length=64)  # git commit the text came from
     created_at: datetime | None = _ts()
 
 
@@ -107,6 +109,7 @@ class StepRow(SQLModel, table=True):
     rollback_status: str | None = None
     rollback_exit_code: int | None = None
     rollback_output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    needs: list = _json(list)
 
 
 class ApprovalRow(SQLModel, table=True):
@@ -120,6 +123,7 @@ class ApprovalRow(SQLModel, table=True):
     approved: bool
     actor: str = Field(max_length=200)
     comment: str = ""
+    values: dict = _json(dict)
     decided_at: datetime | None = _ts()
 
 

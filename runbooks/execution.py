@@ -66,8 +66,20 @@ class CommandResult(BaseModel):
         return self.exit_code == 0 and not self.timed_out and self.error is None
 
 
+class StepTemplates(BaseModel):
+    """The step as written, kept so it can be rendered again once a person supplies missing values."""
+
+    command: str | None = None
+    rollback: str | None = None
+    target: str = "local"
+
+
 class PlannedStep(BaseModel):
-    """A step of the pinned runbook version, rendered against this execution's values."""
+    """A step of the pinned runbook version, rendered against this execution's values.
+
+    `needs` lists values neither the alert nor the start request had (e.g. `labels.pod`): the step
+    then asks a person for them instead of running with a hole in its command.
+    """
 
     id: str
     title: str
@@ -80,6 +92,14 @@ class PlannedStep(BaseModel):
     timeout_seconds: float = 300.0
     manual: bool = False
     render_error: str | None = None
+    needs: list[str] = Field(default_factory=list)
+    instructions: str | None = None  # what a person runs by hand (a PromQL query, SQL, YAML)
+    templates: StepTemplates = Field(default_factory=StepTemplates)
+
+
+class RenderRequest(BaseModel):
+    step: PlannedStep
+    context: dict[str, dict[str, str]]
 
 
 class AlertRef(BaseModel):
@@ -113,6 +133,7 @@ class Decision(BaseModel):
     approved: bool
     actor: str = Field(min_length=1, max_length=200)
     comment: str = Field(default="", max_length=2000)
+    values: dict[str, str] = Field(default_factory=dict)  # missing values supplied with the approval
     decided_at: datetime | None = None
 
 
@@ -140,6 +161,7 @@ class StepState(BaseModel):
     rollback_exit_code: int | None = None
     rollback_output: str = ""
     escalations: int = 0
+    needs: list[str] = Field(default_factory=list)
 
 
 class ExecutionState(BaseModel):

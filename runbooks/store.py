@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -13,20 +11,10 @@ from sqlmodel import Session, col, select
 from runbooks.db import (
     AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, RunbookVersionRow, StepRow, utcnow,
 )
-from runbooks.errors import RunbookParseError
 from runbooks.execution import ExecutionEvent, ExecutionState
 from runbooks.model import Runbook
-from runbooks.parser import parse_file
 
 log = logging.getLogger(__name__)
-RUNBOOK_SUFFIXES = (".md", ".markdown", ".yaml", ".yml")
-
-
-@dataclass
-class LoadReport:
-    loaded: list[str] = field(default_factory=list)
-    new_versions: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 class Store:
@@ -38,7 +26,8 @@ class Store:
 
     # -- runbooks -------------------------------------------------------------------------------
 
-    def save_runbook(self, runbook: Runbook, source: str, author: str = "loader") -> tuple[int, bool]:
+    def save_runbook(self, runbook: Runbook, source: str, author: str = "loader", source_kind: str = "directory",
+                     commit: str | None = None) -> tuple[int, bool]:
         """Store a runbook; a new immutable version only when its content changed."""
         digest = runbook.fingerprint()
         with self.session() as s:
@@ -56,26 +45,9 @@ class Store:
             s.add(row)
             s.add(RunbookVersionRow(runbook_id=runbook.id, version=row.latest_version, content_hash=digest,
                                     source=source, model=runbook.model_dump(mode="json"), author=author,
-                                    created_at=utcnow()))
+                                    source_kind=source_kind, commit=commit, created_at=utcnow()))
             s.commit()
             return row.latest_version, True
-
-    def load_directory(self, root: Path) -> LoadReport:
-        """Load every runbook under `root`; a bad file is reported with its line and skipped."""
-        report = LoadReport()
-        for path in sorted(p for p in root.rglob("*") if p.suffix in RUNBOOK_SUFFIXES and p.is_file()):
-            if path.name.lower() in ("readme.md", "index.md"):
-                continue
-            try:
-                runbook = parse_file(path, root)
-            except RunbookParseError as exc:
-                report.errors.append(str(exc))
-                continue
-            version, created = self.save_runbook(runbook, path.read_text(encoding="utf-8"))
-            report.loaded.append(runbook.id)
-            if created:
-                report.new_versions.append(f"{runbook.id}@v{version}")
-        return report
 
     def list_runbooks(self) -> list[RunbookRow]:
         with self.session() as s:
@@ -90,6 +62,16 @@ class Store:
                 RunbookVersionRow.runbook_id == runbook_id,
                 RunbookVersionRow.version == (version or row.latest_version))).first()
             return (Runbook.model_validate(ver.model), ver.version) if ver else None
+
+    def versions(self, runbook_id: str) -> list[RunbookVersionRow]:
+        with self.session() as s:
+            return list(s.exec(select(RunbookVersionRow).where(RunbookVersionRow.runbook_id == runbook_id)
+                               .order_by(RunbookVersionRow.version)))
+
+    def version_row(self, runbook_id: str, version: int) -> RunbookVersionRow | None:
+        with self.session() as s:
+            return s.exec(select(RunbookVersionRow).where(RunbookVersionRow.runbook_id == runbook_id,
+                                                          RunbookVersionRow.version == version)).first()
 
     def latest_runbooks(self) -> list[tuple[Runbook, int]]:
         with self.session() as s:
@@ -134,7 +116,7 @@ class Store:
                                                      position=st.position, title=st.title, risk=st.risk.value,
                                                      status=st.status.value)
                 for name in ("risk_reason", "target", "command", "exit_code", "output", "started_at",
-                             "finished_at", "rollback_command", "rollback_exit_code", "rollback_output"):
+                             "finished_at", "rollback_command", "rollback_exit_code", "rollback_output", "needs"):
                     setattr(row, name, getattr(st, name))
                 row.status = st.status.value
                 row.rollback_status = st.rollback_status.value if st.rollback_status else None
@@ -142,7 +124,7 @@ class Store:
                 if st.decision is not None and st.id not in decided:
                     d = st.decision
                     s.add(ApprovalRow(execution_id=state.execution_id, step_id=st.id, approved=d.approved,
-                                      actor=d.actor, comment=d.comment, decided_at=d.decided_at))
+                                      actor=d.actor, comment=d.comment, values=d.values, decided_at=d.decided_at))
             s.commit()
 
     def add_event(self, ev: ExecutionEvent) -> None:

@@ -79,6 +79,14 @@ class TemplateError(ValueError):
     """A command template or one of its values cannot be used; the message is for the runbook author."""
 
 
+class MissingValueError(TemplateError):
+    """Values the alert (or start request) did not carry: a person can supply them; nothing is unsafe."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(f"missing value for {', '.join(names)}")
+
+
 @dataclass(frozen=True)
 class _Placeholder:
     start: int  # index of '{{'
@@ -423,7 +431,9 @@ def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
         raise TemplateError(f"{p.label} tries to reach Python internals, which the sandbox forbids") from None
     except UndefinedError as e:
         missing = [n for n in p.names if n.split(".", 1)[1] not in (context.get(n.split(".", 1)[0]) or {})]
-        raise TemplateError(f"missing value for {', '.join(missing)}" if missing else f"{p.label}: {e}") from None
+        if missing:
+            raise MissingValueError(missing) from None
+        raise TemplateError(f"{p.label}: {e}") from None
     except TemplateSyntaxError as e:
         raise _syntax_error(e) from None
     except (JinjaError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as e:

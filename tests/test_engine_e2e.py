@@ -88,7 +88,7 @@ async def test_rejecting_a_step_rolls_back_what_was_done_newest_first(harness: H
     steps = {s["id"]: s for s in body["steps"]}
     assert steps["risky-change"]["status"] == "rejected"
     assert steps["risky-change"]["approval"] == {
-        "approved": False, "actor": "dave", "comment": "reject in test",
+        "approved": False, "actor": "dave", "comment": "reject in test", "values": {},
         "decided_at": steps["risky-change"]["approval"]["decided_at"]}
     assert steps["change-a"]["rollback"]["status"] == "succeeded"
     assert "rejected by dave" in body["reason"]

@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.commands import CommandActivities
 from activities.records import RecordActivities
+from activities.rendering import render_step
 from runbooks.db import create_schema, make_engine
 from runbooks.settings import Settings
 from runbooks.store import Store
@@ -29,7 +30,7 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
         client,
         task_queue=settings.task_queue,
         workflows=[RunbookExecution],
-        activities=[commands.run_command, *records.all()],
+        activities=[commands.run_command, render_step, *records.all()],
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=30),

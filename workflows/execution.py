@@ -17,9 +17,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from runbooks.execution import (
         CommandRequest, CommandResult, Decision, ExecutionEvent, ExecutionInput, ExecutionState,
-        ExecutionStatus, PlannedStep, ResolvedNotice, StepState, StepStatus,
+        ExecutionStatus, PlannedStep, RenderRequest, ResolvedNotice, StepState, StepStatus,
     )
     from runbooks.model import EscalationAction, Mode, Risk
+    from runbooks.planning import build_context, with_values
     from runbooks.policy import StepAction, decide
     from workflows import search_attributes as sa
 
@@ -104,8 +105,9 @@ class RunbookExecution:
             execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
             mode=inp.mode, started_at=workflow.now(),
             steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
-                             target=s.target, command=s.command.display if s.command else None,
-                             rollback_command=s.rollback.display if s.rollback else None) for s in inp.steps])
+                             target=s.target, command=s.command.display if s.command else s.instructions,
+                             rollback_command=s.rollback.display if s.rollback else None, needs=s.needs)
+                   for s in inp.steps])
         try:
             outcome = await self._walk(inp)
         except asyncio.CancelledError:
@@ -132,7 +134,7 @@ class RunbookExecution:
         for step in inp.steps:
             st = self._state.step(step.id)
             assert st is not None
-            action = decide(inp.mode, step.risk, step.manual)
+            action = decide(inp.mode, step.risk, step.manual or bool(step.needs))
             if action is StepAction.report:
                 st.status = StepStatus.dry_run
                 continue
@@ -142,6 +144,12 @@ class RunbookExecution:
                     st.status = StepStatus.rejected
                     why = f": {decision.comment}" if decision.comment else ""
                     return ExecutionStatus.failed, f"step '{step.title}' rejected by {decision.actor}{why}"
+                if step.needs:
+                    step = await self._render_with(step, st, decision.values)
+                    if step.needs or step.render_error:
+                        st.status = StepStatus.failed
+                        problem = step.render_error or f"still missing {', '.join(step.needs)}"
+                        return ExecutionStatus.failed, f"step '{step.title}': {problem}"
             if step.manual:
                 st.status, st.finished_at = StepStatus.succeeded, workflow.now()
                 continue
@@ -152,6 +160,19 @@ class RunbookExecution:
                 return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
         done = "dry run: nothing was executed" if inp.mode is Mode.dry_run else "all steps succeeded"
         return ExecutionStatus.succeeded, done
+
+    async def _render_with(self, step: PlannedStep, st: StepState, values: dict[str, str]) -> PlannedStep:
+        """Render a step again with the values a person supplied when approving it."""
+        assert self._inp is not None
+        alert = self._inp.alert
+        context = build_context(alert.labels if alert else {}, alert.annotations if alert else {}, self._inp.params)
+        rendered = await workflow.execute_local_activity(
+            "render_step", RenderRequest(step=step, context=with_values(context, values)), result_type=PlannedStep,
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+        st.target = rendered.target
+        st.command = rendered.command.display if rendered.command else st.command
+        st.rollback_command = rendered.rollback.display if rendered.rollback else st.rollback_command
+        return rendered
 
     async def _wait_for_decision(self, step: PlannedStep, st: StepState) -> Decision:
         """Wait for a person, escalating along the runbook's timer chain while nobody answers."""

@@ -30,8 +30,9 @@ def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) ->
             id=s.step_id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason, target=s.target,
             status=s.status, command=s.command, output=s.output, exit_code=s.exit_code, started_at=s.started_at,
             finished_at=s.finished_at,
-            approval=Approval(approved=a.approved, actor=a.actor, comment=a.comment, decided_at=a.decided_at)
-            if (a := by_step.get(s.step_id)) else None,
+            approval=Approval(approved=a.approved, actor=a.actor, comment=a.comment, values=a.values,
+                              decided_at=a.decided_at)
+            if (a := by_step.get(s.step_id)) else None, needs=s.needs,
             rollback=Rollback(command=s.rollback_command, status=s.rollback_status, exit_code=s.rollback_exit_code,
                               output=s.rollback_output) if s.rollback_command else None)
             for s in steps],
@@ -83,7 +84,12 @@ async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Serv
         raise HTTPException(404, detail=f"execution {execution_id} has no step {step_id!r}")
     if step.status != StepStatus.waiting_approval.value:
         raise HTTPException(409, detail=f"step {step_id!r} is not waiting for approval (it is {step.status})")
-    decision = Decision(step_id=step_id, approved=kind == "approve", actor=body.actor, comment=body.comment)
+    missing = [n for n in step.needs if not body.values.get(n)]
+    if kind == "approve" and missing:
+        raise HTTPException(422, detail=f"step {step_id!r} needs values for {', '.join(missing)}: "
+                                        'pass them as {"values": {"labels.pod": "..."}}')
+    decision = Decision(step_id=step_id, approved=kind == "approve", actor=body.actor, comment=body.comment,
+                        values=body.values if kind == "approve" else {})
     try:
         await svc.client.get_workflow_handle(execution_id).signal(kind, decision)
     except RPCError as exc:

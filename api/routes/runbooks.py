@@ -1,15 +1,26 @@
-"""The runbook catalogue, and starting a runbook by hand."""
+"""The runbook catalogue: import (paste, upload), versions, diff, revert, and starting by hand."""
 
 from __future__ import annotations
 
 import asyncio
+import difflib
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 
 from api.deps import Services, services
-from api.schemas import ExecutionRef, RunbookDetail, RunbookSummary, StartExecution, StepSummary
+from api.schemas import (
+    ExecutionRef, RevertRequest, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges,
+    StepSummary, VersionDiff, VersionInfo,
+)
+from runbooks.errors import RunbookParseError
+from runbooks.importer import ImportResult, import_text
+from runbooks.lint import lint
+from runbooks.model import Runbook
 
 router = APIRouter(prefix="/api/v1/runbooks", tags=["runbooks"])
+MAX_TEXT = 1_000_000
+_TEXT_TYPES = ("text/markdown", "text/x-markdown", "text/plain", "application/yaml", "application/x-yaml",
+               "text/yaml")
 
 
 @router.get("", response_model=list[RunbookSummary])
@@ -19,28 +30,134 @@ async def list_runbooks(svc: Services = Depends(services)) -> list[RunbookSummar
                            source_path=r.source_path) for r in rows]
 
 
-@router.get("/{runbook_id:path}", response_model=RunbookDetail)
-async def get_runbook(runbook_id: str, version: int | None = None,
-                      svc: Services = Depends(services)) -> RunbookDetail:
+async def _store_text(svc: Services, response: Response, text: str, *, path: str | None, default_id: str | None,
+                      author: str, kind: str) -> ImportResult:
+    try:
+        result = await asyncio.to_thread(import_text, svc.store, text, path=path, default_id=default_id,
+                                         author=author, source_kind=kind)
+    except RunbookParseError as exc:
+        raise HTTPException(422, detail={"message": exc.message, "line": exc.line, "path": exc.path}) from None
+    if result.created:
+        await svc.catalog.refresh()
+    response.status_code = 201 if result.created else 200
+    return result
+
+
+@router.post("", response_model=ImportResult, status_code=201, openapi_extra={"requestBody": {"content": {
+    "text/markdown": {"schema": {"type": "string"}},
+    "application/json": {"schema": RunbookText.model_json_schema()}}}})
+async def import_runbook(request: Request, response: Response, id: str | None = None, author: str = "api",
+                         svc: Services = Depends(services)) -> ImportResult:
+    """Paste a runbook: Markdown (structured or prose) or YAML as text/markdown, or JSON `{"text": ...}`.
+
+    201 with the new version, or 200 when the text is unchanged (no new version). A runbook that
+    cannot be parsed is refused with 422 and the line that is wrong.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if len(raw) > MAX_TEXT:
+        raise HTTPException(413, detail=f"runbook larger than {MAX_TEXT} bytes")
+    if content_type == "application/json":
+        try:
+            body = RunbookText.model_validate_json(raw)
+        except ValueError as exc:
+            raise HTTPException(422, detail=f"invalid JSON body: {exc}") from None
+        text, path, default_id, author = body.text, body.path, body.id or id, body.author
+    elif content_type in _TEXT_TYPES or not content_type:
+        text, path, default_id = raw.decode("utf-8", errors="replace"), None, id
+    else:
+        raise HTTPException(415, detail=f"send text/markdown or application/json, not {content_type!r}")
+    if not text.strip():
+        raise HTTPException(422, detail="empty runbook")
+    return await _store_text(svc, response, text, path=path, default_id=default_id, author=author, kind="paste")
+
+
+@router.post("/upload", response_model=ImportResult, status_code=201)
+async def upload_runbook(response: Response, file: UploadFile = File(...), author: str = "api",
+                         svc: Services = Depends(services)) -> ImportResult:
+    """Upload a runbook file (.md or .yaml); without an `id:` its id is the file name without the suffix."""
+    raw = await file.read(MAX_TEXT + 1)
+    if len(raw) > MAX_TEXT:
+        raise HTTPException(413, detail=f"runbook larger than {MAX_TEXT} bytes")
+    name = (file.filename or "runbook.md").rsplit("/", 1)[-1]
+    if not name.endswith((".md", ".markdown", ".yaml", ".yml", ".txt")):
+        raise HTTPException(415, detail=f"{name}: upload a .md or .yaml runbook")
+    return await _store_text(svc, response, raw.decode("utf-8", errors="replace"), path=name,
+                             default_id=name.rsplit(".", 1)[0], author=author, kind="upload")
+
+
+async def _versioned(svc: Services, runbook_id: str, version: int | None = None) -> tuple[Runbook, int]:
     found = await asyncio.to_thread(svc.store.get_runbook, runbook_id, version)
     if found is None:
         raise HTTPException(404, detail=f"no runbook {runbook_id!r}" + (f" version {version}" if version else ""))
-    rb, ver = found
+    return found
+
+
+@router.get("/{runbook_id:path}/versions", response_model=list[VersionInfo])
+async def list_versions(runbook_id: str, svc: Services = Depends(services)) -> list[VersionInfo]:
+    await _versioned(svc, runbook_id)
+    rows = await asyncio.to_thread(svc.store.versions, runbook_id)
+    return [VersionInfo(version=r.version, author=r.author, created_at=r.created_at, source_kind=r.source_kind,
+                        commit=r.commit, content_hash=r.content_hash) for r in rows]
+
+
+@router.get("/{runbook_id:path}/diff", response_model=VersionDiff)
+async def diff_versions(runbook_id: str, from_version: int = Query(alias="from", ge=1),
+                        to_version: int = Query(alias="to", ge=1), svc: Services = Depends(services)) -> VersionDiff:
+    """What changed between two versions: the text as a unified diff, and the steps by id."""
+    rows = [await asyncio.to_thread(svc.store.version_row, runbook_id, v) for v in (from_version, to_version)]
+    for v, row in zip((from_version, to_version), rows):
+        if row is None:
+            raise HTTPException(404, detail=f"no runbook {runbook_id!r} version {v}")
+    old, new = rows
+    text = "".join(difflib.unified_diff(old.source.splitlines(keepends=True), new.source.splitlines(keepends=True),
+                                        f"{runbook_id}@v{from_version}", f"{runbook_id}@v{to_version}"))
+    before = {s.id: s for s in Runbook.model_validate(old.model).steps}
+    after = {s.id: s for s in Runbook.model_validate(new.model).steps}
+    changed = [sid for sid in before.keys() & after.keys()
+               if before[sid].model_dump(exclude={"position", "line"}) != after[sid].model_dump(exclude={"position", "line"})]
+    return VersionDiff(runbook_id=runbook_id, from_version=from_version, to_version=to_version, diff=text,
+                       steps=StepChanges(added=[s for s in after if s not in before],
+                                         removed=[s for s in before if s not in after],
+                                         changed=sorted(changed, key=lambda sid: after[sid].position)))
+
+
+@router.post("/{runbook_id:path}/revert", response_model=ImportResult, status_code=201)
+async def revert_runbook(runbook_id: str, body: RevertRequest, response: Response,
+                         svc: Services = Depends(services)) -> ImportResult:
+    """Make an old version current again, as a new version (history is never rewritten)."""
+    old = await asyncio.to_thread(svc.store.version_row, runbook_id, body.version)
+    if old is None:
+        raise HTTPException(404, detail=f"no runbook {runbook_id!r} version {body.version}")
+    rb = Runbook.model_validate(old.model)
+    version, created = await asyncio.to_thread(svc.store.save_runbook, rb, old.source, body.author, "revert")
+    if created:
+        await svc.catalog.refresh()
+    response.status_code = 201 if created else 200
+    return ImportResult(id=rb.id, version=version, created=created, title=rb.title, format=rb.format,
+                        steps=len(rb.steps), commands=sum(1 for s in rb.steps if s.command),
+                        source_path=rb.source_path, quality=lint(rb))
+
+
+@router.get("/{runbook_id:path}", response_model=RunbookDetail)
+async def get_runbook(runbook_id: str, version: int | None = None,
+                      svc: Services = Depends(services)) -> RunbookDetail:
+    rb, ver = await _versioned(svc, runbook_id, version)
     rows = {r.id: r for r in await asyncio.to_thread(svc.store.list_runbooks)}
     return RunbookDetail(
         id=rb.id, title=rb.title, service=rb.service, latest_version=rows[rb.id].latest_version,
-        source_path=rb.source_path, version=ver, description=rb.description, mode=rb.mode.value, match=rb.match,
-        escalation=[e.model_dump(mode="json") for e in rb.escalation],
+        source_path=rb.source_path, version=ver, description=rb.description, mode=rb.mode.value, format=rb.format,
+        match=rb.match, escalation=[e.model_dump(mode="json") for e in rb.escalation],
+        prerequisites=rb.prerequisites, quality=lint(rb),
         steps=[StepSummary(id=s.id, title=s.title, position=s.position, risk=s.risk.value, risk_reason=s.risk_reason,
-                           target=s.target, command=s.command, rollback=s.rollback, manual=s.manual)
+                           target=s.target, command=s.command, rollback=s.rollback, manual=s.manual,
+                           language=s.language, section=s.section, condition=s.condition,
+                           rollback_hint=s.rollback_hint, variables=s.variables, line=s.line)
                for s in rb.steps])
 
 
 @router.post("/{runbook_id:path}/executions", status_code=202, response_model=ExecutionRef)
 async def start_execution(runbook_id: str, body: StartExecution, svc: Services = Depends(services)) -> ExecutionRef:
     """Run a runbook by hand; `params` fill `{{ params.x }}` placeholders, each as one argument."""
-    found = await asyncio.to_thread(svc.store.get_runbook, runbook_id)
-    if found is None:
-        raise HTTPException(404, detail=f"no runbook {runbook_id!r}")
-    rb, version = found
+    rb, version = await _versioned(svc, runbook_id)
     return await svc.launcher.start(rb, version, body.mode, params=body.params, started_by=body.started_by)
