@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli.devserver import start_dev_server, stop_dev_server  # noqa: E402
+from product import running_product  # noqa: E402
 
 FIRST_STEP = """---
 id: bench-first-step
@@ -56,12 +52,6 @@ def many_steps(n: int) -> str:
         return f"{i}. **Step {i}**\n{pad}Risk: green\n{pad}```sh\n{pad}true\n{pad}```"
     items = "\n".join(item(i) for i in range(1, n + 1))
     return f"---\nid: bench-many-steps\nmode: autopilot\n---\n# Bench: {n} steps\n\n## Steps\n\n{items}\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def payload(n: int) -> dict:
@@ -145,47 +135,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="alerts per second (an incident's pace)")
     parser.add_argument("--burst-rate", type=float, default=30.0, help="alerts per second of the burst run")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="lr-bench-"))
-    books = work / "runbooks"
-    books.mkdir()
-    (books / "bench-first-step.md").write_text(FIRST_STEP)
-    (books / "bench-many-steps.md").write_text(many_steps(args.steps))
-    temporal_port, api_port = free_port(), free_port()
-    env = {**os.environ, "DATA_DIR": str(work / "data"), "RUNBOOKS_DIR": str(books),
-           "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}", "API_PORT": str(api_port), "LOG_LEVEL": "WARNING",
-           "TASK_QUEUE": "bench", "TEMPORAL_UI_PORT": str(free_port())}
-    temporal = None
-    if args.topology == "split":
-        temporal = start_dev_server(work / "data", env["TEMPORAL_ADDRESS"], free_port(), "default")
-    procs = []
-    try:
-        runbooks_cmd = str(Path(sys.executable).parent / "runbooks")
-        logs = open(work / "processes.log", "ab")
-        roles = ("worker", "api") if args.topology == "split" else ("dev",)
-        procs = [subprocess.Popen([runbooks_cmd, role], env=env, cwd=ROOT, stdout=logs, stderr=subprocess.STDOUT)
-                 for role in roles]
-        api = f"http://127.0.0.1:{api_port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{api}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the API did not come up")
-            time.sleep(0.2)
+    books = {"bench-first-step.md": FIRST_STEP, "bench-many-steps.md": many_steps(args.steps)}
+    with running_product(books, args.topology) as api:
         print(f"topology {args.topology}: " + ("API and worker in one process (make run)" if args.topology == "dev"
                                                 else "API and worker in separate processes"))
         asyncio.run(measure(api, args.alerts, args.rate, args.burst_rate, args.steps))
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
-        if temporal is not None:
-            stop_dev_server(temporal)
-        print(f"(topology {args.topology}; state in {work})")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from runbooks.errors import RunbookParseError
 from runbooks.lint import Quality, lint
+from runbooks.llm import assist
 from runbooks.model import Runbook
 from runbooks.parser import parse_markdown, parse_yaml
 from runbooks.store import Store
@@ -49,12 +50,7 @@ def parse_text(text: str, path: str | None = None, default_id: str | None = None
     """Parse Markdown (structured or prose) or YAML, chosen by the file suffix when there is one."""
     if path and PurePosixPath(path).suffix in (".yaml", ".yml"):
         return parse_yaml(text, path, default_id)
-    runbook = parse_markdown(text, path, default_id)
-    try:
-        from runbooks.llm import assist_from_environment
-    except ImportError:
-        return runbook
-    return assist_from_environment(text, runbook)
+    return assist(text, parse_markdown(text, path, default_id))  # only with ANTHROPIC_API_KEY, and grounded
 
 
 def import_text(store: Store, text: str, *, path: str | None = None, default_id: str | None = None,
