@@ -13,6 +13,7 @@ from enum import Enum
 from pydantic import BaseModel
 
 from runbooks.model import Mode, Risk, Runbook, Step
+from runbooks.variables import WELL_KNOWN_LABELS
 
 _SHELL_LANGUAGES = {"shell"}
 _PENALTY = {"error": 40, "warning": 8, "info": 2}
@@ -38,14 +39,6 @@ class Quality(BaseModel):
     lints: list[Lint]
 
 
-def _known_labels() -> frozenset[str]:
-    try:
-        from runbooks.variables import WELL_KNOWN_LABELS
-    except ImportError:  # the prose importer's vocabulary; structured runbooks work without it
-        return frozenset()
-    return frozenset(WELL_KNOWN_LABELS)
-
-
 def _step_lints(rb: Runbook, step: Step, known: frozenset[str]) -> list[Lint]:
     out: list[Lint] = []
 
@@ -67,7 +60,7 @@ def _step_lints(rb: Runbook, step: Step, known: frozenset[str]) -> list[Lint]:
             f"red step '{step.title}' in an autopilot runbook: it will always stop and wait for approval")
     for name in step.variables:
         root, _, key = name.partition(".")
-        if root == "labels" and known and key.lower() not in known:
+        if rb.format == "prose" and root == "labels" and key.lower() not in known:  # a guessed placeholder
             add("unbound_variable", Severity.warning,
                 f"`{name}` is not a label alerts usually carry: it will be asked for when the step runs")
     return out
@@ -84,7 +77,7 @@ def lint(rb: Runbook) -> Quality:
     if not rb.match and not re.search(r"[A-Z][a-z]+[A-Z]", rb.id.rsplit("/", 1)[-1]):
         lints.append(Lint(code="no_match", severity=Severity.info, line=1,
                           message="no `match:` selector: alerts find this runbook only by its name or text"))
-    known = _known_labels()
+    known = frozenset(WELL_KNOWN_LABELS)
     for step in rb.steps:
         lints.extend(_step_lints(rb, step, known))
     return Quality(score=score(lints), lints=lints)

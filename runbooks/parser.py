@@ -18,7 +18,7 @@ from markdown_it.token import Token
 
 from runbooks.errors import RunbookParseError
 from runbooks.frontmatter import (
-    parse_duration, parse_escalation, parse_match, parse_mode, split_front_matter,
+    ALLOWED_KEYS, FrontMatter, parse_duration, parse_escalation, parse_match, parse_mode, split_front_matter,
 )
 from runbooks.model import Risk, Runbook, Step
 from runbooks.risk import classify
@@ -169,7 +169,89 @@ def _find_steps_list(tokens: list[Token]) -> int | None:
     return first
 
 
+# A heading that announces the structured format's list of steps (as `_find_steps_list` reads it).
+STEPS_HEADING = re.compile(r"\bsteps?\b|procedure|remediation", re.IGNORECASE)
+
+
+def lenient_front_matter(text: str) -> tuple[FrontMatter, bool]:
+    """Front matter as any site generator writes it, and whether it was a valid YAML mapping.
+
+    Prose runbooks carry their generator's keys (Hugo's `weight:`): unknown keys are kept, broken YAML
+    reads as empty. Only our strict `split_front_matter` turns either into an error.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return FrontMatter(body=text), True
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        return FrontMatter(body=text), False
+    try:
+        data = yaml.safe_load("".join(lines[1:end])) or {}
+    except yaml.YAMLError:
+        data = None
+    key_lines: dict[str, int] = {}
+    for i, line in enumerate(lines[1:end], start=2):
+        if m := re.match(r"^([A-Za-z_][\w-]*)\s*:", line):
+            key_lines.setdefault(m.group(1), i)
+    valid = isinstance(data, dict)
+    return FrontMatter(data=data if valid else {}, body="".join(lines[end + 1:]), body_offset=end + 1,
+                       key_lines=key_lines), valid
+
+
+def _own_front_matter(text: str) -> bool:
+    """Front matter in our vocabulary (`match:`, `mode:`...), not a site generator's (`title:`, `weight:`).
+
+    Front matter that is not valid YAML counts as ours, so its author gets the error with its line.
+    """
+    fm, valid = lenient_front_matter(text)
+    return not valid or bool(set(map(str, fm.data)) & (ALLOWED_KEYS - {"title", "description"}))
+
+
+def _list_tokens(tokens: list[Token], start: int) -> list[Token]:
+    """The tokens of the top-level ordered list that opens at `start`."""
+    end = next((j for j in range(start + 1, len(tokens))
+                if tokens[j].type == "ordered_list_close" and tokens[j].level == 0), len(tokens))
+    return tokens[start + 1 : end]
+
+
+def _holds_steps(tokens: list[Token], start: int) -> bool:
+    """Does the ordered list at `start` hold what structured steps hold: a code block or a `Risk:` line?"""
+    return any(tok.type in ("fence", "code_block") or (
+        tok.type == "inline" and any(_DIRECTIVE.match(_plain(line)) for line in tok.content.splitlines()))
+        for tok in _list_tokens(tokens, start))
+
+
+def is_structured(text: str) -> bool:
+    """Is this Markdown in our structured format, or a prose runbook to import?
+
+    Structured means an ordered list of steps (with a code block or a `Risk:`-style line in it) under a
+    heading that mentions steps, or our own front matter with a first ordered list holding code blocks.
+    An ordered list elsewhere in prose ("1. Check the logs"), or a numbered checklist under "Procedure"
+    without any command, does not make a runbook structured.
+    """
+    tokens = _MD.parse(lenient_front_matter(text)[0].body)
+    first: int | None = None
+    heading_says_steps = False
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            heading_says_steps = bool(STEPS_HEADING.search(tokens[i + 1].content))
+        elif tok.type == "ordered_list_open" and tok.level == 0:
+            if heading_says_steps and _holds_steps(tokens, i):
+                return True
+            first = i if first is None else first
+    return first is not None and _own_front_matter(text) and any(
+        tok.type in ("fence", "code_block") for tok in _list_tokens(tokens, first))
+
+
 def parse_markdown(text: str, path: str | None = None, default_id: str | None = None) -> Runbook:
+    """Structured Markdown is parsed here, strictly; anything else is a prose runbook (runbooks/prose.py)."""
+    if not is_structured(text):
+        from runbooks.prose import parse_prose  # prose builds on this module: imported when needed
+        return parse_prose(text, path, default_id)
+    return _parse_structured(text, path, default_id)
+
+
+def _parse_structured(text: str, path: str | None = None, default_id: str | None = None) -> Runbook:
     fm = split_front_matter(text, path)
     meta, off = fm.data, fm.body_offset
     defaults: dict[str, Any] = {}

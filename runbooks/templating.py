@@ -7,6 +7,12 @@ exactly one argument (argv form) or as one single-quoted word (script form). Any
 place safely (single quotes, `$(...)`, backticks, heredocs, arithmetic, words bash reads twice) is
 refused when the runbook is loaded rather than guessed at when an alert arrives. Scripts run under
 /bin/sh locally (dash here) and usually bash over SSH, so a placement must be safe for both.
+
+A placeholder that is a plain string literal, such as `{{ '{{' }}`, is a constant: it holds no alert
+data, so it is replaced by its text before the command is analysed and may stand anywhere, single
+quotes included. That is how a literal Go template (`-o go-template='{{ '{{' }}.metadata.name}}'`)
+is written. The analysis then sees the command exactly as it will run, so a constant cannot open
+or close a quote around a real placeholder without that placeholder being judged where it lands.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import re
 import secrets
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
@@ -29,7 +35,10 @@ from runbooks.execution import RenderedCommand
 ROOTS = ("labels", "annotations", "params")
 
 # Characters that mean something to sh when unquoted; if any is present we keep the shell.
-_SHELL_CHARS = frozenset("|&;<>()$`\\*?[]{}~#!\n\r")
+# Braces are not among them: dash gives them no meaning and bash only expands `{a,b}` and `{1..3}`,
+# which `_BRACE_EXPANSION` looks for in each word (so a literal `{{.State.Status}}` needs no shell).
+_SHELL_CHARS = frozenset("|&;<>()$`\\*?[]~#!\n\r")
+_BRACE_EXPANSION = re.compile(r"\{[^{}]*(?:,|\.\.)[^{}]*\}")
 # Words after which the next word is still a command: a value there would choose the program.
 _COMMAND_PREFIXES = frozenset({
     "if", "then", "else", "elif", "while", "until", "do", "time", "!", "{",
@@ -93,10 +102,29 @@ class _Placeholder:
     end: int  # index just past '}}'
     expr: str
     names: tuple[str, ...]
+    constant: str | None = None  # the text of a string-literal placeholder such as {{ '{{' }}
 
     @property
     def label(self) -> str:
         return "{{ " + self.expr.strip() + " }}"
+
+
+def _lookup(data: Mapping[str, str], key: str) -> str:
+    """The value of `key`: the exact key first, else the one key that equals it ignoring case.
+
+    Alert sources spell labels differently (`namespace`, `Namespace`, `NAMESPACE`) and imported runbooks
+    say `$NAMESPACE`; a runbook should not break on that. Two keys differing only in case are ambiguous:
+    picking one would be a guess about which value the author meant, so that is refused.
+    """
+    if key in data:
+        return data[key]
+    folded = key.casefold()
+    matches = sorted(k for k in data if k.casefold() == folded)
+    if len(matches) > 1:
+        raise TemplateError(f"{key!r} matches several values that differ only in case: {', '.join(matches)}")
+    if not matches:
+        raise KeyError(key)
+    return data[matches[0]]
 
 
 class _Values:
@@ -108,7 +136,7 @@ class _Values:
         self._data = dict(data)
 
     def __getitem__(self, key: str) -> str:
-        return self._data[key]
+        return _lookup(self._data, key)
 
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -158,6 +186,16 @@ def _parse_expression(inner: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _constant_value(inner: str) -> str | None:
+    """The text of a placeholder that is one string literal (`{{ '{{' }}`), else None.
+
+    Only a literal counts: it cannot read alert data, so it is as trustworthy as the template itself.
+    Any other expression, even one without names, keeps the rules of a value.
+    """
+    node = _env.parse("{{" + inner + "}}").body[0].nodes[0]  # type: ignore[attr-defined]
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
+
+
 def _placeholders(template: str) -> list[_Placeholder]:
     """Jinja-level validation, then the exact span of each `{{ ... }}`.
 
@@ -187,13 +225,40 @@ def _placeholders(template: str) -> list[_Placeholder]:
                 end += 1
         if inner[:1] in ("-", "+") or inner.endswith("-"):  # Jinja would strip the text around it
             raise TemplateError("whitespace control ('{{-' or '-}}') is not supported in commands")
-        found.append(_Placeholder(start, end + 2, inner, names))
+        found.append(_Placeholder(start, end + 2, inner, names, None if names else _constant_value(inner)))
         pos = end + 2
     outputs = [n for out in parsed.find_all(nodes.Output) for n in out.nodes]
     expected = sum(1 for n in outputs if not isinstance(n, nodes.TemplateData))
     if expected != len(found):  # defensive: our spans must be Jinja's spans
         raise TemplateError("could not locate the {{ }} placeholders unambiguously")
     return found
+
+
+def _resolve(template: str, spans: list[_Placeholder]) -> tuple[str, list[_Placeholder]]:
+    """The template with every constant replaced by its text, and the remaining spans moved to match.
+
+    Everything after this works on the resolved text, so the shell analysis judges each real
+    placeholder by the quoting it will actually have at run time.
+    """
+    pieces: list[str] = []
+    kept: list[_Placeholder] = []
+    pos = shift = 0
+    for p in spans:
+        pieces.append(template[pos : p.start])
+        if p.constant is None:
+            kept.append(replace(p, start=p.start + shift, end=p.end + shift))
+            pieces.append(template[p.start : p.end])
+        else:
+            pieces.append(p.constant)
+            shift += len(p.constant) - (p.end - p.start)
+        pos = p.end
+    pieces.append(template[pos:])
+    return "".join(pieces), kept
+
+
+def literal_text(template: str) -> str:
+    """The template as a person should read it: constants shown as their text, placeholders as written."""
+    return _resolve(template, _placeholders(template))[0]
 
 
 _ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
@@ -242,6 +307,8 @@ class _Scanner:
                 if self.piped and w.cmd_pos:
                     raise TemplateError(f"a value is piped into {w.text!r}, which runs its input as code")
                 self.reparser = self.reparser or w.text
+            if _BRACE_EXPANSION.search(w.text):  # bash would expand {a,b} or {1..3}: only a shell reads it
+                self.shell = True
             if w.redirect:
                 w.redirect = ""
             elif w.cmd_pos and w.text not in _COMMAND_PREFIXES and not _ASSIGNMENT.match(w.text):
@@ -421,6 +488,16 @@ def _compiled(expr: str) -> Callable[..., Any]:
     return _env.compile_expression(expr, undefined_to_none=False)
 
 
+def _has(data: Mapping[str, str], key: str) -> bool:
+    try:
+        _lookup(data, key)
+    except KeyError:
+        return False
+    except TemplateError:
+        return True  # present, only ambiguous
+    return True
+
+
 def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
     """One placeholder's value as text, refused if it could turn into an option or vanish."""
     roots = {root: _Values(context.get(root) or {}) for root in ROOTS}
@@ -429,8 +506,10 @@ def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
         value = str(raw)  # inside the try: StrictUndefined (and the sandbox's unsafe one) raise only here
     except SecurityError:
         raise TemplateError(f"{p.label} tries to reach Python internals, which the sandbox forbids") from None
+    except TemplateError:  # an ambiguous key, from _lookup: already says what is wrong
+        raise
     except UndefinedError as e:
-        missing = [n for n in p.names if n.split(".", 1)[1] not in (context.get(n.split(".", 1)[0]) or {})]
+        missing = [n for n in p.names if not _has(context.get(n.split(".", 1)[0]) or {}, n.split(".", 1)[1])]
         if missing:
             raise MissingValueError(missing) from None
         raise TemplateError(f"{p.label}: {e}") from None
@@ -456,15 +535,15 @@ def referenced_variables(template: str, *, shell: bool = True) -> list[str]:
     Everything we would refuse at render time for the template's own shape is refused here already.
     `shell=False` checks a render_text template (a target host), which is never given to a shell.
     """
-    spans = _placeholders(template)
+    text, spans = _resolve(template, _placeholders(template))
     if shell:
-        _scan(template, spans)
+        _scan(text, spans)
     return list(dict.fromkeys(name for p in spans for name in p.names))
 
 
 def render_command(template: str, context: Mapping[str, Mapping[str, str]]) -> RenderedCommand:
     """Fill a command template; every value ends up as exactly one shell word or argv element."""
-    spans = _placeholders(template)
+    template, spans = _resolve(template, _placeholders(template))
     contexts, needs_shell = _scan(template, spans)
     values = [_evaluate(p, context) for p in spans]
     if not needs_shell:
@@ -500,7 +579,7 @@ def render_text(template: str, context: Mapping[str, Mapping[str, str]],
     `allowed`, when given, must match each whole value: a host label must not smuggle in a user
     (`root@evil`) or a port.
     """
-    spans = _placeholders(template)
+    template, spans = _resolve(template, _placeholders(template))
     out, pos = [], 0
     for p in spans:
         value = _evaluate(p, context)

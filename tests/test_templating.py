@@ -431,3 +431,76 @@ def test_render_text_for_a_target_host() -> None:
         referenced_variables("ssh://{{ host }}", shell=False)
     with pytest.raises(TemplateError, match="starts with '-'"):
         render_text("{{ labels.instance }}", ctx({"instance": "-oProxyCommand=touch pwned"}))
+
+
+# --- constant placeholders: literal text the author wrote, allowed in any quoting ---------------------
+
+
+def test_a_constant_placeholder_is_literal_text_even_inside_single_quotes() -> None:
+    template = "kubectl get pods -o go-template='{{ '{{' }}.metadata.name}}'"
+    assert referenced_variables(template) == []
+    assert render_command("echo '{{ '{{' }}.metadata.name}}' | cat", ctx()).script == "echo '{{.metadata.name}}' | cat"
+    rendered = render_command(template, ctx())
+    assert rendered.argv == ["kubectl", "get", "pods", "-o", "go-template={{.metadata.name}}"]
+
+
+def test_a_go_template_next_to_real_placeholders_renders_verbatim(tmp_path: Path) -> None:
+    template = "printf '%s %s\\n' '{{ '{{' }}range .items}}{{ '{{' }}\"\\n\"}}{{ '{{' }}end}}' {{ labels.ns }} | cat"
+    rendered = render_command(template, ctx({"ns": "$(touch pwned)"}))
+    for shell in SHELLS:
+        assert run_script(rendered.script, tmp_path, shell) == '{{range .items}}{{"\\n"}}{{end}} $(touch pwned)\n'
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "echo '{{ '{{' }} labels.x }}'",  # the constant's text is never read as a template again
+        "echo {{ '{{ labels.x }}' }}",
+    ],
+)
+def test_a_constant_cannot_smuggle_in_a_variable(template: str) -> None:
+    assert referenced_variables(template) == []
+    rendered = render_command(template, ctx({"x": "secret"}))
+    assert "secret" not in rendered.script and "labels.x" in rendered.script
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "echo {{ \"'\" }}{{ labels.x }}{{ \"'\" }}",  # constants that open and close quotes around a value
+        "echo {{ '$(' }}{{ labels.x }}{{ ')' }}",
+        "{{ 'echo' }} '{{ labels.x }}'",
+    ],
+)
+def test_constants_do_not_change_how_a_real_placeholder_is_judged(template: str) -> None:
+    with pytest.raises(TemplateError):
+        referenced_variables(template)
+
+
+def test_only_string_literals_are_constants() -> None:
+    with pytest.raises(TemplateError, match="single quotes"):
+        referenced_variables("echo '{{ 'a' ~ 'b' }}'")  # an expression keeps the rules of a value
+
+
+def test_braces_need_a_shell_only_where_bash_expands_them() -> None:
+    c = ctx({"p": "web-1"})
+    assert render_command("docker inspect -f {{ '{{.State.Status}}' }} {{ labels.p }}", c).argv is not None
+    assert render_command("echo {a,b} {{ labels.p }}", c).argv is None
+    assert render_command("echo {1..3} {{ labels.p }}", c).argv is None
+
+
+# --- case-insensitive binding: `labels.namespace` finds `Namespace` ----------------------------------
+
+
+def test_a_label_is_found_ignoring_case_when_there_is_no_exact_key() -> None:
+    assert render_command("kubectl -n {{ labels.namespace }} get pods", ctx({"Namespace": "x"})).argv == [
+        "kubectl", "-n", "x", "get", "pods"]
+    assert render_command("echo {{ labels.namespace }}", ctx({"NAMESPACE": "y"})).argv == ["echo", "y"]
+    # an exact key wins over others that differ in case
+    assert render_command("echo {{ labels.ns }}", ctx({"NS": "a", "ns": "b"})).argv == ["echo", "b"]
+
+
+def test_keys_differing_only_in_case_are_ambiguous() -> None:
+    with pytest.raises(TemplateError, match="differ only in case"):
+        render_command("echo {{ labels.ns }}", ctx({"NS": "a", "Ns": "b"}))
