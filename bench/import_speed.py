@@ -45,6 +45,9 @@ def main() -> None:
                          for n in step.removeprefix("needs ").split(", ") if "." in n}
                 started = http.post(f"/api/v1/runbooks/{runbook_id}/executions",
                                     json={"mode": "dry_run", "params": needs})
+            if started.status_code == 422:
+                print(f"  {path.name}: {started.json()['detail']}")
+                continue
             started.raise_for_status()
             while http.get(f"/api/v1/executions/{started.json()['id']}").json()["status"] == "running":
                 time.sleep(0.01)

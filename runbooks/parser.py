@@ -55,11 +55,18 @@ def _plain(text: str) -> str:
 
 
 def _command_text(fence: Token) -> str:
-    """Strip shell prompts from `console` blocks so `$ df -h` runs as `df -h`."""
+    """Strip `$ ` prompts so `$ df -h` runs as `df -h`; in a prompted block, lines without a prompt
+    are output and dropped, except the continuation lines of a command ending in a backslash."""
     lines = fence.content.rstrip("\n").splitlines()
-    if fence.info.strip() in ("console", "shell-session") or all(l.startswith("$ ") for l in lines if l.strip()):
-        lines = [l[2:] for l in lines if l.startswith("$ ")]
-    return "\n".join(lines).strip()
+    if not any(line.startswith("$ ") for line in lines):
+        return "\n".join(lines).strip()
+    kept: list[str] = []
+    continued = False
+    for line in lines:
+        if line.startswith("$ ") or continued:
+            kept.append(line[2:] if line.startswith("$ ") and not continued else line)
+            continued = line.rstrip().endswith("\\")
+    return "\n".join(kept).strip()
 
 
 class _StepBuilder:

@@ -528,6 +528,20 @@ def _evaluate(p: _Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
     return value
 
 
+def _evaluate_all(spans: list[_Placeholder], context: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Every placeholder's value; all missing names at once, so a person is asked for them together."""
+    values: list[str] = []
+    missing: list[str] = []
+    for p in spans:
+        try:
+            values.append(_evaluate(p, context))
+        except MissingValueError as exc:
+            missing.extend(n for n in exc.names if n not in missing)
+    if missing:
+        raise MissingValueError(missing)
+    return values
+
+
 def referenced_variables(template: str, *, shell: bool = True) -> list[str]:
     """Validate a command template when the runbook is loaded; return the names it uses, in order.
 
@@ -545,7 +559,7 @@ def render_command(template: str, context: Mapping[str, Mapping[str, str]]) -> R
     """Fill a command template; every value ends up as exactly one shell word or argv element."""
     template, spans = _resolve(template, _placeholders(template))
     contexts, needs_shell = _scan(template, spans)
-    values = [_evaluate(p, context) for p in spans]
+    values = _evaluate_all(spans, context)
     if not needs_shell:
         nonce = secrets.token_hex(8)
         while nonce in template:
@@ -581,8 +595,7 @@ def render_text(template: str, context: Mapping[str, Mapping[str, str]],
     """
     template, spans = _resolve(template, _placeholders(template))
     out, pos = [], 0
-    for p in spans:
-        value = _evaluate(p, context)
+    for p, value in zip(spans, _evaluate_all(spans, context), strict=True):
         if allowed is not None and not allowed.fullmatch(value):
             raise TemplateError(f"{p.label}: value {_preview(value)} is not allowed here")
         out += [template[pos : p.start], value]

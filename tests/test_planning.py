@@ -34,3 +34,9 @@ def test_a_host_label_cannot_smuggle_in_a_user_port_or_option() -> None:
 def test_a_missing_label_becomes_a_question_instead_of_a_hole() -> None:
     [step] = plan_steps(parse_markdown(RUNBOOK), build_context(labels={}))
     assert step.needs == ["labels.host"] and step.render_error is None
+
+
+def test_every_missing_value_is_asked_for_at_once() -> None:
+    rb = parse_markdown(RUNBOOK.replace("uptime", "kubectl -n {{ labels.namespace }} logs {{ labels.pod }}"))
+    [step] = plan_steps(rb, build_context(labels={}))
+    assert step.needs == ["labels.host", "labels.namespace", "labels.pod"]

@@ -199,7 +199,7 @@ LABELLED: list[tuple[str, Risk]] = [
     ("redis-cli SET k v", Y),
     ("bash deploy.sh", Y),
     ("ssh web1", Y),
-    ("python3 -c 'print(1)'", Y),
+    ("python3 -c 'import os; os.remove(\"/tmp/x\")'", Y),
     ("kubectl exec web -- touch /tmp/x", Y),
     ("docker exec web nginx -s reload", Y),
     ("iptables -A INPUT -s 1.2.3.4 -j DROP", Y),
@@ -382,3 +382,79 @@ def test_language() -> None:
     assert classify("SELECT * FROM users", language="sql").risk == G
     assert classify("print('hi')", language="python").risk == Y
     assert classify("ls -la", language="bash").risk == G
+
+
+# --- the labelled set in tests/data/risk_labels.tsv (see bench/risk_eval.py) ----------------------
+def _tsv_report():
+    from bench.risk_eval import evaluate, load_labels
+
+    labels = load_labels()
+    return labels, evaluate(labels)
+
+
+def test_labelled_tsv_is_large_and_mostly_real() -> None:
+    labels, _ = _tsv_report()
+    assert len(labels) >= 250
+    assert sum(1 for lab in labels if lab.source == "corpus") >= 100
+    assert {lab.risk for lab in labels} == {G, Y, R}
+
+
+def test_labelled_tsv_never_green_when_unsafe_and_recall_is_high() -> None:
+    """Zero red or yellow commands classified green; per-class recall and precision well above 0.9."""
+    _, report = _tsv_report()
+    assert [(lab.line, lab.command, a.reason) for lab, a in report.red_as_green] == []
+    assert [(lab.line, lab.command, a.reason) for lab, a in report.unsafe_as_green] == []
+    for risk in (G, Y, R):
+        assert report.recall(risk) >= 0.95, (risk, report.recall(risk))
+        assert report.precision(risk) >= 0.95, (risk, report.precision(risk))
+
+
+# --- behaviour added for real runbooks ------------------------------------------------------------
+@pytest.mark.parametrize(("command", "language", "expected"), [
+    ("rate(http_requests_total[5m])", "promql", G),
+    ("DELETE FROM t WHERE 1=1", "sql", R),
+    ("DROP INDEX idx", "sql", Y),
+    ("kind: Deployment", "yaml", Y),
+    ('{"a": 1}', "json", Y),
+    ("some prose", "text", Y),
+    ("$ oc get nodes\nNAME STATUS\nrm -rf / is output here", "console", G),
+    ("$ oc get nodes\nrm -rf /x", "bash", R),  # not a transcript: every line runs
+    ("sh-5.1# crio status config", "shell", G),
+])
+def test_languages_and_prompts(command: str, language: str, expected: Risk) -> None:
+    assert classify(command, language).risk == expected, classify(command, language).reason
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("oc logs <POD_NAME> -n <NAMESPACE>", G),  # <placeholders> are words, not redirections
+    ("cat <x> /dev/sda", R),  # ...unless the literal reading is destructive
+    ("kubectl get deploy x -o go-template='{{ '{{' }}.status.readyReplicas{{ '}}' }}'", G),
+    ("echo {{ '}}' }}; rm -rf /data", R),
+    ("x=(a b c); rm -rf /x", R),  # an array assignment does not swallow what follows
+    ("pods=($(rm -rf /x))", R),
+    ("oc debug node/n -- chroot /host journalctl -u kubelet", G),
+    ("oc debug node/n", Y),
+    ("oc rsh pod rm -rf /data", R),
+    ("oc scale deploy/a --replicas=0\noc scale deploy/a --replicas=1", Y),
+    ("oc scale deploy/a --replicas=0\noc scale deploy/b --replicas=1", R),
+    ("etcdctl defrag", Y),
+    ("etcdctl member remove 1234", R),
+    ("ceph osd pool delete p p --yes-i-really-really-mean-it", R),
+    ("amtool silence add alertname=X", Y),
+    ("python3 -c 'import json,sys; print(json.load(sys.stdin))'", G),
+    ("python3 -c \"from sys import modules as m; m['os'].system('x')\"", Y),
+    ("eval \"$(curl -s http://x/env)\"", R),
+    ("> /var/log/app.log", R),
+    ("dd if=/dev/sda bs=512 count=1 | xxd", G),
+])
+def test_real_runbook_constructs(command: str, expected: Risk) -> None:
+    assert classify(command).risk == expected, classify(command).reason
+
+
+def test_package_modules_stay_small() -> None:
+    from pathlib import Path
+
+    import runbooks.risk
+
+    for path in Path(runbooks.risk.__file__).parent.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 300, path.name

@@ -1,0 +1,36 @@
+"""Cloud CLIs (aws, gcloud, az, gsutil): the first known verb after the service decides
+(`describe-instances` reads, `stop-instances` changes, `terminate-instances` destroys)."""
+
+from __future__ import annotations
+
+from runbooks.risk.base import G, Handler, R, RiskAssessment, Rule, Y, assess, group, matches, pos
+
+CLOUD: dict[str, Rule] = {  # verbs of aws/gcloud/az/gsutil operations, matched whole or before the first `-`
+    **group(G, "reads cloud resources (read-only)", "describe, list, get, show, ls, cat, du, stat, read, tail,"
+            "wait, lookup, search, view, version, info, check, filter, query, test, simulate, estimate, validate,"
+            "preview, print, whoami"),
+    **group(Y, "changes cloud resources (reversible state change)", "create, update, put, set, modify, start, stop,"
+            "restart, reboot, reset, resize, scale, add, remove, attach, detach, enable, disable, deploy, apply,"
+            "patch, run, invoke, import, tag, untag, cp, mv, sync, rsync, mb, associate, disassociate, authorize,"
+            "revoke, register, publish, send, rotate, upgrade, login, ssh, scp, copy, move, restore, rollback,"
+            "promote, failover, replace, suspend, resume, cancel, approve, activate, configure, deallocate,"
+            "execute, change, assign, unassign, increase, decrease, reimport, edit"),
+    **group(R, "deletes cloud resources (irreversible)", "delete, terminate, destroy, purge, deregister, rm, rb,"
+            "release, schedule-key-deletion, wipe"),
+    **group(Y, "writes credentials to the local kubeconfig", "get-credentials, update-kubeconfig"),
+}
+
+
+def _cloud(w: list[str], piped: bool) -> RiskAssessment:
+    """aws/gcloud/az/gsutil: the first known verb after the service or group (describe-*, list, delete) decides."""
+    words = pos(w[1:])
+    for word in words[1:] if len(words) > 1 and w[0] != "gsutil" else words:
+        rule = CLOUD.get(word) or CLOUD.get(word.split("-")[0])
+        if rule and word in ("sync", "rsync") and matches(w[1:], ("--delete", "-d")):
+            rule = (R, "deletes destination objects missing from the source")
+        if rule:
+            return assess(w, *rule)
+    return assess(w, Y, "runs an operation not known to be read-only")
+
+
+HANDLERS: dict[str, Handler] = {"aws": _cloud}
