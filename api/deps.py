@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from fastapi import Request
 from temporalio.client import Client
 
 from api.launcher import Launcher
+from runbooks.matcher import match_alert
 from runbooks.model import Runbook
 from runbooks.settings import Settings
 from runbooks.store import Store
@@ -24,6 +26,30 @@ class Catalog:
     async def refresh(self) -> None:
         self.runbooks = await asyncio.to_thread(self.store.latest_runbooks)
 
+    def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> tuple[Runbook, int] | None:
+        found = match_alert(labels, self.runbooks)
+        return (found.runbook, found.version) if found else None
+
+
+class KnownExecutions:
+    """Execution ids this process has seen started (bounded LRU): a storm's repeats skip the insert."""
+
+    def __init__(self, size: int = 50_000):
+        self.size = size
+        self._ids: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, execution_id: str) -> str | None:
+        runbook_id = self._ids.get(execution_id)
+        if runbook_id is not None:
+            self._ids.move_to_end(execution_id)
+        return runbook_id
+
+    def add(self, execution_id: str, runbook_id: str) -> None:
+        self._ids[execution_id] = runbook_id
+        self._ids.move_to_end(execution_id)
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
 
 @dataclass
 class Services:
@@ -32,6 +58,7 @@ class Services:
     client: Client
     catalog: Catalog
     launcher: Launcher
+    known: KnownExecutions = field(default_factory=KnownExecutions)
 
 
 def services(request: Request) -> Services:

@@ -8,6 +8,7 @@ execution that is already running instead of a second one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import uuid
 
@@ -36,10 +37,22 @@ def _safe(text: str) -> str:
 
 
 def execution_id_for(runbook: Runbook, alert: Alert | None) -> str:
+    """(runbook, alert name, fingerprint, start of the firing): a re-delivery maps to the same id.
+
+    With `group_by`, alerts share an execution per group while it runs, so the id is new per run
+    and exactness comes from the group claim instead.
+    """
     if alert is None:
         return f"{_safe(runbook.id)}.manual.{uuid.uuid4().hex[:12]}"
+    if runbook.group_by:
+        digest = hashlib.sha256(group_key_for(runbook, alert).encode()).hexdigest()[:12]
+        return f"{_safe(runbook.id)}.{_safe(alert.alertname or 'alert')}.group-{digest}.{uuid.uuid4().hex[:8]}"
     since = int(alert.starts_at.timestamp()) if alert.starts_at else 0
     return f"{_safe(runbook.id)}.{_safe(alert.alertname or 'alert')}.{_safe(alert.fingerprint)}.{since}"
+
+
+def group_key_for(runbook: Runbook, alert: Alert) -> str:
+    return runbook.id + "|" + "|".join(f"{k}={alert.labels.get(k, '')}" for k in runbook.group_by)
 
 
 class Launcher:
@@ -58,15 +71,20 @@ class Launcher:
                 "steps": {s.id: s.render_error or f"needs {', '.join(s.needs)}"
                           for s in steps if s.render_error or s.needs}})
         execution_id = execution_id_for(runbook, alert)
+        group_key = group_key_for(runbook, alert) if alert is not None and runbook.group_by else None
+        if group_key is not None:
+            held = await asyncio.to_thread(self.store.claim_group, group_key, execution_id)
+            if held is not None:  # the group's execution is running: this alert joins it
+                status = await asyncio.to_thread(self.store.execution_status, held)
+                return ExecutionRef(id=held, runbook_id=runbook.id, status=status or "running")
         row = ExecutionRow(
             id=execution_id, runbook_id=runbook.id, runbook_version=version, mode=mode.value,
             status=ExecutionStatus.running.value, alertname=alert.alertname if alert else None,
             alert_fingerprint=alert.fingerprint if alert else None, params=params, started_by=started_by,
-            started_at=utcnow())
+            group_key=group_key, started_at=utcnow())
         if not await asyncio.to_thread(self.store.create_execution, row):
-            existing = await asyncio.to_thread(self.store.get_execution, execution_id)
-            status = existing[0].status if existing else ExecutionStatus.running.value
-            return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status)
+            status = await asyncio.to_thread(self.store.execution_status, execution_id)
+            return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status or ExecutionStatus.running.value)
 
         inp = ExecutionInput(
             execution_id=execution_id, runbook_id=runbook.id, runbook_version=version, runbook_title=runbook.title,
@@ -94,5 +112,7 @@ class Launcher:
             pass
         except RPCError as exc:
             await asyncio.to_thread(self.store.delete_execution, execution_id)  # let the source retry
+            if group_key is not None:
+                await asyncio.to_thread(self.store.release_group, group_key, execution_id)
             raise HTTPException(503, detail=f"Temporal did not start the execution (nothing ran; retry later): {exc.message}") from None
         return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=ExecutionStatus.running.value)

@@ -82,10 +82,33 @@ class ExecutionRow(SQLModel, table=True):
     alertname: str | None = Field(default=None, max_length=256)
     alert_fingerprint: str | None = Field(default=None, max_length=128)
     params: dict = _json(dict)
+    group_key: str | None = Field(default=None, max_length=512)
     started_by: str = "alert"
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()
     resolved_at: datetime | None = _ts()
+
+
+class GroupClaim(SQLModel, table=True):
+    """One open execution per (runbook, group_by values): the primary key makes the claim exact."""
+
+    __tablename__ = "group_claims"
+    group_key: str = Field(primary_key=True, max_length=512)
+    execution_id: str = Field(index=True, max_length=400)
+    claimed_at: datetime | None = _ts()
+
+
+class RejectedDelivery(SQLModel, table=True):
+    """A delivery we refused as malformed, kept with its raw body so a person can see what was sent."""
+
+    __tablename__ = "rejected_deliveries"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    status: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    headers: dict = _json(dict)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime | None = _ts()
 
 
 class StepRow(SQLModel, table=True):

@@ -17,6 +17,7 @@ from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel
 
 ALLOWED_KEYS = {
     "id", "title", "description", "service", "owner", "match", "mode", "escalation", "target", "timeout",
+    "group_by",
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d)?\s*$", re.IGNORECASE)
@@ -81,6 +82,17 @@ def parse_match(value: Any, line: int, path: str | None) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
         raise RunbookParseError("match: must map label names to values, e.g. `alertname: HostDiskFull`", line, path)
     return {str(k): str(v) for k, v in value.items()}
+
+
+def parse_group_by(value: Any, line: int, path: str | None) -> list[str]:
+    """`group_by: [node]` (or a single label name): alerts sharing these label values share one execution."""
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][\w.-]*", n)
+                                              for n in names):
+        raise RunbookParseError("group_by: must be a label name or a list of label names, e.g. `[node]`", line, path)
+    return list(dict.fromkeys(names))
 
 
 def parse_mode(value: Any, line: int, path: str | None) -> Mode:

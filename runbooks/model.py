@@ -91,6 +91,7 @@ class Runbook(BaseModel):
     service: str | None = None
     owner: str | None = None
     match: dict[str, str] = Field(default_factory=dict)
+    group_by: list[str] = Field(default_factory=list)  # one execution per distinct value set, e.g. [node]
     mode: Mode = Mode.copilot
     escalation: list[EscalationLevel] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
     steps: list[Step]

@@ -18,7 +18,8 @@ from markdown_it.token import Token
 
 from runbooks.errors import RunbookParseError
 from runbooks.frontmatter import (
-    ALLOWED_KEYS, FrontMatter, parse_duration, parse_escalation, parse_match, parse_mode, split_front_matter,
+    ALLOWED_KEYS, FrontMatter, parse_duration, parse_escalation, parse_group_by, parse_match, parse_mode,
+    split_front_matter,
 )
 from runbooks.model import Risk, Runbook, Step
 from runbooks.risk import classify
@@ -306,6 +307,7 @@ def _parse_structured(text: str, path: str | None = None, default_id: str | None
         id=runbook_id, title=title or runbook_id, description=str(meta.get("description") or " ".join(description)),
         service=meta.get("service"), owner=meta.get("owner"),
         match=parse_match(meta.get("match"), fm.line_of("match"), path),
+        group_by=parse_group_by(meta.get("group_by"), fm.line_of("group_by"), path),
         mode=parse_mode(meta.get("mode"), fm.line_of("mode"), path),
         escalation=parse_escalation(meta.get("escalation"), fm.line_of("escalation"), path),
         steps=steps, source_path=path,

@@ -30,6 +30,7 @@ from runbooks.frontmatter import (
     FrontMatter,
     parse_duration,
     parse_escalation,
+    parse_group_by,
     parse_match,
     parse_mode,
 )
@@ -355,6 +356,8 @@ def _meta(fm: FrontMatter, path: str | None) -> dict[str, Any]:
         meta["match"] = parse_match(data["match"], fm.line_of("match"), path)
     if "mode" in data:
         meta["mode"] = parse_mode(data["mode"], fm.line_of("mode"), path)
+    if "group_by" in data:
+        meta["group_by"] = parse_group_by(data["group_by"], fm.line_of("group_by"), path)
     if "escalation" in data:
         meta["escalation"] = parse_escalation(data["escalation"], fm.line_of("escalation"), path)
     for key in ("service", "owner"):

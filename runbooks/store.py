@@ -6,10 +6,12 @@ import logging
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from runbooks.db import (
-    AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, RunbookVersionRow, StepRow, utcnow,
+    AlertRow, ApprovalRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
+    StepRow, utcnow,
 )
 from runbooks.execution import ExecutionEvent, ExecutionState
 from runbooks.model import Runbook
@@ -107,6 +109,9 @@ class Store:
                                   runbook_version=state.runbook_version, mode=state.mode.value,
                                   status=state.status.value, started_at=state.started_at)
             ex.status, ex.reason = state.status.value, state.reason
+            if state.status.terminal:  # the group may start a new execution from now on
+                for claim in s.exec(select(GroupClaim).where(GroupClaim.execution_id == state.execution_id)):
+                    s.delete(claim)
             ex.finished_at, ex.resolved_at = state.finished_at, state.resolved_at
             s.add(ex)
             existing = {r.step_id: r for r in s.exec(select(StepRow).where(StepRow.execution_id == state.execution_id))}
@@ -164,7 +169,61 @@ class Store:
                 s.commit()
 
     def open_executions_for_alert(self, fingerprint: str) -> list[str]:
+        """Running executions this alert was delivered to (directly, or as a member of a group)."""
         with self.session() as s:
+            started = select(AlertRow.execution_id).where(AlertRow.fingerprint == fingerprint,
+                                                          col(AlertRow.execution_id).is_not(None))
             return list(s.exec(select(ExecutionRow.id).where(
-                ExecutionRow.alert_fingerprint == fingerprint,
-                col(ExecutionRow.status).in_(["running", "waiting_approval"]))))
+                col(ExecutionRow.id).in_(started), col(ExecutionRow.status).in_(["running", "waiting_approval"]))))
+
+    def claim_group(self, group_key: str, execution_id: str) -> str | None:
+        """Claim a group for a new execution; returns the execution that already holds it, if any."""
+        with self.session() as s:
+            s.add(GroupClaim(group_key=group_key, execution_id=execution_id, claimed_at=utcnow()))
+            try:
+                s.commit()
+                return None
+            except IntegrityError:
+                s.rollback()
+                held = s.get(GroupClaim, group_key)
+                return held.execution_id if held else None
+
+    def release_group(self, group_key: str, execution_id: str) -> None:
+        with self.session() as s:
+            claim = s.get(GroupClaim, group_key)
+            if claim is not None and claim.execution_id == execution_id:
+                s.delete(claim)
+                s.commit()
+
+    def record_rejected(self, row: RejectedDelivery) -> None:
+        with self.session() as s:
+            s.add(row)
+            s.commit()
+
+    def list_rejected(self, limit: int = 100) -> list[RejectedDelivery]:
+        with self.session() as s:
+            return list(s.exec(select(RejectedDelivery).order_by(col(RejectedDelivery.id).desc()).limit(limit)))
+
+    def list_alerts(self, matched: bool | None = None, source: str | None = None,
+                    limit: int = 100) -> list[AlertRow]:
+        with self.session() as s:
+            q = select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)
+            if matched is not None:
+                q = q.where(col(AlertRow.runbook_id).is_not(None) if matched else col(AlertRow.runbook_id).is_(None))
+                q = q.where(AlertRow.status == "firing")
+            if source:
+                q = q.where(AlertRow.source == source)
+            return list(s.exec(q))
+
+    def alert_counts(self, matched: bool | None = None) -> list[tuple[str | None, int, object]]:
+        """Deliveries per alert name (with the last time seen): for unmatched ones, the coverage gaps."""
+        with self.session() as s:
+            q = select(AlertRow.alertname, func.count(), func.max(AlertRow.received_at)).where(
+                AlertRow.status == "firing").group_by(AlertRow.alertname).order_by(func.count().desc())
+            if matched is not None:
+                q = q.where(col(AlertRow.runbook_id).is_not(None) if matched else col(AlertRow.runbook_id).is_(None))
+            return [tuple(r) for r in s.exec(q)]
+
+    def execution_status(self, execution_id: str) -> str | None:
+        with self.session() as s:
+            return s.exec(select(ExecutionRow.status).where(ExecutionRow.id == execution_id)).first()
