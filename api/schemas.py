@@ -206,3 +206,55 @@ class ExecutionView(BaseModel):
     temporal_ui_url: str | None = None
     steps: list[StepView] = Field(default_factory=list)
     events: list[EventView] = Field(default_factory=list)
+
+
+class AlertView(BaseModel):
+    id: int | None
+    source: str
+    fingerprint: str
+    status: str
+    alertname: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None
+    received_at: datetime | None
+    runbook_id: str | None
+    execution_id: str | None
+
+
+class AlertCount(BaseModel):
+    alertname: str | None
+    count: int
+    last_seen: datetime | None
+
+
+class AlertList(BaseModel):
+    alerts: list[AlertView]
+    by_alertname: list[AlertCount] = Field(description="deliveries per alert name, most frequent first")
+
+
+class RejectedView(BaseModel):
+    id: int | None
+    source: str
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: str
+    received_at: datetime | None
+
+
+class MatchCandidate(BaseModel):
+    runbook_id: str
+    score: float
+    reason: str
+    source_path: str | None
+
+
+class MatchAnswer(BaseModel):
+    fingerprint: str
+    alertname: str | None
+    runbook_id: str | None
+    source_path: str | None = Field(description="path relative to RUNBOOKS_DIR")
+    score: float
+    reason: str
+    candidates: list[MatchCandidate]

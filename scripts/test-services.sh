@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Make sure the real services the tests use are here: an OpenSSH server binary (the tests start
-# their own sshd on loopback) and PostgreSQL on 127.0.0.1:5432. Installs/starts them when root.
+# Make sure the real services the tests use are here: the OpenSSH server and Prometheus Alertmanager
+# binaries (the tests start their own of each on loopback) and PostgreSQL on 127.0.0.1:5432.
+# Installs/starts them when root; apt-get runs only when a package is missing.
 set -euo pipefail
 
-if [ ! -x /usr/sbin/sshd ]; then
+missing=()
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+[ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "installing openssh-server for the SSH tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null
+    echo "installing ${missing[*]} for the tests that start their own servers"
+    log=$(mktemp)  # apt's and the packages' chatter is shown only when installing fails
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
+        >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -f "$log"
+      exit 1
+    fi
+    rm -f "$log"
   else
-    echo "warning: /usr/sbin/sshd missing (apt-get install openssh-server); SSH tests will be skipped" >&2
+    echo "warning: missing ${missing[*]} (apt-get install ${missing[*]}); their tests will be skipped" >&2
   fi
 fi
 

@@ -16,11 +16,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
 from sshd import free_port
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -31,13 +30,13 @@ def alertmanager_available() -> bool:
 
 
 def alertmanager_version() -> str:
-    out = subprocess.run([ALERTMANAGER, "--version"], capture_output=True, text=True, timeout=10)
+    out = subprocess.run([ALERTMANAGER, "--version"], capture_output=True, text=True, timeout=10, check=False)
     match = re.search(r"version (\S+)", out.stdout + out.stderr)
     return match.group(1) if match else "unknown"
 
 
 def rfc3339(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Alertmanager:
@@ -128,7 +127,7 @@ receivers:
             text = (await http.get("/metrics")).text
 
         def metric(name: str) -> int:
-            m = re.search(rf'^{name}\{{[^}}]*integration="{integration}"[^}}]*\}} (\S+)$', text, re.M)
+            m = re.search(rf'^{name}\{{[^}}]*integration="{integration}"[^}}]*\}} (\S+)$', text, re.MULTILINE)
             return int(float(m.group(1))) if m else 0
 
         return metric("alertmanager_notifications_total"), metric("alertmanager_notifications_failed_total")

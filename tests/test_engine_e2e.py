@@ -174,8 +174,12 @@ async def test_unmatched_and_resolved_alerts_are_recorded(harness: Harness, tmp_
 
 async def test_bad_requests_get_a_reason_not_a_500(harness: Harness, tmp_path: Path) -> None:
     http = harness.http
-    assert (await http.post("/api/v1/alerts/alertmanager", content=b"{not json",
-                            headers={"content-type": "application/json"})).status_code == 422
+    not_json = await http.post("/api/v1/alerts/alertmanager", content=b"{not json",
+                               headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and "not JSON" in not_json.json()["detail"]
+    rejected = (await http.get("/api/v1/alerts/rejected")).json()
+    assert rejected[0]["body"] == "{not json" and rejected[0]["source"] == "alertmanager", "kept for inspection"
+    assert (await http.post("/api/v1/alerts/nagios", json={})).status_code == 404
     assert (await http.post("/api/v1/alerts/alertmanager", json={"alerts": []})).status_code == 422
     assert (await http.post("/api/v1/alerts/alertmanager", json={"alerts": [{"status": "weird", "labels": {}}]})
             ).status_code == 422
