@@ -12,9 +12,10 @@ from temporalio.client import Client
 
 from api.deps import Catalog, Services
 from api.launcher import Launcher
-from api.routes import alerts, executions, health, runbooks
+from api.routes import alerts, executions, health, match, runbooks
 from runbooks.db import create_schema, make_engine
 from runbooks.importer import import_directory
+from runbooks.search import RunbookIndex
 from runbooks.settings import Settings, get_settings
 from runbooks.store import Store
 from workflows.client import connect
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         log.info("loaded %d runbooks from %s (%d new versions)", len(report.results), settings.runbooks_dir,
                  len(report.new_versions))
         temporal = client or await connect(settings)
-        catalog = Catalog(store)
+        catalog = Catalog(store, RunbookIndex(settings.data_dir / "index"))
         await catalog.refresh()
         app.state.services = Services(settings=settings, store=store, client=temporal, catalog=catalog,
                                       launcher=Launcher(temporal, store, settings))
@@ -50,6 +51,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     "failures roll back.",
         lifespan=lifespan,
     )
-    for module in (health, alerts, runbooks, executions):
+    for module in (health, alerts, match, runbooks, executions):
         app.include_router(module.router)
     return app

@@ -10,25 +10,39 @@ from fastapi import Request
 from temporalio.client import Client
 
 from api.launcher import Launcher
-from runbooks.matcher import match_alert
 from runbooks.model import Runbook
+from runbooks.search import MatchOutcome, RunbookIndex
 from runbooks.settings import Settings
 from runbooks.store import Store
 
 
 @dataclass
 class Catalog:
-    """The latest version of every runbook, kept in memory for matching; refreshed after a load."""
+    """The latest version of every runbook, indexed for matching; refreshed after every import."""
 
     store: Store
-    runbooks: list[tuple[Runbook, int]] = field(default_factory=list)
+    index: RunbookIndex
+    runbooks: dict[str, tuple[Runbook, int]] = field(default_factory=dict)
+    _cache: OrderedDict[tuple, MatchOutcome] = field(default_factory=OrderedDict)  # a storm repeats itself
 
     async def refresh(self) -> None:
-        self.runbooks = await asyncio.to_thread(self.store.latest_runbooks)
+        latest = await asyncio.to_thread(self.store.latest_runbooks)
+        await asyncio.to_thread(self.index.rebuild, latest)
+        self.runbooks = {rb.id: (rb, version) for rb, version in latest}
+        self._cache.clear()
+
+    def outcome(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> MatchOutcome:
+        key = (tuple(sorted(labels.items())), tuple(sorted((annotations or {}).items())))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self.index.match(labels, annotations)
+            if len(self._cache) > 10_000:
+                self._cache.popitem(last=False)
+        return found
 
     def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> tuple[Runbook, int] | None:
-        found = match_alert(labels, self.runbooks)
-        return (found.runbook, found.version) if found else None
+        found = self.outcome(labels, annotations)
+        return self.runbooks.get(found.runbook_id) if found.runbook_id else None
 
 
 class KnownExecutions:

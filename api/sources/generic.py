@@ -91,7 +91,7 @@ def verify(delivery: Delivery) -> None:
     message = delivery.body
     if TIMESTAMP in delivery.headers:
         stamp = delivery.headers[TIMESTAMP].strip()
-        if not stamp.isdigit():
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
             raise SourceError(401, "X-Signature-Timestamp must be Unix seconds")
         if abs(time.time() - int(stamp)) > settings.generic_webhook_tolerance_seconds:
             raise SourceError(
