@@ -11,32 +11,6 @@ from runbooks.lint import Quality
 from runbooks.model import Mode
 
 
-class AlertmanagerAlert(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    status: str = Field(pattern="^(firing|resolved)$")
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
-    generatorURL: str | None = None
-    fingerprint: str | None = None
-
-
-class AlertmanagerWebhook(BaseModel):
-    """Alertmanager webhook payload, version 4."""
-
-    model_config = ConfigDict(extra="allow")
-    version: str = "4"
-    status: str | None = None
-    receiver: str | None = None
-    groupKey: str | None = None
-    groupLabels: dict[str, str] = Field(default_factory=dict)
-    commonLabels: dict[str, str] = Field(default_factory=dict)
-    commonAnnotations: dict[str, str] = Field(default_factory=dict)
-    externalURL: str | None = None
-    alerts: list[AlertmanagerAlert] = Field(min_length=1, max_length=10_000)
-
-
 class ExecutionRef(BaseModel):
     id: str
     runbook_id: str

@@ -37,10 +37,10 @@ async def parse_delivery(source: str, request: Request, svc: Services) -> list[A
     delivery = Delivery(source=source, body=body, headers={k.lower(): v for k, v in request.headers.items()},
                         query=dict(request.query_params))
     try:
-        return adapter(delivery, svc.settings)
+        return await asyncio.to_thread(adapter, delivery, svc.settings)  # a 10,000-alert body takes CPU
     except SourceError as exc:
         log.warning("refused %s delivery: %s", source, exc.reason)
-        if exc.status != 401:  # unauthenticated junk is not worth storing
+        if exc.status not in (401, 500):  # unauthenticated junk, or our own misconfiguration
             await asyncio.to_thread(svc.store.record_rejected, RejectedDelivery(
                 source=source, status=exc.status, reason=exc.reason, received_at=utcnow(),
                 headers={k: v for k, v in delivery.headers.items() if k not in _SECRET_HEADERS},
