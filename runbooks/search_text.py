@@ -1,0 +1,140 @@
+"""Text as the runbook search sees it: words from identifiers, lexical tokens, summaries, queries.
+
+- `words("KubePodCrashLooping")` -> "kube pod crash looping": camel case, acronyms, digits and
+  separators split, so a name reads like the prose it abbreviates.
+- `tokens(text)` -> lower-case, stop words out, a light suffix stemmer (restarted/restarts ->
+  restart, errors -> error, looping -> loop) for BM25.
+- `runbook_summary(rb)` is what gets embedded, `runbook_lexical(rb)` what BM25 indexes, and
+  `alert_query(labels, annotations)` the two queries built from an alert.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from runbooks.model import Runbook
+
+_CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL_2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_LETTER_DIGIT = re.compile(r"([A-Za-z])(\d)")
+_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\$[A-Z_]+|<[^>]+>")
+_CAMEL_WORD = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*\b|\b[A-Z]{2,}[a-z][A-Za-z0-9]*\b")
+
+STOP_WORDS = frozenset("""
+a an and are as at be been being but by can could do does for from has have having if in into is it its
+of on or so such than that the their then there these this those to was were will with would which when
+while who what where how not no any all some more most other only over under up down out very via per
+this alert fires fired firing triggered triggers trigger alerts
+""".split()) - {"down", "up", "out", "not", "no", "over", "under"}  # state words that carry meaning here
+
+# Labels that say what is affected; their values join the lexical query (pod names and ids do not).
+KEY_LABELS = ("service", "job", "namespace", "container", "component", "app", "deployment", "statefulset",
+              "daemonset", "persistentvolumeclaim", "device", "mountpoint", "controller", "integration")
+TEXT_ANNOTATIONS = ("summary", "description", "message")
+MAX_ANNOTATION_CHARS = 600
+
+
+def words(identifier: str) -> str:
+    """Identifier -> lower-case words: 'KubeAPIDown' -> 'kube api down', 'etcd-no_leader' -> 'etcd no leader'."""
+    text = _CAMEL_2.sub(r"\1 \2", _CAMEL_1.sub(r"\1 \2", identifier))
+    text = _LETTER_DIGIT.sub(r"\1 \2", text)
+    return " ".join(_NON_WORD.sub(" ", text).lower().split())
+
+
+def norm(text: str) -> str:
+    """For exact comparison of names: case and separators do not count."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _stem(tok: str) -> str:
+    """A light suffix stripper, the same on both sides: expires/expiring/expiration -> expir."""
+    if len(tok) <= 3 or tok.isdigit():
+        return tok
+    if tok.endswith("ies") and len(tok) > 4:
+        return tok[:-3] + "y"
+    for suffix in ("ations", "ation", "ing", "ed", "es", "s"):
+        keeps_s = suffix == "s" and tok.endswith(("ss", "us", "is"))  # class, status, analysis
+        if tok.endswith(suffix) and len(tok) - len(suffix) >= 3 and not keeps_s:
+            tok = tok[:-len(suffix)]
+            break
+    if len(tok) > 3 and tok[-1] == tok[-2] and tok[-1] not in "lsz":  # stopp-ed -> stop
+        tok = tok[:-1]
+    if len(tok) > 3 and tok.endswith("e"):  # expire/expir-ing, update/updat-ed
+        tok = tok[:-1]
+    return tok
+
+
+def token_pairs(text: str) -> list[tuple[str, str]]:
+    """(BM25 token, the word it came from): identifiers split into words, stop words out, light stemming."""
+    out = []
+    for tok in _TOKEN.findall(words(text)):
+        if tok not in STOP_WORDS and len(tok) > 1 and not (tok.isdigit() and len(tok) < 3):
+            out.append((_stem(tok), tok))
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t, _ in token_pairs(text)]
+
+
+def _clean(text: str) -> str:
+    """Prose for the embedder: templates out, identifiers in prose ('ClusterOperatorDown') as words."""
+    text = _CAMEL_WORD.sub(lambda m: words(m.group(0)), _TEMPLATE.sub(" ", text))
+    return " ".join(text.split())
+
+
+def name_words(rb: Runbook) -> str:
+    """The runbook's name as words: its file name and, when it says something else, its title."""
+    last = words(rb.id.rsplit("/", 1)[-1])
+    title = words(rb.title)
+    return last if title == last or not title else f"{last}. {title}"
+
+
+def runbook_summary(rb: Runbook, max_chars: int = 700) -> str:
+    """The text embedded for a runbook: name and meaning (what the alert is), not the procedure.
+
+    The runbook's vector is the mean of this text's and `name_words`' (see runbooks/search.py)."""
+    description = _clean(rb.description)
+    if description.startswith("|"):  # a table where the meaning should be: step titles say more
+        description = ""
+    if len(description) < 80:
+        extra = "; ".join(s.title for s in rb.steps[:4] if s.title)
+        description = f"{description} {extra}".strip()
+    return f"{name_words(rb)}. {description}"[:max_chars]
+
+
+def runbook_lexical(rb: Runbook) -> list[str]:
+    """The BM25 document: name (twice, it is the surest text), folder, description, step titles, commands."""
+    folder = rb.id.rsplit("/", 1)[0] if "/" in rb.id else ""
+    parts = [name_words(rb), name_words(rb), words(folder.split("/", 1)[-1]), rb.description]
+    parts += [s.title for s in rb.steps] + [s.command or "" for s in rb.steps]
+    return tokens(" ".join(parts))
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    name: str  # the alert name as words
+    semantic: str  # what is embedded: name, summary and description
+    summary: str  # the one-line statement of the problem, embedded apart too ("" when there is none)
+    lexical: list[str]  # BM25 tokens (name tokens repeated: the name is the alert's densest text)
+    surface: dict[str, str]  # token -> a word of the alert it stands for (for reasons a person reads)
+
+
+def alert_query(labels: dict[str, str], annotations: dict[str, str] | None = None) -> AlertQuery:
+    annotations = annotations or {}
+    name = words(labels.get("alertname", ""))
+    prose = [_clean(annotations[k])[:MAX_ANNOTATION_CHARS] for k in TEXT_ANNOTATIONS if annotations.get(k)]
+    prose = list(dict.fromkeys(p for p in prose if p))
+    key_values = [labels[k] for k in KEY_LABELS if labels.get(k)]
+    semantic = ". ".join([name, *prose]) if name else ". ".join(prose)
+    pairs = token_pairs(name) * 2 + token_pairs(" ".join(prose)) + token_pairs(" ".join(key_values))
+    lexical = [t for t, _ in pairs]
+    surface: dict[str, str] = {}
+    for tok, word in pairs:
+        surface.setdefault(tok, word)
+    summary = _clean(annotations.get("summary", ""))[:MAX_ANNOTATION_CHARS]
+    return AlertQuery(name=name, semantic=semantic, summary=summary if summary != semantic else "",
+                      lexical=lexical, surface=surface)
