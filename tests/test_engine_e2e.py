@@ -205,3 +205,18 @@ async def test_bad_requests_get_a_reason_not_a_500(harness: Harness, tmp_path: P
     assert {"e2e-change", "e2e-failing", "params-demo"} <= {r["id"] for r in runbooks}
     detail = (await http.get("/api/v1/runbooks/e2e-change")).json()
     assert [s["risk"] for s in detail["steps"]] == ["green", "yellow", "yellow", "red"]
+
+
+async def test_a_red_step_needs_a_second_person(harness: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    resp = await harness.http.post("/api/v1/runbooks/e2e-change/executions", json={
+        "params": {"log": str(log)}, "mode": "autopilot", "started_by": "alice"})
+    ex = resp.json()["id"]
+    await harness.wait_for(ex, "waiting_approval", step="risky-change")
+    assert lines(log) == ["check", "change-a", "change-b"], "autopilot ran green and yellow by themselves"
+    url = f"/api/v1/executions/{ex}/steps/risky-change/approve"
+    own = await harness.http.post(url, json={"actor": "alice"})
+    assert own.status_code == 403 and "second person" in own.json()["detail"]
+    assert (await harness.http.post(url, json={"actor": "bob"})).status_code == 202
+    await harness.wait_for(ex, "succeeded")
+    assert lines(log)[-1] == "risky"

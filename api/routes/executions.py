@@ -8,12 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from temporalio.service import RPCError
 
+from api.approvals import DecisionRefused, decide
 from api.deps import Services, services
 from api.schemas import (
     Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView,
 )
 from runbooks.db import ExecutionRow
-from runbooks.execution import Decision, ExecutionState, ExecutionStatus, StepStatus
+from runbooks.execution import ExecutionState, ExecutionStatus
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
@@ -77,23 +78,11 @@ async def live_progress(execution_id: str, svc: Services = Depends(services)) ->
 
 async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services,
                   kind: Literal["approve", "reject"]) -> DecisionAccepted:
-    """Checked against the database mirror, which the workflow writes before it starts waiting."""
-    _, steps, _, _ = await _running(svc, execution_id)
-    step = next((s for s in steps if s.step_id == step_id), None)
-    if step is None:
-        raise HTTPException(404, detail=f"execution {execution_id} has no step {step_id!r}")
-    if step.status != StepStatus.waiting_approval.value:
-        raise HTTPException(409, detail=f"step {step_id!r} is not waiting for approval (it is {step.status})")
-    missing = [n for n in step.needs if not body.values.get(n)]
-    if kind == "approve" and missing:
-        raise HTTPException(422, detail=f"step {step_id!r} needs values for {', '.join(missing)}: "
-                                        'pass them as {"values": {"labels.pod": "..."}}')
-    decision = Decision(step_id=step_id, approved=kind == "approve", actor=body.actor, comment=body.comment,
-                        values=body.values if kind == "approve" else {})
     try:
-        await svc.client.get_workflow_handle(execution_id).signal(kind, decision)
-    except RPCError as exc:
-        raise HTTPException(503, detail=f"cannot reach the execution in Temporal: {exc.message}") from None
+        await decide(svc, execution_id, step_id, approved=kind == "approve", actor=body.actor,
+                     comment=body.comment, values=body.values)
+    except DecisionRefused as exc:
+        raise HTTPException(exc.status, detail=exc.reason) from None
     return DecisionAccepted(execution_id=execution_id, step_id=step_id,
                             decision="approved" if kind == "approve" else "rejected", actor=body.actor)
 
