@@ -90,6 +90,7 @@ class Launcher:
             execution_id=execution_id, runbook_id=runbook.id, runbook_version=version, runbook_title=runbook.title,
             service=runbook.service, mode=mode, steps=steps, escalation=runbook.escalation, params=params,
             started_by=started_by, heartbeat_timeout_seconds=self.settings.heartbeat_timeout_seconds,
+            notify=self.settings.slack_enabled,
             alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
                            severity=alert.severity, labels=alert.labels, annotations=alert.annotations)
             if alert else None)

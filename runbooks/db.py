@@ -111,6 +111,18 @@ class RejectedDelivery(SQLModel, table=True):
     received_at: datetime | None = _ts()
 
 
+class SlackMessageRow(SQLModel, table=True):
+    """Where an execution lives in Slack: its thread (step_id "") and each approval request message."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    step_id: str = Field(default="", max_length=128)
+    channel: str = Field(max_length=64)
+    ts: str = Field(max_length=32)
+
+
 class StepRow(SQLModel, table=True):
     __tablename__ = "step_records"
     __table_args__ = (UniqueConstraint("execution_id", "step_id"),)

@@ -124,6 +124,7 @@ class ExecutionInput(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
     started_by: str = "alert"
     heartbeat_timeout_seconds: float = 30.0
+    notify: bool = False  # tell people in chat (Slack) as the execution goes
 
 
 class Decision(BaseModel):

@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     max_output_bytes: int = 65536
     heartbeat_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    slack_bot_token: str | None = Field(default=None, description="Bot token (xoxb-...); Slack is off without it.")
+    slack_signing_secret: str | None = Field(default=None, description="Verifies requests from Slack.")
+    slack_channel: str | None = Field(default=None, description="Channel id for approvals and threads.")
+    slack_api_base_url: str = Field(default="https://slack.com/api/", description="Web API base (tests, proxies).")
+    slack_approvers: str = Field(default="", description="Comma-separated Slack user ids allowed to decide.")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_channel)
+
+    @property
+    def approvers(self) -> set[str]:
+        return {u.strip() for u in self.slack_approvers.split(",") if u.strip()}
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
 TIMER_ACTOR = "escalation-timer"
 
 
@@ -131,6 +132,7 @@ class RunbookExecution:
         broken = [s for s in inp.steps if s.render_error]
         if broken:
             return ExecutionStatus.failed, "; ".join(f"step '{s.title}': {s.render_error}" for s in broken)
+        await self._notify("started", f"{inp.runbook_title} started ({inp.mode.value}) by {inp.started_by}")
         for step in inp.steps:
             st = self._state.step(step.id)
             assert st is not None
@@ -179,6 +181,8 @@ class RunbookExecution:
         assert self._inp is not None and self._state is not None
         st.status, self._state.status = StepStatus.waiting_approval, ExecutionStatus.waiting_approval
         await self._save()
+        await self._notify("approval_requested", f"step '{step.title}' ({step.risk.value}) waits for approval",
+                           step.id)
         started = workflow.now()
         for level in self._inp.escalation:
             elapsed = (workflow.now() - started).total_seconds()
@@ -194,14 +198,18 @@ class RunbookExecution:
                         comment=f"no decision within {level.after_seconds:g}s")
                     break
                 st.escalations += 1
+                notice = self._notice(step, level.target, st.escalations)
                 await workflow.execute_activity(
-                    "escalate", self._notice(step, level.target, st.escalations),
-                    start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY,
+                    "escalate", notice, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY,
                     summary=f"escalate '{step.title}' to {level.target or 'on-call'}")
+                await self._notify("escalation", notice.message, step.id, level.target)
         await workflow.wait_condition(lambda: step.id in self._decisions)
         decision = self._decisions[step.id]
         st.decision = decision
         self._state.status = ExecutionStatus.running
+        await self._save()
+        verdict = "approved" if decision.approved else "rejected"
+        await self._notify("decided", f"step '{step.title}' {verdict} by {decision.actor}", step.id)
         return decision
 
     def _notice(self, step: PlannedStep, target: str | None, count: int) -> ExecutionEvent:
@@ -218,6 +226,8 @@ class RunbookExecution:
         st.exit_code, st.output, st.finished_at = result.exit_code, _shown(result), workflow.now()
         st.status = StepStatus.succeeded if result.ok else StepStatus.failed
         await self._save()
+        await self._notify("step_finished", f"step '{step.title}' {st.status.value}"
+                           + ("" if result.ok else f": {_failure(result)}"), step.id)
         return result
 
     async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:
@@ -260,6 +270,7 @@ class RunbookExecution:
         self._state.status, self._state.reason, self._state.finished_at = status, reason, workflow.now()
         await self._save()
         await self._event("finished", f"{status.value}: {reason}")
+        await self._notify("finished", f"{status.value}: {reason}")
 
     async def _save(self) -> None:
         assert self._state is not None
@@ -267,6 +278,19 @@ class RunbookExecution:
             workflow.upsert_search_attributes([sa.EXECUTION_STATUS.value_set(self._state.status.value)])
         await workflow.execute_local_activity(
             "save_state", self._state, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+
+    async def _notify(self, kind: str, message: str, step_id: str | None = None, target: str | None = None) -> None:
+        """Tell people in chat; a chat outage never changes the execution's course."""
+        assert self._inp is not None
+        if not self._inp.notify:
+            return
+        event = ExecutionEvent(execution_id=self._inp.execution_id, kind=kind, message=message, step_id=step_id,
+                               target=target, at=workflow.now())
+        try:
+            await workflow.execute_activity("notify", event, start_to_close_timeout=RECORD_TIMEOUT,
+                                            retry_policy=NOTIFY_RETRY, summary=f"notify: {kind}")
+        except ActivityError as exc:
+            workflow.logger.warning("could not notify %s: %s", kind, exc)
 
     async def _event(self, kind: str, message: str) -> None:
         assert self._inp is not None
