@@ -10,3 +10,15 @@ class RunbookParseError(ValueError):
         self.path = path
         where = f"{path}:{line}" if path else f"line {line}"
         super().__init__(f"{where}: {message}")
+
+
+class TemplateError(ValueError):
+    """A command template or one of its values cannot be used; the message is for the runbook author."""
+
+
+class MissingValueError(TemplateError):
+    """Values the alert (or start request) did not carry: a person can supply them; nothing is unsafe."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(f"missing value for {', '.join(names)}")
