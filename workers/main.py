@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.commands import CommandActivities
 from activities.records import RecordActivities
 from activities.rendering import render_step
+from activities.slack import SlackNotifier
 from runbooks.db import create_schema, make_engine
 from runbooks.settings import Settings
 from runbooks.store import Store
@@ -26,11 +27,14 @@ log = logging.getLogger("runbooks.worker")
 def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
     records = RecordActivities(store)
     commands = CommandActivities(settings)
+    # Always registered: an execution started with notify on may land on a worker without Slack
+    # settings, where "notify" is then a logged no-op instead of an unknown activity.
+    slack = SlackNotifier(settings, store)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[RunbookExecution],
-        activities=[commands.run_command, render_step, *records.all()],
+        activities=[commands.run_command, render_step, *records.all(), slack.notify],
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=30),

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)  # chat must not stall steps
 TIMER_ACTOR = "escalation-timer"
 
 
@@ -287,7 +287,7 @@ class RunbookExecution:
         event = ExecutionEvent(execution_id=self._inp.execution_id, kind=kind, message=message, step_id=step_id,
                                target=target, at=workflow.now())
         try:
-            await workflow.execute_activity("notify", event, start_to_close_timeout=RECORD_TIMEOUT,
+            await workflow.execute_activity("notify", event, start_to_close_timeout=timedelta(seconds=15),
                                             retry_policy=NOTIFY_RETRY, summary=f"notify: {kind}")
         except ActivityError as exc:
             workflow.logger.warning("could not notify %s: %s", kind, exc)

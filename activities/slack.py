@@ -1,0 +1,186 @@
+"""The "notify" activity: an execution's life in one Slack thread.
+
+On "started" a root message goes to SLACK_CHANNEL and its ts is stored (SlackMessageRow with
+step_id ""); every later event of that execution is a reply in that thread, and the root is created
+lazily if it is missing (Slack was down at the start, or notifying was switched on mid-run). An
+approval request is also broadcast to the channel, stored under its step, and updated in place
+once the step is decided, whichever door the decision came through.
+
+Retries: the workflow retries this activity a few times and then carries on without it, so every
+handler is written to be run again. Messages we edit (the root, an approval request) are looked
+up before they are posted, and the one post that cannot be looked up (a line in the thread) is
+always the handler's last Slack call. A Slack error is raised for Temporal to retry, except
+errors that no retry can fix (bad token, unknown channel): those fail at once, so a misconfigured
+Slack does not hold every execution up through a round of retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import slack_messages as msgs
+from runbooks.db import AlertRow, ApprovalRow, SlackMessageRow, StepRow
+from runbooks.execution import ExecutionEvent
+from runbooks.settings import Settings
+from runbooks.store import Store
+
+log = logging.getLogger("runbooks.slack")
+
+ROOT = ""  # SlackMessageRow.step_id of an execution's thread root
+# Errors a retry cannot fix: the token, the app's scopes or the channel are wrong, or the message is.
+PERMANENT_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
+    "missing_scope", "channel_not_found", "not_in_channel", "is_archived", "restricted_action",
+    "invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments", "cant_update_message",
+    "edit_window_closed", "message_not_found", "invalid_arguments",
+})
+
+
+class SlackNotifier:
+    def __init__(self, settings: Settings, store: Store, client: WebClient | None = None):
+        self.settings, self.store = settings, store
+        self.channel = settings.slack_channel or ""
+        self.client = client
+        if self.client is None and settings.slack_enabled:
+            self.client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url, timeout=10)
+
+    @activity.defn(name="notify")
+    def notify(self, event: ExecutionEvent) -> None:
+        """Tell the execution's thread about one event; a no-op where Slack is not configured."""
+        extra = {"execution_id": event.execution_id}
+        if self.client is None or not self.channel:
+            log.info("Slack is not configured in this worker: %s not sent to chat", event.kind, extra=extra)
+            return
+        try:
+            self._handle(event)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            log.warning("Slack refused %s for %s: %s", event.kind, event.execution_id, error or exc, extra=extra)
+            if error == "ratelimited":
+                headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+                retry_after = int(str(headers.get("retry-after") or 1).split(",")[0])
+                raise ApplicationError(f"Slack rate limit on {event.kind}", type="SlackRateLimited",
+                                       next_retry_delay=timedelta(seconds=min(retry_after, 60))) from exc
+            if error in PERMANENT_ERRORS:
+                raise ApplicationError(f"Slack refused {event.kind}: {error}", type="SlackConfigError",
+                                       non_retryable=True) from exc
+            raise
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def _handle(self, event: ExecutionEvent) -> None:
+        view, steps, approvals = self._load(event.execution_id)
+        root = self._root(view)
+        step = steps.get(event.step_id or "")
+        if event.kind == "started":
+            return  # the root is the announcement
+        if event.kind == "approval_requested" and step is not None:
+            self._approval_requested(view, step, root)
+        elif event.kind == "decided" and step is not None:
+            self._decided(view, step, approvals.get(step.step_id), root, event)
+        elif event.kind == "step_finished" and step is not None:
+            self._reply(root, msgs.step_finished_line(step))
+        elif event.kind == "escalation":
+            self._reply(root, msgs.escalation_line(event.target, event.message, step), broadcast=True)
+        elif event.kind == "finished":
+            status, reason = view.status, view.reason
+            if status in ("running", "waiting_approval"):  # the mirror lags: trust the event ("failed: why")
+                status, _, reason = event.message.partition(": ")
+                view.status, view.reason = status, reason
+            self._update(root, msgs.thread_root(view))
+            self._reply(root, msgs.finished_line(status, reason))
+        elif event.kind == "resolved":
+            self._reply(root, msgs.resolved_line())
+        else:
+            self._reply(root, msgs.event_line(event.kind, event.message))
+
+    def _approval_requested(self, view: msgs.ExecutionView, step: StepRow, root: str) -> None:
+        message = msgs.approval_request(view, step)
+        existing = self._message(view.execution_id, step.step_id)
+        if existing is not None:  # a retry, or the step asked again: refresh, don't duplicate
+            self._update(existing.ts, message)
+            return
+        resp = self.client.chat_postMessage(channel=self.channel, thread_ts=root, reply_broadcast=True,
+                                            text=message.text, blocks=message.blocks, unfurl_links=False)
+        self._remember(view.execution_id, step.step_id, resp)
+
+    def _decided(self, view: msgs.ExecutionView, step: StepRow, approval: ApprovalRow | None, root: str,
+                 event: ExecutionEvent) -> None:
+        if approval is None:  # the mirror has not caught up: the event still says what happened
+            self._reply(root, msgs.event_line("decided", event.message))
+            return
+        request = self._message(view.execution_id, step.step_id)
+        if request is not None:
+            self._update(request.ts, msgs.approval_decided(view, step, approval))
+        self._reply(root, msgs.decision_line(step, approval))
+
+    # -- Slack calls ----------------------------------------------------------------------------
+
+    def _root(self, view: msgs.ExecutionView) -> str:
+        """The thread's ts: the stored one, or a new root message stored exactly once."""
+        existing = self._message(view.execution_id, ROOT)
+        if existing is not None:
+            return existing.ts
+        message = msgs.thread_root(view)
+        resp = self.client.chat_postMessage(channel=self.channel, text=message.text, blocks=message.blocks,
+                                            unfurl_links=False)
+        return self._remember(view.execution_id, ROOT, resp)
+
+    def _reply(self, root: str, message: msgs.Message, broadcast: bool = False) -> None:
+        self.client.chat_postMessage(channel=self.channel, thread_ts=root, text=message.text, blocks=message.blocks,
+                                     reply_broadcast=broadcast or None, unfurl_links=False)
+
+    def _update(self, ts: str, message: msgs.Message) -> None:
+        self.client.chat_update(channel=self.channel, ts=ts, text=message.text, blocks=message.blocks)
+
+    # -- the database ---------------------------------------------------------------------------
+
+    def _message(self, execution_id: str, step_id: str) -> SlackMessageRow | None:
+        with self.store.session() as s:
+            return s.exec(select(SlackMessageRow).where(SlackMessageRow.execution_id == execution_id,
+                                                        SlackMessageRow.step_id == step_id)).first()
+
+    def _remember(self, execution_id: str, step_id: str, resp: SlackResponse) -> str:
+        """Store a posted message; if another attempt stored one first, keep that one and drop ours."""
+        channel, ts = str(resp.get("channel") or self.channel), str(resp["ts"])
+        with self.store.session() as s:
+            s.add(SlackMessageRow(execution_id=execution_id, step_id=step_id, channel=channel, ts=ts))
+            try:
+                s.commit()
+                return ts
+            except IntegrityError:
+                s.rollback()
+        kept = self._message(execution_id, step_id)
+        assert kept is not None
+        try:
+            self.client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as exc:  # a duplicate left in the channel is untidy, not wrong
+            log.warning("could not delete duplicate Slack message %s: %s", ts, exc)
+        return kept.ts
+
+    def _load(self, execution_id: str) -> tuple[msgs.ExecutionView, dict[str, StepRow], dict[str, ApprovalRow]]:
+        found = self.store.get_execution(execution_id)
+        if found is None:  # not mirrored yet: say what we know
+            return msgs.ExecutionView(execution_id=execution_id), {}, {}
+        ex, steps, approvals, _ = found
+        version = self.store.version_row(ex.runbook_id, ex.runbook_version)
+        title = (version.model.get("title") if version else None) or ex.runbook_id
+        with self.store.session() as s:
+            alert = s.exec(select(AlertRow).where(AlertRow.execution_id == execution_id)
+                           .order_by(col(AlertRow.id))).first()
+        view = msgs.ExecutionView(
+            execution_id=ex.id, runbook_id=ex.runbook_id, runbook_version=ex.runbook_version, runbook_title=title,
+            mode=ex.mode, started_by=ex.started_by, status=ex.status, reason=ex.reason,
+            alertname=ex.alertname or (alert.alertname if alert else None),
+            labels={k: str(v) for k, v in (alert.labels if alert else {}).items()},
+            params={k: str(v) for k, v in (ex.params or {}).items()})
+        return view, {st.step_id: st for st in steps}, {a.step_id: a for a in approvals}
