@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from api.deps import Catalog, Services
 from api.launcher import Launcher
-from api.routes import alerts, executions, health, match, runbooks
+from api.routes import alerts, executions, health, match, runbooks, slack
 from runbooks.db import create_schema, make_engine
 from runbooks.importer import import_directory
 from runbooks.search import RunbookIndex
@@ -51,6 +51,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     "failures roll back.",
         lifespan=lifespan,
     )
-    for module in (health, alerts, match, runbooks, executions):
+    for module in (health, alerts, match, runbooks, executions, slack):
         app.include_router(module.router)
     return app
