@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.local import run_local
 from activities.ssh import parse_ssh_target, run_ssh
+from api.metrics import STEP_DURATION
 from runbooks.execution import CommandRequest, CommandResult
 from runbooks.settings import Settings
 
@@ -28,8 +30,17 @@ class CommandActivities:
     @activity.defn(name="run_command")
     def run_command(self, req: CommandRequest) -> CommandResult:
         kind = "rollback" if req.rollback else "step"
+        began, outcome = time.perf_counter(), "error"  # an exception (bad target, lost SSH) is an error
+        try:
+            result = self._run(req, kind)
+            outcome = _outcome(result)
+            return result
+        finally:
+            STEP_DURATION.labels(risk=req.risk, outcome=outcome, kind=kind).observe(time.perf_counter() - began)
+
+    def _run(self, req: CommandRequest, kind: str) -> CommandResult:
         log.info("running %s %s on %s: %s", kind, req.step_id, req.target, req.command.display,
-                 extra={"execution_id": req.execution_id})
+                 extra={"execution_id": req.execution_id, "step_id": req.step_id})
         if req.target == "local":
             result = run_local(req.command, req.timeout_seconds, self.settings.max_output_bytes, activity.heartbeat)
         elif req.target.startswith("ssh://"):
@@ -44,5 +55,15 @@ class CommandActivities:
         else:
             raise ApplicationError(f"unknown target {req.target!r}", type="CommandError", non_retryable=True)
         log.info("%s %s exited %s in %.2fs", kind, req.step_id, result.exit_code, result.duration_seconds,
-                 extra={"execution_id": req.execution_id})
+                 extra={"execution_id": req.execution_id, "step_id": req.step_id})
         return result
+
+
+def _outcome(result: CommandResult) -> str:
+    if result.ok:
+        return "ok"
+    if result.timed_out:
+        return "timeout"
+    if result.error is not None:
+        return "error"  # could not be started at all
+    return "failed"  # ran and exited non-zero

@@ -10,6 +10,7 @@ import logging
 
 from temporalio import activity
 
+from api.metrics import observe_approval_wait
 from runbooks.execution import ExecutionEvent, ExecutionState
 from runbooks.store import Store
 
@@ -22,18 +23,22 @@ class RecordActivities:
 
     @activity.defn(name="save_state")
     def save_state(self, state: ExecutionState) -> None:
-        self.store.save_state(state)
+        # Observed only for decisions this call inserted: a retried save does not count one twice.
+        for st in self.store.save_state(state):
+            if st.decision is not None:
+                observe_approval_wait(st.risk.value, st.decision.approved, st.waiting_since, st.decision.decided_at)
 
     @activity.defn(name="record_event")
     def record_event(self, event: ExecutionEvent) -> None:
-        log.info("%s: %s", event.kind, event.message, extra={"execution_id": event.execution_id})
+        log.info("%s: %s", event.kind, event.message,
+                 extra={"execution_id": event.execution_id, "step_id": event.step_id})
         self.store.add_event(event)
 
     @activity.defn(name="escalate")
     def escalate(self, event: ExecutionEvent) -> None:
         """Nobody answered in time: tell the next person. Logged and recorded; Slack comes later."""
         log.warning("ESCALATION to %s: %s", event.target or "on-call", event.message,
-                    extra={"execution_id": event.execution_id})
+                    extra={"execution_id": event.execution_id, "step_id": event.step_id})
         self.store.add_event(event)
 
     def all(self) -> list:

@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import metrics
 from api.deps import Catalog, Services
 from api.launcher import Launcher
 from api.routes import alerts, executions, health, match, runbooks, slack
@@ -51,6 +52,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     "failures roll back.",
         lifespan=lifespan,
     )
-    for module in (health, alerts, match, runbooks, executions, slack):
+    for module in (health, metrics, alerts, match, runbooks, executions, slack):
         app.include_router(module.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from fastapi import Request
 from temporalio.client import Client
 
 from api.launcher import Launcher
+from api.metrics import MATCH_SECONDS, MATCHES
 from runbooks.model import Runbook
 from runbooks.search import MatchOutcome, RunbookIndex
 from runbooks.settings import Settings
@@ -35,9 +37,12 @@ class Catalog:
         key = (tuple(sorted(labels.items())), tuple(sorted((annotations or {}).items())))
         found = self._cache.get(key)
         if found is None:
+            began = time.perf_counter()
             found = self._cache[key] = self.index.match(labels, annotations)
+            MATCH_SECONDS.observe(time.perf_counter() - began)
             if len(self._cache) > 10_000:
                 self._cache.popitem(last=False)
+        MATCHES.labels(result="runbook" if found.runbook_id else "none").inc()
         return found
 
     def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> tuple[Runbook, int] | None:

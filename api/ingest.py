@@ -12,6 +12,7 @@ import logging
 
 from api.deps import Services
 from api.launcher import execution_id_for
+from api.metrics import ALERTS_RECEIVED
 from api.schemas import AlertsAccepted, ExecutionRef
 from runbooks.alert import Alert
 from runbooks.db import AlertRow, utcnow
@@ -30,6 +31,7 @@ async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:
                            alertname=alert.alertname, labels=alert.labels, annotations=alert.annotations,
                            starts_at=alert.starts_at, received_at=utcnow(), raw=alert.raw)
             rows.append(row)
+            ALERTS_RECEIVED.labels(source=alert.source, status=alert.status).inc()
             if alert.firing:
                 await _fire(svc, alert, row, accepted)
             else:

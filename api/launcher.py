@@ -20,6 +20,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.metrics import EXECUTIONS_STARTED
 from api.schemas import ExecutionRef
 from runbooks.alert import Alert
 from runbooks.db import ExecutionRow, utcnow
@@ -109,11 +110,13 @@ class Launcher:
                 static_summary=f"{runbook.title} ({mode.value})",
                 static_details=f"runbook {runbook.id} v{version}; "
                                f"alert {alert.alertname if alert else 'none'}; started by {started_by}")
-        except WorkflowAlreadyStartedError:
+        except WorkflowAlreadyStartedError:  # an earlier run under this id: not a new execution
             pass
         except RPCError as exc:
             await asyncio.to_thread(self.store.delete_execution, execution_id)  # let the source retry
             if group_key is not None:
                 await asyncio.to_thread(self.store.release_group, group_key, execution_id)
             raise HTTPException(503, detail=f"Temporal did not start the execution (nothing ran; retry later): {exc.message}") from None
+        else:
+            EXECUTIONS_STARTED.labels(runbook_id=runbook.id).inc()
         return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=ExecutionStatus.running.value)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 
 from rich.console import Console
 
-from cli import runbook_commands
+from cli import db_commands, runbook_commands
 
 from runbooks.settings import Settings, get_settings
 
@@ -23,8 +22,10 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """LOG_FORMAT=json (default): one JSON object per line with the execution id; text for a terminal."""
+    from runbooks.logs import configure
+
+    configure(settings.log_level, json=settings.log_format == "json")
 
 
 async def _dev(settings: Settings) -> None:
@@ -40,8 +41,9 @@ async def _dev(settings: Settings) -> None:
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(settings, stop, handle_signals=False))
     try:
+        # log_config=None: uvicorn's records go through our handler (JSON or text) like the rest
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
-                                               port=settings.api_port, log_level="warning"))
+                                               port=settings.api_port, log_level="warning", log_config=None))
         api = f"http://{settings.api_host}:{settings.api_port}"
         banner = asyncio.create_task(_banner(server, settings, api))
         await server.serve()
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS")
     sub.add_parser("api", help="run the API on API_HOST:API_PORT")
     runbook_commands.add_parsers(sub)
+    db_commands.add_parsers(sub)
     risk = sub.add_parser("risk", help="classify commands read from stdin, one JSON object per line")
     risk.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -86,9 +89,11 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(_dev(settings))
         elif args.command == "worker":
             from workers.main import run_worker
-            asyncio.run(run_worker(settings))
+            asyncio.run(run_worker(settings, metrics_port=settings.worker_metrics_port))
         elif args.command == "import":
             code = runbook_commands.run_import(args, settings)
+        elif args.command == "db":
+            code = db_commands.run(args, settings)
         elif args.command == "parse":
             code = runbook_commands.run_parse(args)
         elif args.command == "risk":
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             import uvicorn
 
             from api.app import create_app
-            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

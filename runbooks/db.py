@@ -189,5 +189,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+def create_schema(engine: Engine, *, auto_migrate: bool | None = None) -> None:
+    """Bring the database to the schema this release needs: run the Alembic migrations up to head
+    (under a lock, so replicas starting together are safe; a database made by the pre-migrations
+    `create_all` is adopted). With AUTO_MIGRATE=false (or `auto_migrate=False`) nothing is changed:
+    the schema must already be at head, else `runbooks.migrate.SchemaError` says to run
+    `runbooks db upgrade`."""
+    # Imported here: runbooks.migrate (and the migrations' env.py) import this module for the models.
+    from runbooks import migrate
+
+    if auto_migrate is None:
+        from runbooks.settings import Settings
+
+        auto_migrate = Settings().auto_migrate
+    if auto_migrate:
+        migrate.upgrade_engine(engine)
+    else:
+        migrate.check_at_head(engine)

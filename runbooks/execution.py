@@ -156,6 +156,7 @@ class StepState(BaseModel):
     output: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    waiting_since: datetime | None = None  # when the step began waiting for a decision
     decision: Decision | None = None
     rollback_command: str | None = None
     rollback_status: StepStatus | None = None
@@ -203,3 +204,4 @@ class CommandRequest(BaseModel):
     command: RenderedCommand
     timeout_seconds: float
     rollback: bool = False
+    risk: str = "unknown"  # the step's risk level, for metrics only

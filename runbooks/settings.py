@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), description="State folder: app database, Temporal db, logs.")
     runbooks_dir: Path = Field(default=LIBRARY_DIR, description="Folder of Markdown/YAML runbooks loaded at start.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in DATA_DIR.")
+    auto_migrate: bool = Field(default=True, description="Migrate the app database to head at start; when off, "
+                               "start only if it is already there (run `runbooks db upgrade`).")
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
@@ -29,6 +31,11 @@ class Settings(BaseSettings):
     max_output_bytes: int = 65536
     heartbeat_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|text)$",
+                            description="json: one JSON object per line (with execution_id); text: for a terminal.")
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535,
+                                     description="`runbooks worker` serves Prometheus /metrics on this port; 0 disables. "
+                                                 "`runbooks dev` shows everything on the API's /metrics instead.")
     slack_bot_token: str | None = Field(default=None, description="Bot token (xoxb-...); Slack is off without it.")
     slack_signing_secret: str | None = Field(default=None, description="Verifies requests from Slack.")
     slack_channel: str | None = Field(default=None, description="Channel id for approvals and threads.")

@@ -13,7 +13,7 @@ from runbooks.db import (
     AlertRow, ApprovalRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
     StepRow, utcnow,
 )
-from runbooks.execution import ExecutionEvent, ExecutionState
+from runbooks.execution import ExecutionEvent, ExecutionState, StepState
 from runbooks.model import Runbook
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,13 @@ class Store:
                 s.rollback()
                 return False
 
-    def save_state(self, state: ExecutionState) -> None:
-        """Mirror the workflow's live state: execution, each step, and who decided what."""
+    def save_state(self, state: ExecutionState) -> list[StepState]:
+        """Mirror the workflow's live state: execution, each step, and who decided what.
+
+        Returns the steps whose decision this call recorded (the approval row is unique per step),
+        so a replayed save reports each decision once at most: metrics observe exactly these.
+        """
+        recorded: list[StepState] = []
         with self.session() as s:
             ex = s.get(ExecutionRow, state.execution_id)
             if ex is None:
@@ -130,7 +135,9 @@ class Store:
                     d = st.decision
                     s.add(ApprovalRow(execution_id=state.execution_id, step_id=st.id, approved=d.approved,
                                       actor=d.actor, comment=d.comment, values=d.values, decided_at=d.decided_at))
+                    recorded.append(st)
             s.commit()
+        return recorded
 
     def add_event(self, ev: ExecutionEvent) -> None:
         with self.session() as s:
@@ -223,6 +230,12 @@ class Store:
             if matched is not None:
                 q = q.where(col(AlertRow.runbook_id).is_not(None) if matched else col(AlertRow.runbook_id).is_(None))
             return [tuple(r) for r in s.exec(q)]
+
+    def execution_counts(self) -> dict[str, int]:
+        """Executions per status, in one GROUP BY (the /metrics gauge, computed at each scrape)."""
+        with self.session() as s:
+            return {status: n for status, n in s.exec(
+                select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))}
 
     def execution_status(self, execution_id: str) -> str | None:
         with self.session() as s:

@@ -15,6 +15,7 @@ from activities.commands import CommandActivities
 from activities.records import RecordActivities
 from activities.rendering import render_step
 from activities.slack import SlackNotifier
+from api.metrics import serve_worker_metrics
 from runbooks.db import create_schema, make_engine
 from runbooks.settings import Settings
 from runbooks.store import Store
@@ -41,8 +42,13 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
     )
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None, handle_signals: bool = True) -> None:
-    """Run until `stop` is set (or SIGINT/SIGTERM); in-flight steps get time to finish."""
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, handle_signals: bool = True,
+                     metrics_port: int = 0) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM); in-flight steps get time to finish.
+
+    `metrics_port` serves Prometheus /metrics from this process (`runbooks worker`); 0 when an API
+    in the same process serves them already (`runbooks dev`).
+    """
     engine = make_engine(settings.resolved_database_url)
     create_schema(engine)
     client = await connect(settings)
@@ -50,9 +56,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, hand
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, settings, Store(engine), executor)
-        log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
-        async with worker:
-            await stop.wait()
-        log.info("worker stopped")
+    metrics = serve_worker_metrics(metrics_port)
+    try:
+        with ThreadPoolExecutor(max_workers=32) as executor:
+            worker = build_worker(client, settings, Store(engine), executor)
+            log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+            async with worker:
+                await stop.wait()
+            log.info("worker stopped")
+    finally:
+        if metrics is not None:
+            server, _thread = metrics
+            server.shutdown()
+            server.server_close()

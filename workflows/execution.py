@@ -180,6 +180,7 @@ class RunbookExecution:
         """Wait for a person, escalating along the runbook's timer chain while nobody answers."""
         assert self._inp is not None and self._state is not None
         st.status, self._state.status = StepStatus.waiting_approval, ExecutionStatus.waiting_approval
+        st.waiting_since = workflow.now()
         await self._save()
         await self._notify("approval_requested", f"step '{step.title}' ({step.risk.value}) waits for approval",
                            step.id)
@@ -233,7 +234,8 @@ class RunbookExecution:
     async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:
         assert self._inp is not None and command is not None
         req = CommandRequest(execution_id=self._inp.execution_id, step_id=step.id, target=step.target,
-                             command=command, timeout_seconds=step.timeout_seconds, rollback=rollback)
+                             command=command, timeout_seconds=step.timeout_seconds, rollback=rollback,
+                             risk=step.risk.value)
         try:
             return await workflow.execute_activity(
                 "run_command", req, result_type=CommandResult,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from api.deps import Services, services
 from api.ingest import ingest
+from api.metrics import DELIVERIES_REJECTED
 from api.schemas import AlertCount, AlertList, AlertsAccepted, AlertView, RejectedView
 from api.sources import REGISTRY
 from api.sources.base import Delivery, SourceError
@@ -30,9 +31,11 @@ async def parse_delivery(source: str, request: Request, svc: Services) -> list[A
     """Verify and normalize one delivery; refuse it (4xx with the reason) without starting anything."""
     adapter = REGISTRY.get(source)
     if adapter is None:
+        DELIVERIES_REJECTED.labels(source="unknown", code="404").inc()  # the path is free text: bounded label
         raise HTTPException(404, detail=f"unknown alert source {source!r}; one of: {', '.join(sorted(REGISTRY))}")
     body = await request.body()
     if len(body) > MAX_BODY:
+        DELIVERIES_REJECTED.labels(source=source, code="413").inc()
         raise HTTPException(413, detail=f"delivery larger than {MAX_BODY} bytes")
     delivery = Delivery(source=source, body=body, headers={k.lower(): v for k, v in request.headers.items()},
                         query=dict(request.query_params))
@@ -40,6 +43,7 @@ async def parse_delivery(source: str, request: Request, svc: Services) -> list[A
         return await asyncio.to_thread(adapter, delivery, svc.settings)  # a 10,000-alert body takes CPU
     except SourceError as exc:
         log.warning("refused %s delivery: %s", source, exc.reason)
+        DELIVERIES_REJECTED.labels(source=source, code=str(exc.status)).inc()
         if exc.status not in (401, 500):  # unauthenticated junk, or our own misconfiguration
             await asyncio.to_thread(svc.store.record_rejected, RejectedDelivery(
                 source=source, status=exc.status, reason=exc.reason, received_at=utcnow(),
