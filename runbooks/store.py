@@ -30,7 +30,21 @@ class Store:
 
     def save_runbook(self, runbook: Runbook, source: str, author: str = "loader", source_kind: str = "directory",
                      commit: str | None = None) -> tuple[int, bool]:
-        """Store a runbook; a new immutable version only when its content changed."""
+        """Store a runbook; a new immutable version only when its content changed.
+
+        Two processes saving the same runbook at once (API replicas loading the library at start)
+        collide on the version's unique key: the loser reads again and finds the content stored.
+        """
+        for attempt in range(3):
+            try:
+                return self._save_runbook(runbook, source, author, source_kind, commit)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save_runbook(self, runbook: Runbook, source: str, author: str, source_kind: str,
+                      commit: str | None) -> tuple[int, bool]:
         digest = runbook.fingerprint()
         with self.session() as s:
             row = s.get(RunbookRow, runbook.id)

@@ -86,3 +86,14 @@ async def test_the_whole_flow_runs_on_this_database(temporal: WorkflowEnvironmen
         body = await h.wait_for(ex, "rolled_back")
     assert lines(log) == ["check", "change-a", "change-b", "undo-b", "undo-a"]
     assert {s["id"]: (s["approval"] or {}).get("actor") for s in body["steps"]}["risky-change"] == "zoe"
+
+
+def test_replicas_saving_the_same_runbook_at_once_agree_on_one_version(database_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = make_store(database_url)
+    runbook = parse_markdown(RUNBOOK)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: store.save_runbook(runbook, RUNBOOK), range(8)))
+    assert {version for version, _ in results} == {1}
+    assert sum(created for _, created in results) == 1

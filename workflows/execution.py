@@ -276,8 +276,10 @@ class RunbookExecution:
 
     async def _save(self) -> None:
         assert self._state is not None
-        if workflow.info().typed_search_attributes.get(sa.RUNBOOK_ID):  # registered where the starter set them
-            workflow.upsert_search_attributes([sa.EXECUTION_STATUS.value_set(self._state.status.value)])
+        status = self._state.status.value
+        registered = workflow.info().typed_search_attributes.get(sa.RUNBOOK_ID)  # set by the starter: registered
+        if registered and workflow.info().typed_search_attributes.get(sa.EXECUTION_STATUS) != status:
+            workflow.upsert_search_attributes([sa.EXECUTION_STATUS.value_set(status)])  # visibility writes: on change
         await workflow.execute_local_activity(
             "save_state", self._state, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
 
