@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy
 from temporalio.testing import WorkflowEnvironment
 
-from conftest import PG_ADMIN_URL, _postgres_available, make_settings, require
+from conftest import make_settings, throwaway_postgres
 from processes import Fleet, Process
 
 pytestmark = pytest.mark.postgres
@@ -34,15 +34,8 @@ TERMINAL = ("succeeded", "failed", "rolled_back", "cancelled")
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for this module's processes."""
-    require(_postgres_available(), f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    name = f"lr_scale_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres("lr_scale") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
