@@ -24,12 +24,13 @@ RUN mkdir api activities cli runbooks workers workflows && touch README.md \
     && pip install . && pip uninstall -y living-runbooks \
     && rm -rf api activities cli runbooks workers workflows README.md build *.egg-info
 
-# The package itself (not editable: runbooks/library and runbooks/migrations ship as package data).
+# The package itself (not editable: runbooks/library and runbooks/storage/migrations ship as package data).
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY activities ./activities
 COPY cli ./cli
 COPY runbooks ./runbooks
+COPY services ./services
 COPY workers ./workers
 COPY workflows ./workflows
 RUN pip install --no-deps --force-reinstall . \

@@ -10,9 +10,9 @@ import logging
 
 from temporalio import activity
 
-from api.metrics import observe_approval_wait
-from runbooks.execution import ExecutionEvent, ExecutionState
-from runbooks.store import Store
+from runbooks.telemetry.metrics import observe_approval_wait
+from runbooks.contract import Activity, ExecutionEvent, ExecutionState
+from runbooks.storage.store import Store
 
 log = logging.getLogger("runbooks.activities")
 
@@ -21,20 +21,20 @@ class RecordActivities:
     def __init__(self, store: Store):
         self.store = store
 
-    @activity.defn(name="save_state")
+    @activity.defn(name=Activity.SAVE_STATE)
     def save_state(self, state: ExecutionState) -> None:
         # Observed only for decisions this call inserted: a retried save does not count one twice.
         for st in self.store.save_state(state):
             if st.decision is not None:
                 observe_approval_wait(st.risk.value, st.decision.approved, st.waiting_since, st.decision.decided_at)
 
-    @activity.defn(name="record_event")
+    @activity.defn(name=Activity.RECORD_EVENT)
     def record_event(self, event: ExecutionEvent) -> None:
-        log.info("%s: %s", event.kind, event.message,
+        log.info("%s: %s", event.kind.value, event.message,
                  extra={"execution_id": event.execution_id, "step_id": event.step_id})
         self.store.add_event(event)
 
-    @activity.defn(name="escalate")
+    @activity.defn(name=Activity.ESCALATE)
     def escalate(self, event: ExecutionEvent) -> None:
         """Nobody answered in time: tell the next person. Logged and recorded; Slack comes later."""
         log.warning("ESCALATION to %s: %s", event.target or "on-call", event.message,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from runbooks.execution import PlannedStep, RenderRequest
-from runbooks.planning import render_step as render
+from runbooks.contract import Activity, PlannedStep, RenderRequest
+from runbooks.rendering.planning import render_step
 
 
-@activity.defn(name="render_step")
-def render_step(req: RenderRequest) -> PlannedStep:
-    return render(req.step, req.context)
+@activity.defn(name=Activity.RENDER_STEP)
+def render_with_values(req: RenderRequest) -> PlannedStep:
+    return render_step(req.step, req.context)

@@ -28,10 +28,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import slack_messages as msgs
-from runbooks.db import AlertRow, ApprovalRow, SlackMessageRow, StepRow
-from runbooks.execution import ExecutionEvent
+from runbooks.storage.tables import AlertRow, ApprovalRow, SlackMessageRow, StepRow
+from runbooks.contract import Activity, EventKind, ExecutionEvent
 from runbooks.settings import Settings
-from runbooks.store import Store
+from runbooks.storage.store import Store
 
 log = logging.getLogger("runbooks.slack")
 
@@ -53,25 +53,25 @@ class SlackNotifier:
         if self.client is None and settings.slack_enabled:
             self.client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url, timeout=10)
 
-    @activity.defn(name="notify")
+    @activity.defn(name=Activity.NOTIFY)
     def notify(self, event: ExecutionEvent) -> None:
         """Tell the execution's thread about one event; a no-op where Slack is not configured."""
         extra = {"execution_id": event.execution_id}
         if self.client is None or not self.channel:
-            log.info("Slack is not configured in this worker: %s not sent to chat", event.kind, extra=extra)
+            log.info("Slack is not configured in this worker: %s not sent to chat", event.kind.value, extra=extra)
             return
         try:
             self._handle(event)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "")) if exc.response is not None else ""
-            log.warning("Slack refused %s for %s: %s", event.kind, event.execution_id, error or exc, extra=extra)
+            log.warning("Slack refused %s for %s: %s", event.kind.value, event.execution_id, error or exc, extra=extra)
             if error == "ratelimited":
                 headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
                 retry_after = int(str(headers.get("retry-after") or 1).split(",")[0])
-                raise ApplicationError(f"Slack rate limit on {event.kind}", type="SlackRateLimited",
+                raise ApplicationError(f"Slack rate limit on {event.kind.value}", type="SlackRateLimited",
                                        next_retry_delay=timedelta(seconds=min(retry_after, 60))) from exc
             if error in PERMANENT_ERRORS:
-                raise ApplicationError(f"Slack refused {event.kind}: {error}", type="SlackConfigError",
+                raise ApplicationError(f"Slack refused {event.kind.value}: {error}", type="SlackConfigError",
                                        non_retryable=True) from exc
             raise
 
@@ -81,29 +81,29 @@ class SlackNotifier:
         view, steps, approvals = self._load(event.execution_id)
         root = self._root(view)
         step = steps.get(event.step_id or "")
-        if event.kind == "started":
+        if event.kind is EventKind.started:
             return  # the root is the announcement
-        if event.kind == "approval_requested" and step is not None:
+        if event.kind is EventKind.approval_requested and step is not None:
             self._approval_requested(view, step, root)
-        elif event.kind == "decided" and step is not None:
+        elif event.kind is EventKind.decided and step is not None:
             self._decided(view, step, approvals.get(step.step_id), root, event)
-        elif event.kind == "step_finished" and step is not None:
+        elif event.kind is EventKind.step_finished and step is not None:
             self._reply(root, msgs.step_finished_line(step))
-        elif event.kind == "escalation":
+        elif event.kind is EventKind.escalation:
             self._reply(root, msgs.escalation_line(event.target, event.message, step), broadcast=True)
-        elif event.kind == "finished":
+        elif event.kind is EventKind.finished:
             status, reason = view.status, view.reason
             if status in ("running", "waiting_approval"):  # the mirror lags: trust the event ("failed: why")
                 status, _, reason = event.message.partition(": ")
                 view.status, view.reason = status, reason
             self._update(root, msgs.thread_root(view))
             self._reply(root, msgs.finished_line(status, reason))
-        elif event.kind == "resolved":
+        elif event.kind is EventKind.resolved:
             self._reply(root, msgs.resolved_line())
         else:
-            self._reply(root, msgs.event_line(event.kind, event.message))
+            self._reply(root, msgs.event_line(event.kind.value, event.message))
 
-    def _approval_requested(self, view: msgs.ExecutionView, step: StepRow, root: str) -> None:
+    def _approval_requested(self, view: msgs.ExecutionFacts, step: StepRow, root: str) -> None:
         message = msgs.approval_request(view, step)
         existing = self._message(view.execution_id, step.step_id)
         if existing is not None:  # a retry, or the step asked again: refresh, don't duplicate
@@ -113,7 +113,7 @@ class SlackNotifier:
                                             text=message.text, blocks=message.blocks, unfurl_links=False)
         self._remember(view.execution_id, step.step_id, resp)
 
-    def _decided(self, view: msgs.ExecutionView, step: StepRow, approval: ApprovalRow | None, root: str,
+    def _decided(self, view: msgs.ExecutionFacts, step: StepRow, approval: ApprovalRow | None, root: str,
                  event: ExecutionEvent) -> None:
         if approval is None:  # the mirror has not caught up: the event still says what happened
             self._reply(root, msgs.event_line("decided", event.message))
@@ -125,7 +125,7 @@ class SlackNotifier:
 
     # -- Slack calls ----------------------------------------------------------------------------
 
-    def _root(self, view: msgs.ExecutionView) -> str:
+    def _root(self, view: msgs.ExecutionFacts) -> str:
         """The thread's ts: the stored one, or a new root message stored exactly once."""
         existing = self._message(view.execution_id, ROOT)
         if existing is not None:
@@ -167,17 +167,17 @@ class SlackNotifier:
             log.warning("could not delete duplicate Slack message %s: %s", ts, exc)
         return kept.ts
 
-    def _load(self, execution_id: str) -> tuple[msgs.ExecutionView, dict[str, StepRow], dict[str, ApprovalRow]]:
+    def _load(self, execution_id: str) -> tuple[msgs.ExecutionFacts, dict[str, StepRow], dict[str, ApprovalRow]]:
         found = self.store.get_execution(execution_id)
         if found is None:  # not mirrored yet: say what we know
-            return msgs.ExecutionView(execution_id=execution_id), {}, {}
+            return msgs.ExecutionFacts(execution_id=execution_id), {}, {}
         ex, steps, approvals, _ = found
         version = self.store.version_row(ex.runbook_id, ex.runbook_version)
         title = (version.model.get("title") if version else None) or ex.runbook_id
         with self.store.session() as s:
             alert = s.exec(select(AlertRow).where(AlertRow.execution_id == execution_id)
                            .order_by(col(AlertRow.id))).first()
-        view = msgs.ExecutionView(
+        view = msgs.ExecutionFacts(
             execution_id=ex.id, runbook_id=ex.runbook_id, runbook_version=ex.runbook_version, runbook_title=title,
             mode=ex.mode, started_by=ex.started_by, status=ex.status, reason=ex.reason,
             alertname=ex.alertname or (alert.alertname if alert else None),

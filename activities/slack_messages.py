@@ -18,7 +18,8 @@ from slack_sdk.models.blocks import (
     PlainTextObject, SectionBlock,
 )
 
-from runbooks.db import ApprovalRow, StepRow
+from runbooks.contract import TIMER_ACTOR
+from runbooks.storage.tables import ApprovalRow, StepRow
 
 APPROVE_ACTION = "approve"
 REJECT_ACTION = "reject"
@@ -28,7 +29,6 @@ SECTION_LIMIT = 3000  # Slack's limit on a section's text
 COMMAND_LIMIT = 2500  # room left in a section for the code fence and a truncation note
 OUTPUT_LINES, OUTPUT_CHARS = 15, 1500
 KEY_LABELS = ("alertname", "severity", "instance", "namespace", "pod", "service", "node")
-TIMER_ACTOR = "escalation-timer"  # the workflow's actor for a rejection by timeout
 
 RISK_EMOJI = {"green": "🟢", "yellow": "🟡", "red": "🔴"}
 STATUS_EMOJI = {
@@ -48,7 +48,7 @@ class Message:
 
 
 @dataclass
-class ExecutionView:
+class ExecutionFacts:
     """An execution as the messages show it: the row plus what lives elsewhere (title, labels)."""
 
     execution_id: str
@@ -146,7 +146,7 @@ def key_labels(labels: dict[str, str]) -> list[tuple[str, str]]:
     return [(k, str(labels[k])) for k in KEY_LABELS if labels.get(k)]
 
 
-def labels_text(view: ExecutionView, skip: tuple[str, ...] = ()) -> str:
+def labels_text(view: ExecutionFacts, skip: tuple[str, ...] = ()) -> str:
     pairs = [(k, v) for k, v in key_labels(view.labels) if k not in skip]
     if not pairs and not view.labels and view.params:  # started by hand: its params are its values
         pairs = list(view.params.items())[:10]
@@ -177,7 +177,7 @@ def parse_button_value(value: str) -> tuple[str, str]:
 # -- the thread root ------------------------------------------------------------------------------
 
 
-def thread_root(view: ExecutionView) -> Message:
+def thread_root(view: ExecutionFacts) -> Message:
     """The execution's message in the channel; each later event is a reply in its thread."""
     by_hand = not view.labels and not view.alertname
     icon = "▶️" if by_hand else "🚨"
@@ -210,7 +210,7 @@ def thread_root(view: ExecutionView) -> Message:
 # -- approval requests ----------------------------------------------------------------------------
 
 
-def _step_blocks(view: ExecutionView, step: StepRow, heading: str) -> list[Block]:
+def _step_blocks(view: ExecutionFacts, step: StepRow, heading: str) -> list[Block]:
     blocks: list[Block] = [
         SectionBlock(text=_md(f"{heading}  ·  {esc(view.title)}\n*Step {step.position}: {esc(step.title)}*")),
     ]
@@ -224,7 +224,7 @@ def _step_blocks(view: ExecutionView, step: StepRow, heading: str) -> list[Block
     return blocks
 
 
-def _needs_text(view: ExecutionView, step: StepRow) -> str:
+def _needs_text(view: ExecutionFacts, step: StepRow) -> str:
     names = ", ".join(f"`{esc(n)}`" for n in step.needs)
     example = json.dumps({"actor": "you", "values": {n: "..." for n in step.needs}})
     url = f"/api/v1/executions/{view.execution_id}/steps/{step.step_id}/approve"
@@ -233,7 +233,7 @@ def _needs_text(view: ExecutionView, step: StepRow) -> str:
             f"```POST {esc(url)}\n{esc(example)}```\nRejecting works from here.")
 
 
-def approval_request(view: ExecutionView, step: StepRow) -> Message:
+def approval_request(view: ExecutionFacts, step: StepRow) -> Message:
     """A waiting step: what would run, how risky it is, and the buttons to decide."""
     value = button_value(view.execution_id, step.step_id)
     blocks = _step_blocks(view, step, "✋ *Approval needed*")
@@ -264,7 +264,7 @@ def _verdict(approval: ApprovalRow) -> tuple[str, str]:
     return ("✅", "Approved") if approval.approved else ("❌", "Rejected")
 
 
-def approval_decided(view: ExecutionView, step: StepRow, approval: ApprovalRow) -> Message:
+def approval_decided(view: ExecutionFacts, step: StepRow, approval: ApprovalRow) -> Message:
     """The approval request once decided, from any door: the same facts, who and when, no buttons."""
     icon, word = _verdict(approval)
     blocks = _step_blocks(view, step, f"{icon} *{word}*")

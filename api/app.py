@@ -1,27 +1,26 @@
-"""The FastAPI application: alert webhooks, the REST API, health."""
+"""The FastAPI application: alert webhooks, the REST API, Slack's endpoints, health and metrics.
+
+Routes parse the request, call a service and shape the answer; a service's refusal
+(`services.errors.ServiceError`) becomes its status with `{"detail": ...}` here, in one place.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api import metrics
-from api.deps import Catalog, Services
-from api.launcher import Launcher
-from api.routes import alerts, executions, health, match, runbooks, slack
-from runbooks.db import create_schema, make_engine
-from runbooks.importer import import_directory
-from runbooks.search import RunbookIndex
+from api.routes import alerts, executions, health, match, metrics, runbooks, slack
 from runbooks.settings import Settings, get_settings
-from runbooks.store import Store
-from workflows.client import connect
+from services.context import open_services
+from services.errors import ServiceError
 
-log = logging.getLogger("runbooks.api")
+
+async def refused(_request: Request, exc: ServiceError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -29,21 +28,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
-        await asyncio.to_thread(create_schema, engine)
-        store = Store(engine)
-        report = await asyncio.to_thread(import_directory, store, settings.runbooks_dir)
-        for error in report.failures:
-            log.error("runbook rejected: %s", error)
-        log.info("loaded %d runbooks from %s (%d new versions)", len(report.results), settings.runbooks_dir,
-                 len(report.new_versions))
-        temporal = client or await connect(settings)
-        catalog = Catalog(store, RunbookIndex(settings.data_dir / "index"))
-        await catalog.refresh()
-        app.state.services = Services(settings=settings, store=store, client=temporal, catalog=catalog,
-                                      launcher=Launcher(temporal, store, settings))
+        app.state.services = await open_services(settings, client)
         yield
-        engine.dispose()
+        app.state.services.close()
 
     app = FastAPI(
         title="Living Runbooks",
@@ -52,6 +39,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     "failures roll back.",
         lifespan=lifespan,
     )
+    app.add_exception_handler(ServiceError, refused)  # type: ignore[arg-type]
     for module in (health, metrics, alerts, match, runbooks, executions, slack):
         app.include_router(module.router)
     return app

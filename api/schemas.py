@@ -7,20 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runbooks.lint import Quality
+from runbooks.authoring.lint import Quality
 from runbooks.model import Mode
-
-
-class ExecutionRef(BaseModel):
-    id: str
-    runbook_id: str
-    status: str
-
-
-class AlertsAccepted(BaseModel):
-    executions: list[ExecutionRef]
-    unmatched: list[str] = Field(description="fingerprints of firing alerts no runbook answers")
-    resolved: list[str] = Field(default_factory=list, description="executions told that their alert resolved")
 
 
 class StartExecution(BaseModel):

@@ -19,12 +19,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import HTTPException
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from api.deps import Services
-from runbooks.db import ApprovalRow, ExecutionRow, StepRow
 from runbooks.model import Mode
+from runbooks.storage.tables import ApprovalRow, ExecutionRow, StepRow
+from services.context import Services
+from services.errors import MissingValues, ServiceError
 
 KEY = re.compile(r"[A-Za-z_][\w.-]*")
 MAX_KEY = 128
@@ -212,7 +212,7 @@ async def _run(svc: Services, request: RunRequest, user_id: str, command: str) -
     started_by = f"slack:{user_id}"
     try:
         ref = await svc.launcher.start(runbook, version, request.mode, params=request.params, started_by=started_by)
-    except HTTPException as exc:
+    except ServiceError as exc:
         raise CommandError(_launch_refusal(exc, runbook.id, request, command)) from None
     text = (f"Started *{esc(runbook.title)}* ({code(runbook.id)} v{version}, {request.mode.value}) "
             f"as {code(ref.id)}.")
@@ -222,17 +222,15 @@ async def _run(svc: Services, request: RunRequest, user_id: str, command: str) -
     return reply(f"{text}\n{after}", sections([text]), context=after)
 
 
-def _launch_refusal(exc: HTTPException, runbook_id: str, request: RunRequest, command: str) -> str:
-    detail = exc.detail
-    if exc.status_code == 422 and isinstance(detail, dict):
-        problems = detail.get("steps") or {}
+def _launch_refusal(exc: ServiceError, runbook_id: str, request: RunRequest, command: str) -> str:
+    if isinstance(exc, MissingValues):
         names: list[str] = []
-        for problem in problems.values():
+        for problem in exc.steps.values():
             for root, name in re.findall(r"\b(labels|params)\.([A-Za-z_][\w.-]*)", str(problem)):
                 if name not in names and name not in request.params:
                     names.append(name)
         lines = [f"{code(runbook_id)} cannot start yet: missing or unsafe values. Nothing was started."]
-        lines += [f"• step {code(step)}: {esc(problem)}" for step, problem in list(problems.items())[:20]]
+        lines += [f"• step {code(step)}: {esc(problem)}" for step, problem in list(exc.steps.items())[:20]]
         if names:
             example = " ".join(f"{n}=…" for n in names)
             lines.append(f"Missing: {', '.join(code(n) for n in names)}. Add them, for example "
@@ -240,8 +238,7 @@ def _launch_refusal(exc: HTTPException, runbook_id: str, request: RunRequest, co
         else:
             lines.append("A value that starts with `-` or cannot be used in a command is refused; change it.")
         return "\n".join(lines)
-    message = detail.get("message") if isinstance(detail, dict) else detail
-    return f"{code(runbook_id)} was not started: {esc(message)}"
+    return f"{code(runbook_id)} was not started: {esc(exc.reason)}"
 
 
 async def _status(svc: Services, execution_id: str) -> dict[str, Any]:

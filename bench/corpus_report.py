@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from runbooks.model import Runbook
-from runbooks.parser import parse_markdown
-from runbooks.prose_commands import count_commands
-from runbooks.variables import unresolved
+from runbooks.authoring.reader import parse_markdown
+from runbooks.authoring.prose_commands import count_commands
+from runbooks.authoring.variables import unresolved
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TARGET_MS = 50.0

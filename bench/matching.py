@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.pop("ANTHROPIC_API_KEY", None)  # parse as the importer does, without the LLM
 
-from runbooks.importer import _runbook_files, parse_text  # noqa: E402
+from runbooks.authoring.importer import _runbook_files, parse_text  # noqa: E402
 from runbooks.model import Runbook  # noqa: E402
-from runbooks.search import RunbookIndex, Weights  # noqa: E402
+from runbooks.matching.index import RunbookIndex, Weights  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "alerts_labelled.jsonl"
 WRONG_COST = 3.0  # a wrong runbook costs three times a missing one: it sends a person down a wrong path

@@ -13,7 +13,7 @@ import sys
 
 from alembic.util import CommandError
 
-from runbooks import migrate
+from runbooks.storage import migrate
 from runbooks.settings import Settings
 
 

@@ -23,7 +23,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def _logging(settings: Settings) -> None:
     """LOG_FORMAT=json (default): one JSON object per line with the execution id; text for a terminal."""
-    from runbooks.logs import configure
+    from runbooks.telemetry.logs import configure
 
     configure(settings.log_level, json=settings.log_format == "json")
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "db":
             code = db_commands.run(args, settings)
         elif args.command == "parse":
-            code = runbook_commands.run_parse(args)
+            code = runbook_commands.run_parse(args, settings)
         elif args.command == "risk":
             from cli.risk import run as run_risk
             code = run_risk(args.rest)

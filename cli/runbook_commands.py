@@ -10,12 +10,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from runbooks.db import create_schema, make_engine
+
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
 from runbooks.errors import RunbookParseError
-from runbooks.importer import ImportReport, import_directory, import_git, parse_text
-from runbooks.lint import lint
+from runbooks.authoring.importer import ImportReport, import_directory, import_git
+from runbooks.authoring.reader import parse_text
+from runbooks.authoring.lint import lint
 from runbooks.settings import Settings
-from runbooks.store import Store
+from runbooks.storage.store import Store
 
 console = Console()
 
@@ -34,14 +37,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.resolved_database_url)
-    create_schema(engine)
+    create_schema(engine, auto_migrate=settings.auto_migrate)
     store = Store(engine)
     if not args.path.exists():
         console.print(f"[red]{args.path}: no such folder[/red]")
         return 2
     try:
-        report = (import_git(store, args.path, args.branch, args.subdir, args.author) if args.git
-                  else import_directory(store, args.path, args.author))
+        report = (import_git(store, args.path, args.branch, args.subdir, args.author, settings.llm) if args.git
+                  else import_directory(store, args.path, args.author, settings.llm))
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         return 2
@@ -61,9 +64,9 @@ def _print_report(report: ImportReport) -> None:
         console.print(f"[red]rejected[/red] {failure}")
 
 
-def run_parse(args: argparse.Namespace) -> int:
+def run_parse(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        runbook = parse_text(args.file.read_text(encoding="utf-8"), args.file.name, args.file.stem)
+        runbook = parse_text(args.file.read_text(encoding="utf-8"), args.file.name, args.file.stem, settings.llm)
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from enum import Enum
 
 from pydantic import BaseModel, Field
@@ -106,3 +107,8 @@ class Runbook(BaseModel):
         """Content hash of the structured runbook, used to tell a real edit from a re-load."""
         payload = self.model_dump(mode="json", exclude={"source_path"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "step"

@@ -1,14 +1,102 @@
-"""One settings object, read from environment variables, shared by the API, the workers and the CLI."""
+"""The one settings object, read from environment variables once per process (`get_settings()`).
+
+Every door, worker and command gets it from its caller; nothing else reads the environment. The
+alert sources' secrets and the LLM's options are nested models in it (`settings.sources`,
+`settings.llm`), each read from its own variables when the settings object is made.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LIBRARY_DIR = Path(__file__).parent / "library"
+DEFAULT_LLM_MODEL = "claude-sonnet-4-5"
+DEFAULT_LLM_TIMEOUT = 20.0
+
+
+class SourceSettings(BaseSettings):
+    """Secrets and options of the alert sources.
+
+    Every secret is a `SecretStr`, so a settings object printed in a log or a traceback shows
+    `**********`. An empty variable counts as unset: `FOO=` in a compose file must not turn into
+    "the token is ''".
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    alertmanager_token: SecretStr | None = Field(
+        default=None, description="When set, Alertmanager must send `Authorization: Bearer <token>`."
+    )
+    grafana_token: SecretStr | None = Field(
+        default=None, description="When set, Grafana must send it as a Bearer token or as the basic-auth password."
+    )
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signing secret of the PagerDuty v3 webhook subscription (required for that source)."
+    )
+    opsgenie_token: SecretStr | None = Field(
+        default=None, description="When set, Opsgenie must send it in `X-Living-Runbooks-Token` (or as a Bearer token)."
+    )
+    datadog_token: SecretStr | None = Field(
+        default=None, description="When set, Datadog must send it in `X-Living-Runbooks-Token` (or as a Bearer token)."
+    )
+    generic_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the generic webhook (required for that source)."
+    )
+    generic_webhook_mapping: str | None = Field(
+        default=None,
+        description="JSON: where the generic webhook's fields are in the posted JSON (see docs/sources.md).",
+    )
+    generic_webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, description="How old a timestamped generic delivery may be (X-Signature-Timestamp)."
+    )
+
+    @field_validator(
+        "alertmanager_token", "grafana_token", "pagerduty_webhook_secret", "opsgenie_token", "datadog_token",
+        "generic_webhook_secret", "generic_webhook_mapping", mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class LlmSettings(BaseModel):
+    """The optional LLM help for prose runbooks: off without an API key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: str | None = None
+    model: str = DEFAULT_LLM_MODEL
+    base_url: str | None = None
+    timeout: float = DEFAULT_LLM_TIMEOUT
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LlmSettings:
+        """ANTHROPIC_API_KEY, ANTHROPIC_MODEL, ANTHROPIC_BASE_URL, LLM_TIMEOUT_SECONDS.
+
+        Lenient: a bad timeout falls back to the default, since the help is optional and a typo in
+        it must not keep the product from starting.
+        """
+        env = os.environ if environ is None else environ
+        try:
+            timeout = float(env.get("LLM_TIMEOUT_SECONDS") or DEFAULT_LLM_TIMEOUT)
+        except ValueError:
+            timeout = DEFAULT_LLM_TIMEOUT
+        if not (0 < timeout < 3600):  # also rejects nan
+            timeout = DEFAULT_LLM_TIMEOUT
+        return cls(api_key=(env.get("ANTHROPIC_API_KEY") or "").strip() or None,
+                   model=(env.get("ANTHROPIC_MODEL") or "").strip() or DEFAULT_LLM_MODEL,
+                   base_url=(env.get("ANTHROPIC_BASE_URL") or "").strip() or None,
+                   timeout=timeout)
 
 
 class Settings(BaseSettings):
@@ -41,6 +129,8 @@ class Settings(BaseSettings):
     slack_channel: str | None = Field(default=None, description="Channel id for approvals and threads.")
     slack_api_base_url: str = Field(default="https://slack.com/api/", description="Web API base (tests, proxies).")
     slack_approvers: str = Field(default="", description="Comma-separated Slack user ids allowed to decide.")
+    sources: SourceSettings = Field(default_factory=SourceSettings, description="Alert sources' secrets and options.")
+    llm: LlmSettings = Field(default_factory=LlmSettings.from_env, description="Optional LLM help for prose runbooks.")
 
     @property
     def slack_enabled(self) -> bool:

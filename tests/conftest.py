@@ -22,7 +22,7 @@ from api.app import create_app
 from cli.devserver import temporal_binary
 from runbooks.settings import Settings
 from sshd import Sshd, sshd_available
-from runbooks.store import Store
+from runbooks.storage.store import Store
 from workers.main import build_worker
 from workflows import search_attributes as sa
 

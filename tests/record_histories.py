@@ -32,15 +32,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from cli.devserver import temporal_binary  # noqa: E402
-from runbooks.db import create_schema, make_engine  # noqa: E402
-from runbooks.execution import AlertRef, Decision, ExecutionInput, ExecutionState, ResolvedNotice  # noqa: E402
-from runbooks.parser import parse_file, parse_markdown  # noqa: E402
-from runbooks.planning import build_context, plan_steps  # noqa: E402
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.engine import make_engine  # noqa: E402
+from runbooks.contract import AlertRef, Decision, ExecutionInput, ExecutionState, ResolvedNotice  # noqa: E402
+from runbooks.authoring.reader import parse_file, parse_markdown  # noqa: E402
+from runbooks.rendering.planning import build_context, plan_steps  # noqa: E402
 from runbooks.settings import Settings  # noqa: E402
-from runbooks.store import Store  # noqa: E402
+from runbooks.storage.store import Store  # noqa: E402
 from workers.main import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
-from workflows.execution import RunbookExecution  # noqa: E402
+from workflows.runbook_execution import RunbookExecution  # noqa: E402
 
 OUT = HERE / "histories"
 RUNBOOKS = HERE / "runbooks"

@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from api.sources.config import get_source_settings
-from conftest import Harness
+from conftest import Harness, make_settings, running_product
 
 PD_SECRET = "pd-route-s3cret"
 PAGERDUTY = json.loads((Path(__file__).parent / "data" / "sources" / "pagerduty.json").read_text())
 
 
 @pytest.fixture
-def pagerduty_secret(monkeypatch: pytest.MonkeyPatch):
+async def pagerduty_harness(monkeypatch: pytest.MonkeyPatch, temporal, temporal_address: str, tmp_path: Path):
+    """The product started with PAGERDUTY_WEBHOOK_SECRET set (settings are read once, at start)."""
     monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", PD_SECRET)
-    get_source_settings.cache_clear()
-    yield PD_SECRET
-    get_source_settings.cache_clear()
+    async with running_product(temporal.client, make_settings(tmp_path, temporal_address), tmp_path) as h:
+        yield h
 
 
 def am_body(alertname: str, **labels: str) -> dict:
@@ -30,7 +29,8 @@ def am_body(alertname: str, **labels: str) -> dict:
         "annotations": {"summary": f"{alertname} fired"}}]}
 
 
-async def test_a_wrong_or_missing_signature_is_401_and_starts_nothing(harness: Harness, pagerduty_secret: str) -> None:
+async def test_a_wrong_or_missing_signature_is_401_and_starts_nothing(pagerduty_harness: Harness) -> None:
+    harness, pagerduty_secret = pagerduty_harness, PD_SECRET
     body = json.dumps(PAGERDUTY).encode()
     missing = await harness.http.post("/api/v1/alerts/pagerduty", content=body)
     wrong = await harness.http.post("/api/v1/alerts/pagerduty", content=body,

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from sqlmodel import func, select
 
 from conftest import Harness
-from runbooks.db import AlertRow, ExecutionRow
+from runbooks.storage.tables import AlertRow, ExecutionRow
 
 STARTS = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc).isoformat()
 

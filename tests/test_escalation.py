@@ -15,14 +15,16 @@ from temporalio.client import WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from runbooks.db import create_schema, make_engine
-from runbooks.execution import Decision, ExecutionInput
-from runbooks.parser import parse_markdown
-from runbooks.planning import build_context, plan_steps
+from runbooks.storage.migrate import create_schema
+
+from runbooks.storage.engine import make_engine
+from runbooks.contract import Decision, ExecutionInput
+from runbooks.authoring.reader import parse_markdown
+from runbooks.rendering.planning import build_context, plan_steps
 from runbooks.settings import Settings
-from runbooks.store import Store
+from runbooks.storage.store import Store
 from workers.main import build_worker
-from workflows.execution import RunbookExecution
+from workflows.runbook_execution import RunbookExecution
 
 RUNBOOK = """---
 id: escalating

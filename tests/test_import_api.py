@@ -6,9 +6,10 @@ import subprocess
 from pathlib import Path
 
 from conftest import Harness, make_settings
-from runbooks.db import create_schema, make_engine
-from runbooks.importer import import_git
-from runbooks.store import Store
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.engine import make_engine
+from runbooks.authoring.importer import import_git
+from runbooks.storage.store import Store
 from test_engine_e2e import decide, fire, lines
 
 PASTED = """---

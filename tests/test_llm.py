@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from fake_anthropic import FakeAnthropic
 
-from runbooks import llm
-from runbooks.llm import LlmResult, LlmSettings, ProposedStep, assist, build_steps, ground_steps, propose_steps
+from runbooks.authoring import llm
+from runbooks.authoring.llm import LlmResult, LlmSettings, ProposedStep, assist, build_steps, ground_steps, propose_steps
 from runbooks.model import Risk, Runbook, Step
 
 PROSE = """\
@@ -416,7 +416,7 @@ def test_without_a_key_nothing_is_sent(fake: FakeAnthropic, monkeypatch: pytest.
     result = propose_steps(PROSE, api_key=None, model="m", base_url=fake.base_url, timeout=1)
     assert not result.used_llm and result.error == "no API key configured"
     runbook = prose_runbook()
-    assert assist(PROSE, runbook) is runbook  # settings from the environment: no key
+    assert assist(PROSE, runbook, None) is runbook  # not configured
     assert assist(PROSE, runbook, LlmSettings(api_key="", base_url=fake.base_url)) is runbook
     assert fake.requests == []
 

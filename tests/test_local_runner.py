@@ -6,9 +6,9 @@ import shlex
 import time
 from pathlib import Path
 
-from activities.local import run_local
-from activities.output import OutputCollector, omitted_marker
-from runbooks.execution import RenderedCommand
+from activities.targets.local import run_local
+from activities.targets.output import OutputCollector, omitted_marker
+from runbooks.contract import RenderedCommand
 
 
 def sh(script: str) -> RenderedCommand:

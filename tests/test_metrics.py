@@ -23,13 +23,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from api.metrics import serve_worker_metrics
+from workers.main import serve_worker_metrics
 from conftest import Harness
-from runbooks import logs
-from runbooks.db import ExecutionRow, create_schema, make_engine, utcnow
-from runbooks.execution import Decision, ExecutionState, StepState
+from runbooks.telemetry import logs
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.engine import make_engine
+from runbooks.storage.tables import ExecutionRow, utcnow
+from runbooks.contract import Decision, ExecutionState, StepState
 from runbooks.model import Mode, Risk
-from runbooks.store import Store
+from runbooks.storage.store import Store
 from test_engine_e2e import alert_payload, decide, fire
 
 DASHBOARD = Path(__file__).parent.parent / "deploy" / "grafana" / "living-runbooks.json"

@@ -18,8 +18,10 @@ from sqlalchemy import event, inspect, text
 from sqlmodel import Session, SQLModel
 
 from cli import db_commands
-from runbooks import migrate
-from runbooks.db import RunbookRow, create_schema, make_engine, utcnow
+from runbooks.storage import migrate
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.engine import make_engine
+from runbooks.storage.tables import RunbookRow, utcnow
 from runbooks.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,12 +115,12 @@ def test_create_schema_migrates_and_a_second_call_changes_nothing(engine) -> Non
 def test_auto_migrate_off_refuses_an_empty_database(engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTO_MIGRATE", "false")
     with pytest.raises(migrate.SchemaError, match=r"is empty.*run `runbooks db upgrade`"):
-        create_schema(engine)
+        create_schema(engine, auto_migrate=Settings().auto_migrate)
     assert app_tables(engine) == set()  # nothing was changed
     assert migrate.current_engine(engine) is None
 
     migrate.upgrade_engine(engine)  # what `runbooks db upgrade` does; then the start goes through
-    create_schema(engine)
+    create_schema(engine, auto_migrate=Settings().auto_migrate)
 
 
 def test_auto_migrate_off_refuses_a_database_behind_head(database_url: str, engine,
@@ -126,7 +128,7 @@ def test_auto_migrate_off_refuses_a_database_behind_head(database_url: str, engi
     monkeypatch.setenv("AUTO_MIGRATE", "false")
     SQLModel.metadata.create_all(engine)  # pre-migrations database: not at head until adopted
     with pytest.raises(migrate.SchemaError, match="no migration history.*runbooks db upgrade"):
-        create_schema(engine)
+        create_schema(engine, auto_migrate=Settings().auto_migrate)
     assert migrate.current_engine(engine) is None
 
 
@@ -192,7 +194,7 @@ def test_cli_upgrade_current_downgrade(database_url: str, tmp_path: Path, capsys
 
 CHILD = """
 import sys
-from runbooks import migrate
+from runbooks.storage import migrate
 print("ready", flush=True)
 migrate.upgrade(sys.argv[1])
 print(migrate.current(sys.argv[1]), flush=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runbooks.parser import parse_markdown
-from runbooks.planning import build_context, plan_steps
+from runbooks.authoring.reader import parse_markdown
+from runbooks.rendering.planning import build_context, plan_steps
 
 RUNBOOK = """---
 id: remote

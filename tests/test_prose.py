@@ -13,11 +13,12 @@ import pytest
 
 from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Runbook, Step
-from runbooks.parser import _parse_structured, is_structured, parse_file, parse_markdown
-from runbooks.prose import parse_prose
-from runbooks.prose_commands import inline_command, read_block
-from runbooks.templating import render_command
-from runbooks.variables import (
+from runbooks.authoring.reader import parse_file, parse_markdown
+from runbooks.authoring.structured import is_structured, parse_structured
+from runbooks.authoring.prose import parse_prose
+from runbooks.authoring.prose_commands import inline_command, read_block
+from runbooks.rendering.templating import render_command
+from runbooks.authoring.variables import (
     WELL_KNOWN_LABELS,
     convert_placeholders,
     normalize_label,
@@ -363,7 +364,7 @@ def test_the_structured_library_parses_exactly_as_before() -> None:
         assert is_structured(text), path
         via_router = parse_markdown(text, path.name, path.stem)
         assert via_router.format == "structured"
-        assert via_router.model_dump() == _parse_structured(text, path.name, path.stem).model_dump()
+        assert via_router.model_dump() == parse_structured(text, path.name, path.stem).model_dump()
         parse_file(path, path.parent)
 
 

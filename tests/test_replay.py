@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.execution import RunbookExecution
+from workflows.runbook_execution import RunbookExecution
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -26,10 +26,10 @@ except ImportError as exc:  # in CI a missing search dependency is a failure, no
         raise
     pytest.skip(f"runbook search dependency missing: {exc.name}", allow_module_level=True)
 
-from runbooks.embeddings import OfflineMiniLM
+from runbooks.matching.embeddings import OfflineMiniLM
 from runbooks.model import Risk, Runbook, Step
-from runbooks.search import Candidate, MatchOutcome, RunbookIndex
-from runbooks.search_text import tokens, words
+from runbooks.matching.index import Candidate, MatchOutcome, RunbookIndex
+from runbooks.matching.text import tokens, words
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -280,7 +280,7 @@ NO_NETWORK = textwrap.dedent("""
         attempts.append("chromadb model download")
         raise RuntimeError("download attempted")
     ONNXMiniLM_L6_V2._download = no_download
-    from runbooks.search import RunbookIndex
+    from runbooks.matching.index import RunbookIndex
     sys.path.insert(0, "tests")
     from test_search import CATALOG, CRASHLOOP as rb
     index = RunbookIndex(Path(sys.argv[1]))  # its own model folder, assembled from the packages

@@ -25,12 +25,12 @@ from activities import slack_messages as msgs
 from activities.slack import SlackNotifier
 from conftest import Harness, make_settings, running_product
 from fake_slack import TOKEN, FakeSlack
-from runbooks.db import (
-    AlertRow, ApprovalRow, ExecutionRow, RunbookVersionRow, SlackMessageRow, StepRow, create_schema, make_engine,
-)
-from runbooks.execution import ExecutionEvent
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.tables import AlertRow, ApprovalRow, ExecutionRow, RunbookVersionRow, SlackMessageRow, StepRow
+from runbooks.contract import ExecutionEvent
 from runbooks.settings import Settings
-from runbooks.store import Store
+from runbooks.storage.store import Store
 from test_engine_e2e import decide, fire
 from workers.main import build_worker
 

@@ -3,7 +3,7 @@
 The payloads in tests/data/sources/ follow the examples in each tool's documentation (Alertmanager's
 v4 sample, Grafana's webhook notifier sample, PagerDuty's v3 incident event, Opsgenie's webhook
 action, Datadog rendering the template in docs/sources.md). The adapters are pure functions: no
-server, no database. Each test sets env vars and clears the cached SourceSettings; the last test
+server, no database. Each test sets env vars, read by a new Settings per delivery; the last test
 feeds every adapter garbage and checks that it only ever raises SourceError.
 """
 
@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from api.sources import REGISTRY, Delivery, SourceError
-from api.sources.config import get_source_settings
-from api.sources.datadog import monitor_name
-from api.sources.generic import parse_mapping
+from services.sources import REGISTRY, Delivery, SourceError
+from services.sources.datadog import monitor_name
+from services.sources.generic import parse_mapping
 from runbooks.alert import Alert, label_fingerprint
 from runbooks.settings import Settings
 
@@ -38,18 +37,16 @@ SECRETS = {"ALERTMANAGER_TOKEN": "am-t0ken", "GRAFANA_TOKEN": "gr-t0ken", "PAGER
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch):
-    """No source configured unless a test says so; `env(NAME=value)` configures and clears the cache."""
+    """No source configured unless a test says so; `env(NAME=value)` configures (each delivery reads
+    a new Settings, as a process starting with that environment would)."""
     for name in [*SECRETS, "GENERIC_WEBHOOK_MAPPING", "GENERIC_WEBHOOK_TOLERANCE_SECONDS"]:
         monkeypatch.delenv(name, raising=False)
-    get_source_settings.cache_clear()
 
     def configure(**values: str) -> None:
         for name, value in values.items():
             monkeypatch.setenv(name, value)
-        get_source_settings.cache_clear()
 
     yield configure
-    get_source_settings.cache_clear()
 
 
 def encode(body: Any) -> bytes:

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from activities.output import omitted_marker
-from activities.ssh import SshTarget, parse_ssh_target, run_ssh
-from runbooks.execution import CommandResult, RenderedCommand
+from activities.targets.output import omitted_marker
+from activities.targets.ssh import run_ssh
+from runbooks.targets import SshTarget, parse_ssh_target
+from runbooks.contract import CommandResult, RenderedCommand
 from sshd import Sshd, free_port, keygen
 
 

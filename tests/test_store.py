@@ -7,11 +7,13 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from conftest import make_settings, running_product
-from runbooks.db import ExecutionRow, create_schema, make_engine, utcnow
-from runbooks.execution import Decision, ExecutionState, ExecutionStatus, StepState, StepStatus
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.engine import make_engine
+from runbooks.storage.tables import ExecutionRow, utcnow
+from runbooks.contract import Decision, ExecutionState, ExecutionStatus, StepState, StepStatus
 from runbooks.model import Mode, Risk
-from runbooks.parser import parse_markdown
-from runbooks.store import Store
+from runbooks.authoring.reader import parse_markdown
+from runbooks.storage.store import Store
 from test_engine_e2e import decide, fire, lines
 
 RUNBOOK = """---

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.execution import RenderedCommand
-from runbooks.templating import TemplateError, referenced_variables, render_command, render_text
+from runbooks.contract import RenderedCommand
+from runbooks.rendering.templating import TemplateError, referenced_variables, render_command, render_text
 
 SHELLS = ["/bin/sh"] + (["bash"] if shutil.which("bash") else [])
 

@@ -13,14 +13,14 @@ from temporalio.worker import Worker
 
 from activities.commands import CommandActivities
 from activities.records import RecordActivities
-from activities.rendering import render_step
+from activities.rendering import render_with_values
 from activities.slack import SlackNotifier
-from api.metrics import serve_worker_metrics
-from runbooks.db import create_schema, make_engine
 from runbooks.settings import Settings
-from runbooks.store import Store
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.store import Store
 from workflows.client import connect
-from workflows.execution import RunbookExecution
+from workflows.runbook_execution import RunbookExecution
 
 log = logging.getLogger("runbooks.worker")
 
@@ -35,7 +35,7 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
         client,
         task_queue=settings.task_queue,
         workflows=[RunbookExecution],
-        activities=[commands.run_command, render_step, *records.all(), slack.notify],
+        activities=[commands.run_command, render_with_values, *records.all(), slack.notify],
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=30),
@@ -50,7 +50,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, hand
     in the same process serves them already (`runbooks dev`).
     """
     engine = make_engine(settings.resolved_database_url)
-    create_schema(engine)
+    create_schema(engine, auto_migrate=settings.auto_migrate)
     client = await connect(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -69,3 +69,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, hand
             server, _thread = metrics
             server.shutdown()
             server.server_close()
+
+
+def serve_worker_metrics(port: int) -> tuple | None:
+    """The worker's /metrics on `port` (all interfaces): (server, thread), or None when disabled (0).
+
+    A busy port is logged, not fatal: a worker that runs runbooks without metrics beats none.
+    """
+    if not port:
+        return None
+    from prometheus_client import start_http_server
+
+    try:
+        server = start_http_server(port)
+    except OSError as exc:
+        log.error("worker metrics not served: port %d: %s", port, exc)
+        return None
+    log.info("worker metrics on :%d/metrics", port)
+    return server

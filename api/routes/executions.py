@@ -6,15 +6,14 @@ import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from temporalio.service import RPCError
 
-from api.approvals import DecisionRefused, decide
-from api.deps import Services, services
-from api.schemas import (
-    Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView,
-)
-from runbooks.db import ExecutionRow
-from runbooks.execution import ExecutionState, ExecutionStatus
+from api.deps import services
+from api.schemas import Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView
+from runbooks.contract import ExecutionState
+from runbooks.storage.tables import ExecutionRow
+from services import control
+from services.context import Services
+from services.decisions import decide
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
 
@@ -56,33 +55,16 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
     return _view(svc, *found)
 
 
-async def _running(svc: Services, execution_id: str) -> tuple[ExecutionRow, list, list, list]:
-    """The execution's records, or 404 if unknown and 409 if it has already ended."""
-    found = await asyncio.to_thread(svc.store.get_execution, execution_id)
-    if found is None:
-        raise HTTPException(404, detail=f"no execution {execution_id!r}")
-    if ExecutionStatus(found[0].status).terminal:
-        raise HTTPException(409, detail=f"execution {execution_id} has already ended ({found[0].status})")
-    return found
-
-
 @router.get("/{execution_id}/live", response_model=ExecutionState)
 async def live_progress(execution_id: str, svc: Services = Depends(services)) -> ExecutionState:
     """Live progress straight from the workflow (a Temporal query), for a running execution."""
-    await _running(svc, execution_id)
-    try:
-        return await svc.client.get_workflow_handle(execution_id).query("progress", result_type=ExecutionState)
-    except RPCError as exc:
-        raise HTTPException(503, detail=f"cannot query the execution in Temporal: {exc.message}") from None
+    return await control.live_progress(svc, execution_id)
 
 
 async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services,
                   kind: Literal["approve", "reject"]) -> DecisionAccepted:
-    try:
-        await decide(svc, execution_id, step_id, approved=kind == "approve", actor=body.actor,
-                     comment=body.comment, values=body.values)
-    except DecisionRefused as exc:
-        raise HTTPException(exc.status, detail=exc.reason) from None
+    await decide(svc, execution_id, step_id, approved=kind == "approve", actor=body.actor,
+                 comment=body.comment, values=body.values)
     return DecisionAccepted(execution_id=execution_id, step_id=step_id,
                             decision="approved" if kind == "approve" else "rejected", actor=body.actor)
 
@@ -104,9 +86,5 @@ async def reject_step(execution_id: str, step_id: str, body: DecisionBody,
 @router.post("/{execution_id}/cancel", status_code=202)
 async def cancel_execution(execution_id: str, svc: Services = Depends(services)) -> dict:
     """Cancel a running execution; completed steps are rolled back."""
-    await _running(svc, execution_id)
-    try:
-        await svc.client.get_workflow_handle(execution_id).cancel()
-    except RPCError as exc:
-        raise HTTPException(503, detail=f"cannot reach the execution in Temporal: {exc.message}") from None
+    await control.cancel(svc, execution_id)
     return {"execution_id": execution_id, "status": "cancelling"}

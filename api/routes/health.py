@@ -1,8 +1,11 @@
+"""GET /healthz: liveness, and what the process is connected to."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import Services, services
+from api.deps import services
+from services.context import Services
 
 router = APIRouter(tags=["health"])
 

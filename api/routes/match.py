@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import Services, services
-from api.routes.alerts import parse_delivery
+from api.deps import services
+from api.routes.alerts import delivery
 from api.schemas import MatchAnswer, MatchCandidate
+from services.context import Services
+from services.ingest import parse_delivery
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -19,7 +21,7 @@ async def match_alerts(request: Request, source: str = Query("alertmanager"),
     """For each alert of a webhook body: the runbook (or null), its score, a reason a person can read,
     and the top 3 candidates. Nothing is recorded and nothing starts."""
     answers = []
-    for alert in await parse_delivery(source, request, svc):
+    for alert in await parse_delivery(svc, await delivery(source, request)):
         found = svc.catalog.outcome(alert.labels, alert.annotations)
         runbook = svc.catalog.runbooks.get(found.runbook_id) if found.runbook_id else None
         answers.append(MatchAnswer(

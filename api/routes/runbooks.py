@@ -7,15 +7,17 @@ import difflib
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 
-from api.deps import Services, services
+from api.deps import services
 from api.schemas import (
-    ExecutionRef, RevertRequest, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges,
-    StepSummary, VersionDiff, VersionInfo,
+    RevertRequest, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges, StepSummary, VersionDiff,
+    VersionInfo,
 )
-from runbooks.errors import RunbookParseError
-from runbooks.importer import ImportResult, import_text
-from runbooks.lint import lint
+from runbooks.authoring.importer import ImportResult
+from runbooks.authoring.lint import lint
 from runbooks.model import Runbook
+from services.authoring import add_text, revert_to
+from services.context import Services
+from services.launch import ExecutionRef
 
 router = APIRouter(prefix="/api/v1/runbooks", tags=["runbooks"])
 MAX_TEXT = 1_000_000
@@ -32,13 +34,7 @@ async def list_runbooks(svc: Services = Depends(services)) -> list[RunbookSummar
 
 async def _store_text(svc: Services, response: Response, text: str, *, path: str | None, default_id: str | None,
                       author: str, kind: str) -> ImportResult:
-    try:
-        result = await asyncio.to_thread(import_text, svc.store, text, path=path, default_id=default_id,
-                                         author=author, source_kind=kind)
-    except RunbookParseError as exc:
-        raise HTTPException(422, detail={"message": exc.message, "line": exc.line, "path": exc.path}) from None
-    if result.created:
-        await svc.catalog.refresh()
+    result = await add_text(svc, text, path=path, default_id=default_id, author=author, kind=kind)
     response.status_code = 201 if result.created else 200
     return result
 
@@ -126,17 +122,9 @@ async def diff_versions(runbook_id: str, from_version: int = Query(alias="from",
 async def revert_runbook(runbook_id: str, body: RevertRequest, response: Response,
                          svc: Services = Depends(services)) -> ImportResult:
     """Make an old version current again, as a new version (history is never rewritten)."""
-    old = await asyncio.to_thread(svc.store.version_row, runbook_id, body.version)
-    if old is None:
-        raise HTTPException(404, detail=f"no runbook {runbook_id!r} version {body.version}")
-    rb = Runbook.model_validate(old.model)
-    version, created = await asyncio.to_thread(svc.store.save_runbook, rb, old.source, body.author, "revert")
-    if created:
-        await svc.catalog.refresh()
-    response.status_code = 201 if created else 200
-    return ImportResult(id=rb.id, version=version, created=created, title=rb.title, format=rb.format,
-                        steps=len(rb.steps), commands=sum(1 for s in rb.steps if s.command),
-                        source_path=rb.source_path, quality=lint(rb))
+    result = await revert_to(svc, runbook_id, body.version, body.author)
+    response.status_code = 201 if result.created else 200
+    return result
 
 
 @router.get("/{runbook_id:path}", response_model=RunbookDetail)

@@ -4,7 +4,7 @@ Every request is verified with Slack's signing secret over the raw body (`v0:<ti
 HMAC-SHA256, requests older than five minutes refused) before anything is parsed; a request that
 fails is refused with 401 and changes nothing. Without SLACK_SIGNING_SECRET these routes are 404.
 
-Decisions go through `api.approvals.decide`, the one path every door uses. Only Slack users listed
+Decisions go through `services.decisions.decide`, the one path every door uses. Only Slack users listed
 in SLACK_APPROVERS may decide; the actor is recorded as `slack:<user id>`. A refusal (not an
 approver, already decided, a red step approved by its starter, values a button cannot supply) is
 told to the person alone with `chat.postEphemeral`; a decision that is accepted is shown by the
@@ -29,11 +29,12 @@ from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, PlainTextInp
 from slack_sdk.models.views import View
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from api.approvals import DecisionRefused, decide
-from api.deps import Services, services
+from api.deps import services
 from api.slack_commands import code, esc, handle_command, mention_actors, who
-from runbooks.execution import ExecutionStatus, StepStatus
 from runbooks.settings import Settings
+from services.context import Services
+from services.decisions import decidable_step, decide
+from services.errors import Conflict, Invalid, ServiceError, Unavailable
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 log = logging.getLogger("runbooks.slack")
@@ -162,9 +163,9 @@ def approver_refusal(settings: Settings, user: str, mrkdwn: bool = True) -> str 
             f"{NOTHING_CHANGED}")
 
 
-async def refusal_text(svc: Services, exc: DecisionRefused, execution_id: str, step_id: str,
+async def refusal_text(svc: Services, exc: ServiceError, execution_id: str, step_id: str,
                        mrkdwn: bool = True) -> str:
-    """A DecisionRefused said to a person in Slack, with who decided when the step already was."""
+    """A refused decision said to a person in Slack, with who decided when the step already was."""
     found = await asyncio.to_thread(svc.store.get_execution, execution_id)
     if found is not None:
         _, steps, approvals, _ = found
@@ -172,18 +173,18 @@ async def refusal_text(svc: Services, exc: DecisionRefused, execution_id: str, s
         approval = next((a for a in approvals if a.step_id == step_id), None)
         title = step.title if step else step_id
         name = f"*{esc(title)}*" if mrkdwn else f"'{title}'"
-        if exc.status == 409 and approval is not None:
+        if isinstance(exc, Conflict) and approval is not None:
             verdict = "approved" if approval.approved else "rejected"
             when = f" at {approval.decided_at:%H:%M:%S} UTC" if approval.decided_at else ""
             return f"Step {name} was already {verdict} by {who(approval.actor, mrkdwn)}{when}. {NOTHING_CHANGED}"
-        if exc.status == 422 and step is not None:
+        if isinstance(exc, Invalid) and step is not None:
             needs = ", ".join(step.needs) or "values"
             return (f"Step {name} needs {needs} before it can run, and a button cannot supply "
                     f"{'them' if len(step.needs) != 1 else 'it'}: approve it with values through the API "
                     f"(POST /api/v1/executions/{execution_id}/steps/{step_id}/approve with \"values\"). "
                     f"{NOTHING_CHANGED}")
     reason = mention_actors(exc.reason) if mrkdwn else exc.reason
-    return f"{reason}. {NOTHING_CHANGED}" if exc.status != 503 else f"{reason}. Try again in a moment."
+    return f"{reason}. Try again in a moment." if isinstance(exc, Unavailable) else f"{reason}. {NOTHING_CHANGED}"
 
 
 def reject_modal(click: Click, title: str) -> View:
@@ -212,7 +213,7 @@ async def on_click(svc: Services, replies: SlackReplies, click: Click) -> None:
         if click.action == "approve":
             try:
                 await decide(svc, click.execution_id, click.step_id, approved=True, actor=f"slack:{click.user}")
-            except DecisionRefused as exc:
+            except ServiceError as exc:
                 await replies.ephemeral(click.channel, click.user,
                                         await refusal_text(svc, exc, click.execution_id, click.step_id))
             return
@@ -230,25 +231,15 @@ async def on_click(svc: Services, replies: SlackReplies, click: Click) -> None:
 
 
 async def _waiting_title(svc: Services, replies: SlackReplies, click: Click) -> str | None:
-    """The step's title if it waits for a decision; otherwise tell the person why not and return None."""
-    found = await asyncio.to_thread(svc.store.get_execution, click.execution_id)
-    refusal: DecisionRefused | None = None
-    if found is None:
-        refusal = DecisionRefused(404, f"no execution {click.execution_id!r}")
-    else:
-        execution, steps, _, _ = found
-        step = next((s for s in steps if s.step_id == click.step_id), None)
-        if ExecutionStatus(execution.status).terminal:
-            refusal = DecisionRefused(409, f"execution {click.execution_id} has already ended ({execution.status})")
-        elif step is None:
-            refusal = DecisionRefused(404, f"execution {click.execution_id} has no step {click.step_id!r}")
-        elif step.status != StepStatus.waiting_approval.value:
-            refusal = DecisionRefused(409, f"step {click.step_id!r} is not waiting for approval (it is {step.status})")
-        else:
-            return step.title
-    await replies.ephemeral(click.channel, click.user,
-                            await refusal_text(svc, refusal, click.execution_id, click.step_id))
-    return None
+    """The step's title if it may be rejected now; otherwise tell the person why not and return None."""
+    try:
+        step = await decidable_step(svc, click.execution_id, click.step_id, approved=False,
+                                    actor=f"slack:{click.user}")
+    except ServiceError as exc:
+        await replies.ephemeral(click.channel, click.user,
+                                await refusal_text(svc, exc, click.execution_id, click.step_id))
+        return None
+    return step.title
 
 
 def _errors(text: str) -> JSONResponse:
@@ -273,7 +264,7 @@ async def on_reject_submission(svc: Services, payload: dict[str, Any]) -> Respon
     try:
         await asyncio.wait_for(decide(svc, execution_id, step_id, approved=False, actor=f"slack:{user}",
                                       comment=reason), SUBMIT_TIMEOUT)
-    except DecisionRefused as exc:
+    except ServiceError as exc:
         return _errors(await refusal_text(svc, exc, execution_id, step_id, mrkdwn=False))
     except TimeoutError:
         log.warning("rejecting %s/%s from Slack took longer than %ss", execution_id, step_id, SUBMIT_TIMEOUT)

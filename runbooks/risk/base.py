@@ -16,6 +16,8 @@ from runbooks.model import Risk
 G, Y, R = Risk.green, Risk.yellow, Risk.red
 Rule = tuple[Risk, str]  # a verdict and what the command does, e.g. (Y, "restarts a service (...)")
 
+SUBST = "$(...)"  # what a lifted-out substitution (`$(...)`, backticks) leaves behind in its command
+
 
 class RiskAssessment(BaseModel):
     """A risk class plus a human-readable reason naming the part of the command that decided it."""

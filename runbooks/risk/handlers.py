@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from runbooks.risk import shell
+from runbooks.risk import nested
 from runbooks.risk.base import (
-    G, Handler, R, RiskAssessment, Y, assess, first_pos, flags, matches, pick, pos, redirect, via, worst_of,
+    SUBST, G, Handler, R, RiskAssessment, Y, assess, first_pos, flags, matches, pick, pos, redirect, via, worst_of,
 )
 from runbooks.risk.cloud import HANDLERS as CLOUD_HANDLERS
 from runbooks.risk.commands import INTERPRETERS, SHELLS, SYSTEM_DIRS
@@ -44,7 +44,7 @@ def _find(w: list[str], piped: bool) -> RiskAssessment:
         if a in ("-exec", "-execdir", "-ok", "-okdir"):
             end = next((j for j in range(i + 1, len(w)) if w[j] in (";", "+")), len(w))
             if end > i + 1:
-                parts.append(via(shell.command(w[i + 1 : end], False), f"`find {a}`"))
+                parts.append(via(nested.command(w[i + 1 : end], False), f"`find {a}`"))
         elif a in ("-fprint", "-fprint0", "-fprintf", "-fls"):
             parts.append(assess(w, Y, f"writes a file (`{a}`)"))
     return worst_of(parts, parts[0])
@@ -84,9 +84,9 @@ def _interp(w: list[str], piped: bool) -> RiskAssessment:
     name, args = w[0], w[1:]
     for i, a in enumerate(args):
         if name in SHELLS and re.fullmatch(r"-[a-zA-Z]*c[a-zA-Z]*", a) and i + 1 < len(args):
-            if args[i + 1].strip() == shell.SUBST:
+            if args[i + 1].strip() == SUBST:
                 return assess(w, R, "runs generated or downloaded code")
-            return via(shell.run_shell(args[i + 1]), f"`{name} -c`")
+            return via(nested.run_shell(args[i + 1]), f"`{name} -c`")
         if name not in SHELLS and a in ("-c", "-e", "-E", "-r"):
             if name.startswith("python") and a == "-c" and i + 1 < len(args) and safe_python(args[i + 1]):
                 return assess(w, G, "runs inline Python that only reads input and prints (checked)")
@@ -94,7 +94,7 @@ def _interp(w: list[str], piped: bool) -> RiskAssessment:
     if "json.tool" in args or "yaml.tool" in args:
         return assess(w, G, "only pretty-prints JSON (read-only)")
     script = next((a for a in args if not a.startswith("-")), None) if name != "su" else None
-    if script == shell.SUBST:
+    if script == SUBST:
         return assess(w, R, "runs generated or downloaded code")
     if script:
         return assess(w, Y, f"runs the script `{script}` (not inspected)")
@@ -107,7 +107,7 @@ def _ssh(w: list[str], piped: bool) -> RiskAssessment:
     i = first_pos(args, flags("-b -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w -B"))
     if i + 1 >= len(args):
         return assess(w, Y, "opens an interactive remote session")
-    return via(shell.run_shell(" ".join(args[i + 1 :])), f"`ssh {args[i]}`")
+    return via(nested.run_shell(" ".join(args[i + 1 :])), f"`ssh {args[i]}`")
 
 
 def _ip(w: list[str], piped: bool) -> RiskAssessment:
@@ -153,9 +153,9 @@ HANDLERS: dict[str, Handler] = {
                              (Y, "edits files in place (`-i`)"), (G, "only transforms text (read-only)")),
     "awk": lambda w, p: pick(w, any(re.search(r"system\s*\(|[|>]\s*\"|\binplace\b|\|\s*getline", a) for a in w[1:]),
                              (Y, "runs commands or writes files from awk"), (G, "only transforms text (read-only)")),
-    "source": lambda w, p: assess(w, R if shell.SUBST in w else Y, "runs a script in the current shell (not inspected)"),
-    "eval": lambda w, p: assess(w, R, "runs code generated at run time (not inspected)") if shell.SUBST in " ".join(
-        w[1:]) else via(shell.run_shell(" ".join(w[1:])), "`eval`"),
+    "source": lambda w, p: assess(w, R if SUBST in w else Y, "runs a script in the current shell (not inspected)"),
+    "eval": lambda w, p: assess(w, R, "runs code generated at run time (not inspected)") if SUBST in " ".join(
+        w[1:]) else via(nested.run_shell(" ".join(w[1:])), "`eval`"),
     "service": lambda w, p: assess(w, *SYSTEMCTL.get("status" if "--status-all" in w else (pos(w[1:])[1:2] or [""])[0],
                                                      (Y, "runs a service action not known to be read-only"))),
     **CLOUD_HANDLERS, **HTTP_HANDLERS, **KUBE_HANDLERS, **SQL_HANDLERS, **VERB_HANDLERS,

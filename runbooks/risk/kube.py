@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from runbooks.risk import shell
+from runbooks.risk import nested
 from runbooks.risk.base import (
     G, Handler, R, RiskAssessment, Rule, Y, assess, find_sub, flags, group, matches, positionals, via, worst_of,
 )
@@ -89,7 +89,7 @@ def _inside(w: list[str], sub: str) -> RiskAssessment:
         what = "opens a debug shell (a privileged pod, not inspected)" if sub == "debug" else \
             "opens an interactive shell in a pod (not inspected)"
         return assess(w, Y, what)
-    return via(shell.command(inner, False), f"`{w[0]} {sub}`")
+    return via(nested.command(inner, False), f"`{w[0]} {sub}`")
 
 
 def _kubectl(w: list[str], piped: bool) -> RiskAssessment:
@@ -99,7 +99,7 @@ def _kubectl(w: list[str], piped: bool) -> RiskAssessment:
         return _inside(w, sub)
     if sub in ("run",) and "--rm" in args and "--" in args:  # a throwaway pod: the command it runs decides
         inner = args[args.index("--") + 1 :]
-        return via(shell.command(inner, False), f"`{w[0]} run --rm`") if inner else assess(w, Y, "runs a pod")
+        return via(nested.command(inner, False), f"`{w[0]} run --rm`") if inner else assess(w, Y, "runs a pod")
     return _rule(sub, w)
 
 

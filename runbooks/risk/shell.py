@@ -11,9 +11,9 @@ import os
 import re
 import shlex
 
-from runbooks.risk import commands, kube, tools
+from runbooks.risk import commands, kube, nested, tools
 from runbooks.risk.base import (
-    G, R, RiskAssessment, Y, assess, find_sub, first_pos, matches, redirect, via, worst,
+    SUBST, G, R, RiskAssessment, Y, assess, find_sub, first_pos, matches, redirect, via, worst,
 )
 from runbooks.risk.handlers import HANDLERS
 
@@ -24,7 +24,6 @@ _OPS = ";&|<>()\n"
 _QUOTED = _OPS + "'\"`$#\\ \t"  # characters masked inside a placeholder, so it stays one plain word
 _MASK = {c: chr(0xE000 + i) for i, c in enumerate(_QUOTED)}  # quoted operator characters become plain text
 _UNMASK = str.maketrans({v: k for k, v in _MASK.items()})
-SUBST = "$(...)"  # what a lifted-out substitution leaves behind in its command
 _SUBST_TOKEN = "$" + _MASK["("] + "..." + _MASK[")"]
 PROMPT = re.compile(r"^[ \t]*(?:\$|(?:sh|bash|zsh)-\d[\d.]*[#$])[ \t]+", re.MULTILINE)
 # `{{ expr }}` with quoted strings inside (`{{ '}}' }}`, `{{ '{{' }}`), or a Go template action.
@@ -258,3 +257,6 @@ def command(w: list[str], piped: bool) -> RiskAssessment:
     if name == SUBST:
         return assess(w, Y, "runs a command computed at run time: not known to be read-only")
     return RiskAssessment(risk=Y, reason=f"unknown command `{written}`: not known to be read-only")
+
+
+nested.register(command, run_shell)

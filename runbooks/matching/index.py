@@ -1,0 +1,286 @@
+"""Which runbook answers an alert — or, honestly, none: a wrong runbook is worse than none.
+
+`RunbookIndex.match` tries the cheapest and surest evidence first:
+
+1. explicit `match:` selectors (every label equal; the most specific wins): score 1.0;
+2. the alert name equal to a runbook's id, file name or title, case and separators aside — or the
+   alert's `runbook_url` annotation naming the runbook's file: score 0.95. Several runbooks of one
+   name (the same alert documented twice) are told apart by the runbook_url, then by BM25. Stages
+   1 and 2 never run the model;
+3. text: BM25 over names, descriptions, step titles and commands (bm25s, in memory; scores as the
+   share of the query's weight matched, in [0, 1]) plus cosine similarity of MiniLM embeddings
+   (chromadb, offline model; a runbook's vector is the mean of its "name + meaning" and "name"
+   vectors, an alert's the mean of its "name + summary + description" and "summary" vectors),
+   combined as a weighted sum and accepted only at or above a threshold calibrated on a labelled
+   set of alerts (bench/matching.py), so an alert no runbook covers gets none — with its top 3
+   candidates and their scores all the same.
+
+The vectors persist in chromadb; `rebuild` re-embeds only runbooks whose embedded text changed.
+Reads are lock-free on an immutable snapshot that `rebuild` swaps in when it is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from runbooks.matching.embeddings import ModelUnavailable, OfflineMiniLM, model_id, text_hash
+from runbooks.model import Runbook
+from runbooks.matching.lexical import LexicalIndex
+from runbooks.matching.results import Candidate, MatchOutcome, RebuildStats, TextScore, Weights
+from runbooks.matching.text import alert_query, name_words, norm, runbook_lexical, runbook_summary
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Candidate", "MatchOutcome", "RebuildStats", "RunbookIndex", "TextScore", "Weights"]
+
+SUMMARY_VERSION = "2"  # bump when what is embedded changes: every runbook is re-embedded once
+COLLECTION = "runbooks"
+QUERY_TOKENS = 128  # an alert's text is cut here (MiniLM was trained on 128-token texts): bounds latency
+
+
+def _embedded_texts(rb: Runbook) -> tuple[str, str]:
+    """A runbook's vector is the mean of two: its name and meaning, and its name alone."""
+    return runbook_summary(rb), name_words(rb)
+
+
+@dataclass(frozen=True)
+class _State:
+    runbooks: dict[str, tuple[Runbook, int]] = field(default_factory=dict)
+    by_name: dict[str, list[str]] = field(default_factory=dict)  # normalized name -> ids
+    selectors: list[tuple[Runbook, int]] = field(default_factory=list)
+    lexical: LexicalIndex | None = None
+    position: dict[str, int] = field(default_factory=dict)  # id -> row in the score arrays (lexical.ids order)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    query: list[str]  # the alert's lexical tokens
+    surface: dict[str, str]  # token -> the alert's word
+    semantic: np.ndarray
+    lexical: np.ndarray
+    combined: np.ndarray
+    order: np.ndarray  # rows, best first
+
+
+def _drop_collection(client: object, name: str) -> None:
+    with contextlib.suppress(Exception):  # at exit, or already gone
+        client.delete_collection(name)  # type: ignore[attr-defined]
+
+
+def _names(rb: Runbook) -> set[str]:
+    return {n for n in (norm(rb.id), norm(rb.id.rsplit("/", 1)[-1]), norm(rb.title)) if n}
+
+
+def _url_overlap(url: str, runbook_id: str) -> int:
+    """How many trailing path segments of a runbook_url name the runbook's id (file name first)."""
+    path = [norm(p.removesuffix(".md")) for p in url.split("?")[0].split("#")[0].rstrip("/").split("/")]
+    ids = [norm(p) for p in runbook_id.split("/")]
+    n = 0
+    while n < min(len(path), len(ids)) and path[-1 - n] == ids[-1 - n] and ids[-1 - n]:
+        n += 1
+    return n
+
+
+class RunbookIndex:
+    def __init__(self, persist_dir: Path | None = None, *, weights: Weights | None = None,
+                 embedder: OfflineMiniLM | None = None) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        self.persist_dir = Path(persist_dir) if persist_dir is not None else None
+        if self.persist_dir is not None:
+            self.persist_dir.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(self.persist_dir / "chroma"), settings=chroma_settings)
+            name = COLLECTION
+        else:  # in-memory clients of one process share their collections: each index gets its own
+            self._client = chromadb.EphemeralClient(settings=chroma_settings)
+            name = f"{COLLECTION}-{uuid.uuid4().hex}"
+            weakref.finalize(self, _drop_collection, self._client, name)
+        # vectors are given, never computed by chromadb (its default model would download itself)
+        self._collection = self._client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "ip"}}, metadata={"model": model_id()})
+        self.weights = weights or Weights()
+        self._embedder = embedder
+        self._embedder_error: str | None = None
+        self._state = _State()
+        self._write_lock = threading.Lock()
+        self.last_rebuild = RebuildStats()
+
+    # --- the model -------------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> OfflineMiniLM | None:
+        """The offline MiniLM, made on first use; None (text matching off) when its files are missing."""
+        if self._embedder is None and self._embedder_error is None:
+            try:
+                cache = self.persist_dir / "model" if self.persist_dir is not None else None
+                self._embedder = OfflineMiniLM(cache)
+            except ModelUnavailable as exc:
+                self._embedder_error = str(exc)
+                log.warning("runbook search without semantic matching: %s", exc)
+        return self._embedder
+
+    # --- building ---------------------------------------------------------------------------------------
+    def rebuild(self, runbooks: list[tuple[Runbook, int]]) -> None:
+        """Index the latest runbooks: embed only new or changed ones, drop removed ones, redo BM25."""
+        started = time.perf_counter()
+        with self._write_lock:
+            latest = {rb.id: (rb, v) for rb, v in runbooks}
+            fingerprints = {rid: text_hash("\n".join((SUMMARY_VERSION, model_id(), *_embedded_texts(rb))))
+                            for rid, (rb, _) in latest.items()}
+            stored = self._collection.get(include=["metadatas"])
+            known = {i: (m or {}).get("fp") for i, m in zip(stored["ids"], stored["metadatas"] or [])}
+            removed = [i for i in known if i not in latest]
+            if removed:
+                self._collection.delete(ids=removed)
+            changed = [rid for rid in latest if known.get(rid) != fingerprints[rid]]
+            if changed and self.embedder is not None:
+                texts = [text for rid in changed for text in _embedded_texts(latest[rid][0])]
+                pairs = self.embedder.embed(texts).reshape(len(changed), 2, -1)
+                # inner product with this mean = the mean of the query's cosines with the two texts
+                vectors = pairs.mean(axis=1)
+                for start in range(0, len(changed), 1000):
+                    ids = changed[start:start + 1000]
+                    self._collection.upsert(ids=ids, embeddings=vectors[start:start + 1000],
+                                            metadatas=[{"fp": fingerprints[i]} for i in ids])
+            by_name: dict[str, list[str]] = {}
+            for rid, (rb, _) in sorted(latest.items()):
+                for name in _names(rb):
+                    by_name.setdefault(name, []).append(rid)
+            ordered = sorted(latest)
+            lexical = LexicalIndex(ordered, [runbook_lexical(latest[rid][0]) for rid in ordered]) if ordered else None
+            self._state = _State(runbooks=latest, by_name=by_name, lexical=lexical,
+                                 selectors=[(rb, v) for rb, v in latest.values() if rb.match],
+                                 position={rid: i for i, rid in enumerate(ordered)})
+            self.last_rebuild = RebuildStats(len(latest), len(changed) if self._embedder else 0, len(removed),
+                                             time.perf_counter() - started)
+
+    def __len__(self) -> int:
+        return len(self._state.runbooks)
+
+    # --- scoring ----------------------------------------------------------------------------------------
+    def _semantic(self, state: _State, texts: list[str]) -> np.ndarray:
+        """Each runbook's similarity to the alert (in `state.lexical.ids` order): the inner product of the
+        alert's vector (the mean of its texts' vectors, renormalized) with the runbook's stored vector."""
+        scores = np.zeros(len(state.position))
+        texts = [t for t in texts if t]
+        if not texts or self.embedder is None or not state.position:
+            return scores
+        vector = self.embedder.embed(texts, max_tokens=QUERY_TOKENS).sum(axis=0)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        found = self._collection.query(query_embeddings=[vector], n_results=len(state.position),
+                                       include=["distances"])
+        for rid, distance in zip(found["ids"][0], found["distances"][0]):
+            at = state.position.get(rid)
+            if at is not None:
+                scores[at] = 1.0 - distance  # chromadb's "ip" distance is 1 - inner product
+        return np.clip(scores, 0.0, 1.0)
+
+    def _score(self, state: _State, labels: dict[str, str], annotations: dict[str, str] | None) -> _Scored | None:
+        if state.lexical is None:
+            return None
+        query = alert_query(labels, annotations)
+        semantic = self._semantic(state, [query.semantic, query.summary])
+        lexical = state.lexical.scores(query.lexical)
+        combined = self.weights.semantic * semantic + self.weights.lexical * lexical
+        order = np.lexsort((np.arange(len(combined)), -combined))  # best first; ties by id
+        return _Scored(query.lexical, query.surface, semantic, lexical, combined, order)
+
+    def text_scores(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> list[TextScore]:
+        """Every runbook's hybrid text score for an alert, best first (what stage 3 decides on)."""
+        state = self._state
+        scored = self._score(state, labels, annotations)
+        return [self._text_score(state, scored, int(i)) for i in scored.order] if scored else []
+
+    def _text_score(self, state: _State, scored: _Scored, i: int) -> TextScore:
+        assert state.lexical is not None
+        return TextScore(state.lexical.ids[i], float(scored.combined[i]), float(scored.semantic[i]),
+                         float(scored.lexical[i]))
+
+    # --- matching ---------------------------------------------------------------------------------------
+    def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> MatchOutcome:
+        """The runbook for an alert, or none; see the module docstring for the stages."""
+        state = self._state
+        annotations = annotations or {}
+        if not state.runbooks:
+            return MatchOutcome(runbook_id=None, version=None, score=0.0, reason="no runbooks indexed", candidates=[])
+        exact = self._exact(state, labels, annotations)
+        if exact is not None:
+            rid, score, reason, others = exact
+            candidates = [self._candidate(state, rid, score, reason)]
+            also = f"also named {labels.get('alertname')!r}"
+            candidates += [self._candidate(state, other, score, also) for other in others]
+            return MatchOutcome(runbook_id=rid, version=state.runbooks[rid][1], score=score, reason=reason,
+                                candidates=candidates[:3])
+
+        scored = self._score(state, labels, annotations)
+        assert scored is not None
+        total = len(state.runbooks)
+        candidates = []
+        for rank, i in enumerate(scored.order[:3], start=1):
+            s = self._text_score(state, scored, int(i))
+            terms = state.lexical.matched(s.runbook_id, scored.query) if state.lexical else []
+            on = f" on '{' '.join(scored.surface.get(t, t) for t in terms)}'" if terms else ""
+            where = f"best of {total}" if rank == 1 else f"#{rank} of {total}"
+            reason = f"semantic {s.semantic:.2f} + lexical {s.lexical:.2f}{on}; {where}"
+            candidates.append(self._candidate(state, s.runbook_id, round(s.score, 3), reason))
+        top = candidates[0]
+        if self.embedder is None:
+            return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates,
+                                reason=f"no exact match, and text matching is off ({self._embedder_error})")
+        if top.score >= self.weights.threshold:
+            return MatchOutcome(runbook_id=top.runbook_id, version=state.runbooks[top.runbook_id][1],
+                                score=top.score, reason=top.reason, candidates=candidates)
+        return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates,
+                            reason=f"no runbook: the best text score, {top.score:.2f} ({top.runbook_id}), is below "
+                                   f"the threshold {self.weights.threshold:.2f}")
+
+    def exact_match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> str | None:
+        """The runbook stages 1-2 (selector, alert name, runbook_url) give, if any."""
+        exact = self._exact(self._state, labels, annotations or {})
+        return exact[0] if exact else None
+
+    def _exact(self, state: _State, labels: dict[str, str],
+               annotations: dict[str, str]) -> tuple[str, float, str, list[str]] | None:
+        """(runbook id, score, reason, other runbooks of the same name) from stage 1 or 2, without the model."""
+        selected = [(rb, v) for rb, v in state.selectors if all(labels.get(k) == val for k, val in rb.match.items())]
+        if selected:
+            rb, _ = max(selected, key=lambda pair: (len(pair[0].match), pair[0].id))
+            return rb.id, 1.0, "match: selector " + ", ".join(f"{k}={v}" for k, v in sorted(rb.match.items())), []
+        url = annotations.get("runbook_url", "")
+        name = labels.get("alertname", "")
+        named = state.by_name.get(norm(name), []) if name else []
+        if named:
+            lexical = self._lexical_of(state, labels, annotations, named)
+            best = min(named, key=lambda rid: (-_url_overlap(url, rid), -lexical[rid], rid))
+            how = "id" if norm(best.rsplit("/", 1)[-1]) == norm(name) else "title"
+            why = f"alert name {name!r} equals the runbook's {how}"
+            if len(named) > 1:
+                by_url = _url_overlap(url, best) > max(_url_overlap(url, r) for r in named if r != best)
+                chosen_by = "its runbook_url" if by_url else "the lexical score"
+                why += f" (one of {len(named)} runbooks of that name, chosen by {chosen_by})"
+            return best, 0.95, why, [r for r in named if r != best]
+        if url:
+            overlaps = sorted(((_url_overlap(url, rid), rid) for rid in state.runbooks), reverse=True)
+            if overlaps[0][0] >= 1 and (len(overlaps) == 1 or overlaps[0][0] > overlaps[1][0]):
+                return overlaps[0][1], 0.95, f"runbook_url annotation {url!r} names this runbook's file", []
+        return None
+
+    def _lexical_of(self, state: _State, labels: dict[str, str], annotations: dict[str, str],
+                    ids: list[str]) -> dict[str, float]:
+        if len(ids) < 2 or state.lexical is None:
+            return {rid: 0.0 for rid in ids}
+        scores = state.lexical.scores(alert_query(labels, annotations).lexical)
+        return {rid: float(scores[state.position[rid]]) for rid in ids}
+
+    def _candidate(self, state: _State, rid: str, score: float, reason: str) -> Candidate:
+        return Candidate(runbook_id=rid, score=score, reason=reason, source_path=state.runbooks[rid][0].source_path)

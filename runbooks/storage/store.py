@@ -1,0 +1,256 @@
+"""Reads and writes of the application database, in the terms the rest of the code speaks."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from runbooks.storage.tables import (
+    AlertRow, ApprovalRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
+    StepRow, utcnow,
+)
+from runbooks.contract import ExecutionEvent, ExecutionState, StepState
+from runbooks.model import Runbook
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # -- runbooks -------------------------------------------------------------------------------
+
+    def save_runbook(self, runbook: Runbook, source: str, author: str = "loader", source_kind: str = "directory",
+                     commit: str | None = None) -> tuple[int, bool]:
+        """Store a runbook; a new immutable version only when its content changed.
+
+        Two processes saving the same runbook at once (API replicas loading the library at start)
+        collide on the version's unique key: the loser reads again and finds the content stored.
+        """
+        for attempt in range(3):
+            try:
+                return self._save_runbook(runbook, source, author, source_kind, commit)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save_runbook(self, runbook: Runbook, source: str, author: str, source_kind: str,
+                      commit: str | None) -> tuple[int, bool]:
+        digest = runbook.fingerprint()
+        with self.session() as s:
+            row = s.get(RunbookRow, runbook.id)
+            if row is not None:
+                latest = s.exec(select(RunbookVersionRow).where(
+                    RunbookVersionRow.runbook_id == runbook.id, RunbookVersionRow.version == row.latest_version)).one()
+                if latest.content_hash == digest:
+                    return row.latest_version, False
+                row.latest_version += 1
+            else:
+                row = RunbookRow(id=runbook.id, title=runbook.title, latest_version=1, created_at=utcnow())
+            row.title, row.service, row.source_path, row.updated_at = (
+                runbook.title, runbook.service, runbook.source_path, utcnow())
+            s.add(row)
+            s.add(RunbookVersionRow(runbook_id=runbook.id, version=row.latest_version, content_hash=digest,
+                                    source=source, model=runbook.model_dump(mode="json"), author=author,
+                                    source_kind=source_kind, commit=commit, created_at=utcnow()))
+            s.commit()
+            return row.latest_version, True
+
+    def list_runbooks(self) -> list[RunbookRow]:
+        with self.session() as s:
+            return list(s.exec(select(RunbookRow).order_by(RunbookRow.id)))
+
+    def get_runbook(self, runbook_id: str, version: int | None = None) -> tuple[Runbook, int] | None:
+        with self.session() as s:
+            row = s.get(RunbookRow, runbook_id)
+            if row is None:
+                return None
+            ver = s.exec(select(RunbookVersionRow).where(
+                RunbookVersionRow.runbook_id == runbook_id,
+                RunbookVersionRow.version == (version or row.latest_version))).first()
+            return (Runbook.model_validate(ver.model), ver.version) if ver else None
+
+    def versions(self, runbook_id: str) -> list[RunbookVersionRow]:
+        with self.session() as s:
+            return list(s.exec(select(RunbookVersionRow).where(RunbookVersionRow.runbook_id == runbook_id)
+                               .order_by(RunbookVersionRow.version)))
+
+    def version_row(self, runbook_id: str, version: int) -> RunbookVersionRow | None:
+        with self.session() as s:
+            return s.exec(select(RunbookVersionRow).where(RunbookVersionRow.runbook_id == runbook_id,
+                                                          RunbookVersionRow.version == version)).first()
+
+    def latest_runbooks(self) -> list[tuple[Runbook, int]]:
+        with self.session() as s:
+            rows = s.exec(select(RunbookVersionRow).join(
+                RunbookRow, (RunbookRow.id == RunbookVersionRow.runbook_id)
+                & (RunbookRow.latest_version == RunbookVersionRow.version)))
+            return [(Runbook.model_validate(r.model), r.version) for r in rows]
+
+    # -- alerts and executions ------------------------------------------------------------------
+
+    def record_alerts(self, rows: list[AlertRow]) -> None:
+        with self.session() as s:
+            s.add_all(rows)
+            s.commit()
+
+    def create_execution(self, row: ExecutionRow) -> bool:
+        """Insert unless it exists (a re-delivered alert or the workflow got there first)."""
+        with self.session() as s:
+            s.add(row)
+            try:
+                s.commit()
+                return True
+            except IntegrityError:
+                s.rollback()
+                return False
+
+    def save_state(self, state: ExecutionState) -> list[StepState]:
+        """Mirror the workflow's live state: execution, each step, and who decided what.
+
+        Returns the steps whose decision this call recorded (the approval row is unique per step),
+        so a replayed save reports each decision once at most: metrics observe exactly these.
+        """
+        recorded: list[StepState] = []
+        with self.session() as s:
+            ex = s.get(ExecutionRow, state.execution_id)
+            if ex is None:
+                ex = ExecutionRow(id=state.execution_id, runbook_id=state.runbook_id,
+                                  runbook_version=state.runbook_version, mode=state.mode.value,
+                                  status=state.status.value, started_at=state.started_at)
+            ex.status, ex.reason = state.status.value, state.reason
+            if state.status.terminal:  # the group may start a new execution from now on
+                for claim in s.exec(select(GroupClaim).where(GroupClaim.execution_id == state.execution_id)):
+                    s.delete(claim)
+            ex.finished_at, ex.resolved_at = state.finished_at, state.resolved_at
+            s.add(ex)
+            existing = {r.step_id: r for r in s.exec(select(StepRow).where(StepRow.execution_id == state.execution_id))}
+            decided = set(s.exec(select(ApprovalRow.step_id).where(ApprovalRow.execution_id == state.execution_id)))
+            for st in state.steps:
+                row = existing.get(st.id) or StepRow(execution_id=state.execution_id, step_id=st.id,
+                                                     position=st.position, title=st.title, risk=st.risk.value,
+                                                     status=st.status.value)
+                for name in ("risk_reason", "target", "command", "exit_code", "output", "started_at",
+                             "finished_at", "rollback_command", "rollback_exit_code", "rollback_output", "needs"):
+                    setattr(row, name, getattr(st, name))
+                row.status = st.status.value
+                row.rollback_status = st.rollback_status.value if st.rollback_status else None
+                s.add(row)
+                if st.decision is not None and st.id not in decided:
+                    d = st.decision
+                    s.add(ApprovalRow(execution_id=state.execution_id, step_id=st.id, approved=d.approved,
+                                      actor=d.actor, comment=d.comment, values=d.values, decided_at=d.decided_at))
+                    recorded.append(st)
+            s.commit()
+        return recorded
+
+    def add_event(self, ev: ExecutionEvent) -> None:
+        with self.session() as s:
+            s.add(EventRow(execution_id=ev.execution_id, kind=ev.kind.value, step_id=ev.step_id, target=ev.target,
+                           message=ev.message, at=ev.at or utcnow()))
+            s.commit()
+
+    def get_execution(self, execution_id: str) -> tuple[ExecutionRow, list[StepRow], list[ApprovalRow],
+                                                          list[EventRow]] | None:
+        with self.session() as s:
+            ex = s.get(ExecutionRow, execution_id)
+            if ex is None:
+                return None
+            steps = list(s.exec(select(StepRow).where(StepRow.execution_id == execution_id)
+                                .order_by(StepRow.position)))
+            approvals = list(s.exec(select(ApprovalRow).where(ApprovalRow.execution_id == execution_id)))
+            events = list(s.exec(select(EventRow).where(EventRow.execution_id == execution_id)
+                                 .order_by(EventRow.id)))
+            return ex, steps, approvals, events
+
+    def list_executions(self, status: str | None = None, runbook_id: str | None = None,
+                        limit: int = 100) -> list[ExecutionRow]:
+        with self.session() as s:
+            q = select(ExecutionRow).order_by(col(ExecutionRow.started_at).desc()).limit(limit)
+            if status:
+                q = q.where(ExecutionRow.status == status)
+            if runbook_id:
+                q = q.where(ExecutionRow.runbook_id == runbook_id)
+            return list(s.exec(q))
+
+    def delete_execution(self, execution_id: str) -> None:
+        with self.session() as s:
+            row = s.get(ExecutionRow, execution_id)
+            if row is not None:
+                s.delete(row)
+                s.commit()
+
+    def open_executions_for_alert(self, fingerprint: str) -> list[str]:
+        """Running executions this alert was delivered to (directly, or as a member of a group)."""
+        with self.session() as s:
+            started = select(AlertRow.execution_id).where(AlertRow.fingerprint == fingerprint,
+                                                          col(AlertRow.execution_id).is_not(None))
+            return list(s.exec(select(ExecutionRow.id).where(
+                col(ExecutionRow.id).in_(started), col(ExecutionRow.status).in_(["running", "waiting_approval"]))))
+
+    def claim_group(self, group_key: str, execution_id: str) -> str | None:
+        """Claim a group for a new execution; returns the execution that already holds it, if any."""
+        with self.session() as s:
+            s.add(GroupClaim(group_key=group_key, execution_id=execution_id, claimed_at=utcnow()))
+            try:
+                s.commit()
+                return None
+            except IntegrityError:
+                s.rollback()
+                held = s.get(GroupClaim, group_key)
+                return held.execution_id if held else None
+
+    def release_group(self, group_key: str, execution_id: str) -> None:
+        with self.session() as s:
+            claim = s.get(GroupClaim, group_key)
+            if claim is not None and claim.execution_id == execution_id:
+                s.delete(claim)
+                s.commit()
+
+    def record_rejected(self, row: RejectedDelivery) -> None:
+        with self.session() as s:
+            s.add(row)
+            s.commit()
+
+    def list_rejected(self, limit: int = 100) -> list[RejectedDelivery]:
+        with self.session() as s:
+            return list(s.exec(select(RejectedDelivery).order_by(col(RejectedDelivery.id).desc()).limit(limit)))
+
+    def list_alerts(self, matched: bool | None = None, source: str | None = None,
+                    limit: int = 100) -> list[AlertRow]:
+        with self.session() as s:
+            q = select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)
+            if matched is not None:
+                q = q.where(col(AlertRow.runbook_id).is_not(None) if matched else col(AlertRow.runbook_id).is_(None))
+                q = q.where(AlertRow.status == "firing")
+            if source:
+                q = q.where(AlertRow.source == source)
+            return list(s.exec(q))
+
+    def alert_counts(self, matched: bool | None = None) -> list[tuple[str | None, int, object]]:
+        """Deliveries per alert name (with the last time seen): for unmatched ones, the coverage gaps."""
+        with self.session() as s:
+            q = select(AlertRow.alertname, func.count(), func.max(AlertRow.received_at)).where(
+                AlertRow.status == "firing").group_by(AlertRow.alertname).order_by(func.count().desc())
+            if matched is not None:
+                q = q.where(col(AlertRow.runbook_id).is_not(None) if matched else col(AlertRow.runbook_id).is_(None))
+            return [tuple(r) for r in s.exec(q)]
+
+    def execution_counts(self) -> dict[str, int]:
+        """Executions per status, in one GROUP BY (the /metrics gauge, computed at each scrape)."""
+        with self.session() as s:
+            return {status: n for status, n in s.exec(
+                select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))}
+
+    def execution_status(self, execution_id: str) -> str | None:
+        with self.session() as s:
+            return s.exec(select(ExecutionRow.status).where(ExecutionRow.id == execution_id)).first()

@@ -1,0 +1,171 @@
+"""The application database's tables (SQLModel): runbooks and their immutable versions, alerts received,
+executions, step records, approvals and the execution timeline. SQLite by default, PostgreSQL in
+production; the same models serve both."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), **kw))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class RunbookRow(SQLModel, table=True):
+    __tablename__ = "runbooks"
+    id: str = Field(primary_key=True, max_length=128)
+    title: str
+    service: str | None = None
+    source_path: str | None = None
+    latest_version: int = 1
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class RunbookVersionRow(SQLModel, table=True):
+    """Never updated: an edit is a new row, and executions name the version they ran."""
+
+    __tablename__ = "runbook_versions"
+    __table_args__ = (UniqueConstraint("runbook_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    runbook_id: str = Field(index=True, max_length=128)
+    version: int
+    content_hash: str = Field(max_length=64)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    model: dict = _json(dict)
+    author: str = "loader"
+    source_kind: str = Field(default="directory", max_length=16)  # directory | paste | upload | git | revert
+    commit: str | None = Field(default=None, max_length=64)  # git commit the text came from
+    created_at: datetime | None = _ts()
+
+
+class AlertRow(SQLModel, table=True):
+    """Every alert of every delivery, matched or not: nothing is dropped silently."""
+
+    __tablename__ = "alerts"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    fingerprint: str = Field(index=True, max_length=128)
+    status: str = Field(max_length=16)
+    alertname: str | None = Field(default=None, index=True, max_length=256)
+    labels: dict = _json(dict)
+    annotations: dict = _json(dict)
+    starts_at: datetime | None = _ts()
+    received_at: datetime | None = _ts()
+    execution_id: str | None = Field(default=None, index=True, max_length=400)
+    runbook_id: str | None = Field(default=None, max_length=128)
+    raw: dict = _json(dict)
+
+
+class ExecutionRow(SQLModel, table=True):
+    __tablename__ = "executions"
+    id: str = Field(primary_key=True, max_length=400)
+    runbook_id: str = Field(index=True, max_length=128)
+    runbook_version: int
+    mode: str = Field(max_length=16)
+    status: str = Field(index=True, max_length=32)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    alertname: str | None = Field(default=None, max_length=256)
+    alert_fingerprint: str | None = Field(default=None, max_length=128)
+    params: dict = _json(dict)
+    group_key: str | None = Field(default=None, max_length=512)
+    started_by: str = "alert"
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+
+
+class GroupClaim(SQLModel, table=True):
+    """One open execution per (runbook, group_by values): the primary key makes the claim exact."""
+
+    __tablename__ = "group_claims"
+    group_key: str = Field(primary_key=True, max_length=512)
+    execution_id: str = Field(index=True, max_length=400)
+    claimed_at: datetime | None = _ts()
+
+
+class RejectedDelivery(SQLModel, table=True):
+    """A delivery we refused as malformed, kept with its raw body so a person can see what was sent."""
+
+    __tablename__ = "rejected_deliveries"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    status: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    headers: dict = _json(dict)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime | None = _ts()
+
+
+class SlackMessageRow(SQLModel, table=True):
+    """Where an execution lives in Slack: its thread (step_id "") and each approval request message."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    step_id: str = Field(default="", max_length=128)
+    channel: str = Field(max_length=64)
+    ts: str = Field(max_length=32)
+
+
+class StepRow(SQLModel, table=True):
+    __tablename__ = "step_records"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    step_id: str = Field(max_length=128)
+    position: int
+    title: str
+    risk: str = Field(max_length=8)
+    risk_reason: str = ""
+    target: str = "local"
+    command: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(max_length=32)
+    exit_code: int | None = None
+    output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    rollback_command: str | None = Field(default=None, sa_column=Column(Text))
+    rollback_status: str | None = None
+    rollback_exit_code: int | None = None
+    rollback_output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    needs: list = _json(list)
+
+
+class ApprovalRow(SQLModel, table=True):
+    """Who decided what, and when: one decision per step of an execution."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    step_id: str = Field(max_length=128)
+    approved: bool
+    actor: str = Field(max_length=200)
+    comment: str = ""
+    values: dict = _json(dict)
+    decided_at: datetime | None = _ts()
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "execution_events"
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    kind: str = Field(max_length=32)
+    step_id: str | None = None
+    target: str | None = None
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime | None = _ts()

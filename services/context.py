@@ -1,0 +1,78 @@
+"""What every service call works with, built once per process when a door opens.
+
+`open_services` is the start-up of the API (and of anything else that serves doors): the database
+migrated, the shipped runbooks loaded and versioned, Temporal connected, the catalogue indexed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from runbooks.authoring.importer import import_directory
+from runbooks.matching.index import RunbookIndex
+from runbooks.settings import Settings
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.store import Store
+from services.catalog import Catalog
+from services.launch import Launcher
+from workflows.client import connect
+
+log = logging.getLogger("runbooks.services")
+
+
+class KnownExecutions:
+    """Execution ids this process has seen started (bounded LRU): a storm's repeats skip the insert."""
+
+    def __init__(self, size: int = 50_000):
+        self.size = size
+        self._ids: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, execution_id: str) -> str | None:
+        runbook_id = self._ids.get(execution_id)
+        if runbook_id is not None:
+            self._ids.move_to_end(execution_id)
+        return runbook_id
+
+    def add(self, execution_id: str, runbook_id: str) -> None:
+        self._ids[execution_id] = runbook_id
+        self._ids.move_to_end(execution_id)
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    client: Client
+    catalog: Catalog
+    launcher: Launcher
+    known: KnownExecutions = field(default_factory=KnownExecutions)
+    engine: Engine | None = None  # disposed by `close`
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+async def open_services(settings: Settings, client: Client | None = None) -> Services:
+    engine = make_engine(settings.resolved_database_url)
+    await asyncio.to_thread(create_schema, engine, auto_migrate=settings.auto_migrate)
+    store = Store(engine)
+    report = await asyncio.to_thread(import_directory, store, settings.runbooks_dir, "loader", settings.llm)
+    for error in report.failures:
+        log.error("runbook rejected: %s", error)
+    log.info("loaded %d runbooks from %s (%d new versions)", len(report.results), settings.runbooks_dir,
+             len(report.new_versions))
+    temporal = client or await connect(settings)
+    catalog = Catalog(store, RunbookIndex(settings.data_dir / "index"))
+    await catalog.refresh()
+    return Services(settings=settings, store=store, client=temporal, catalog=catalog,
+                    launcher=Launcher(temporal, store, settings), engine=engine)

@@ -1,0 +1,37 @@
+"""Following and stopping a running execution: its live progress (a Temporal query) and cancel."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.service import RPCError
+
+from runbooks.contract import ExecutionState, ExecutionStatus, Query
+from services.context import Services
+from services.errors import Conflict, NotFound, Unavailable
+
+
+async def _running(svc: Services, execution_id: str) -> None:
+    status = await asyncio.to_thread(svc.store.execution_status, execution_id)
+    if status is None:
+        raise NotFound(f"no execution {execution_id!r}")
+    if ExecutionStatus(status).terminal:
+        raise Conflict(f"execution {execution_id} has already ended ({status})")
+
+
+async def live_progress(svc: Services, execution_id: str) -> ExecutionState:
+    """What the workflow itself says right now, for a running execution."""
+    await _running(svc, execution_id)
+    try:
+        return await svc.client.get_workflow_handle(execution_id).query(Query.PROGRESS, result_type=ExecutionState)
+    except RPCError as exc:
+        raise Unavailable(f"cannot query the execution in Temporal: {exc.message}") from None
+
+
+async def cancel(svc: Services, execution_id: str) -> None:
+    """Ask a running execution to stop; the steps it completed are rolled back, newest first."""
+    await _running(svc, execution_id)
+    try:
+        await svc.client.get_workflow_handle(execution_id).cancel()
+    except RPCError as exc:
+        raise Unavailable(f"cannot reach the execution in Temporal: {exc.message}") from None

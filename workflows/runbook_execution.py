@@ -1,0 +1,317 @@
+"""RunbookExecution: walks a pinned runbook version step by step.
+
+Deterministic orchestration only: activities run commands and write records. Safe steps run,
+risky steps wait for an approval signal while an escalation timer chain runs, and a failure,
+rejection or cancellation runs the compensation stack newest-first in a shielded scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from runbooks.contract import (
+        TIMER_ACTOR, WORKFLOW, Activity, CommandRequest, CommandResult, Decision, EventKind, ExecutionEvent, ExecutionInput,
+        ExecutionState, ExecutionStatus, PlannedStep, Query, RenderRequest, ResolvedNotice, Signal, StepState,
+        StepStatus,
+    )
+    from runbooks.model import EscalationAction, Mode, Risk
+    from runbooks.policy import RefusalKind, StepAction, StepFacts, decision_refusal, step_action
+    from runbooks.rendering.planning import build_context, with_values
+    from workflows import search_attributes as sa
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=10)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)  # chat must not stall steps
+# Decisions the shared rule refuses for who decides (a red step approved by its starter) or for what
+# is missing (values), which doors never send but a signal sent straight to Temporal could: ignored
+# from this change on; executions started before it replay as they ran.
+DECISION_RULES_PATCH = "decision-rules-in-workflow"
+
+
+def _command_retry(step: PlannedStep) -> RetryPolicy:
+    """A command that ran and failed is never retried; only a read-only step survives a lost worker."""
+    return RetryPolicy(maximum_attempts=3 if step.risk is Risk.green else 1,
+                       non_retryable_error_types=["CommandError"])
+
+
+def _shown(result: CommandResult) -> str:
+    """The output a person reads: what the command printed, and why it did not finish if it didn't."""
+    notes = [f"[{result.error}]"] if result.error else []
+    if result.timed_out:
+        notes.append(f"[timed out after {result.duration_seconds:.0f}s and was killed]")
+    return "\n".join([result.output, *notes]) if notes else result.output
+
+
+def _failure(result: CommandResult) -> str:
+    if result.error:
+        return result.error
+    if result.timed_out:
+        return f"timed out after {result.duration_seconds:.0f}s"
+    return f"exit code {result.exit_code}"
+
+
+@workflow.defn(name=WORKFLOW)
+class RunbookExecution:
+    def __init__(self) -> None:
+        self._inp: ExecutionInput | None = None
+        self._state: ExecutionState | None = None
+        self._decisions: dict[str, Decision] = {}
+        self._compensations: list[PlannedStep] = []
+
+    # -- signals and queries --------------------------------------------------------------------
+
+    @workflow.signal(name=Signal.APPROVE)
+    def approve(self, decision: Decision) -> None:
+        self._decide(decision, approved=True)
+
+    @workflow.signal(name=Signal.REJECT)
+    def reject(self, decision: Decision) -> None:
+        self._decide(decision, approved=False)
+
+    def _decide(self, decision: Decision, approved: bool) -> None:
+        """The doors' rule (runbooks.policy), held again here: a double click or a late answer is a no-op.
+
+        Not tied to the step being awaited right now (`early`): after a worker crash the signal can
+        be replayed before the workflow code reaches that wait again, and it must not be lost.
+        """
+        if self._state is None or self._inp is None:
+            workflow.logger.info("ignored decision for %s", decision.step_id)
+            return
+        st = self._state.step(decision.step_id)
+        facts = None if st is None else StepFacts(
+            step_id=st.id, title=st.title, status=st.status.value, risk=st.risk, needs=st.needs,
+            decided=st.id in self._decisions)
+        refusal = decision_refusal(self._state.execution_id, facts, requested_id=decision.step_id, approved=approved,
+                                   actor=decision.actor, started_by=self._inp.started_by, values=decision.values,
+                                   early=True)
+        if refusal is not None and (refusal.kind in (RefusalKind.not_found, RefusalKind.conflict)
+                                    or workflow.patched(DECISION_RULES_PATCH)):
+            workflow.logger.info("ignored decision for %s: %s", decision.step_id, refusal.reason)
+            return
+        self._decisions[decision.step_id] = decision.model_copy(
+            update={"approved": approved, "decided_at": workflow.now()})
+
+    @workflow.signal(name=Signal.ALERT_RESOLVED)
+    async def alert_resolved(self, notice: ResolvedNotice) -> None:
+        assert self._state is not None
+        if self._state.resolved_at is None:
+            self._state.resolved_at = notice.resolved_at or workflow.now()
+            await self._event(EventKind.resolved, "the alert resolved")
+            await self._save()
+
+    @workflow.query(name=Query.PROGRESS)
+    def progress(self) -> ExecutionState:
+        assert self._state is not None
+        return self._state
+
+    # -- the run --------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: ExecutionInput) -> ExecutionState:
+        self._inp = inp
+        self._state = ExecutionState(
+            execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
+            mode=inp.mode, started_at=workflow.now(),
+            steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
+                             target=s.target, command=s.command.display if s.command else s.instructions,
+                             rollback_command=s.rollback.display if s.rollback else None, needs=s.needs)
+                   for s in inp.steps])
+        try:
+            outcome = await self._walk(inp)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.ensure_future(self._compensate()))
+            await asyncio.shield(asyncio.ensure_future(
+                self._finish(ExecutionStatus.cancelled, "cancelled on request")))
+            raise
+        status, reason = outcome
+        if status is not ExecutionStatus.succeeded and self._compensations:
+            all_ok = await self._compensate()
+            status = ExecutionStatus.rolled_back if all_ok else ExecutionStatus.failed
+            reason += "; rolled back" if all_ok else "; ROLLBACK FAILED, see the steps"
+        await self._finish(status, reason)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if status is not ExecutionStatus.succeeded:
+            raise ApplicationError(reason, type="RunbookFailed", non_retryable=True)
+        return self._state
+
+    async def _walk(self, inp: ExecutionInput) -> tuple[ExecutionStatus, str]:
+        assert self._state is not None
+        broken = [s for s in inp.steps if s.render_error]
+        if broken:
+            return ExecutionStatus.failed, "; ".join(f"step '{s.title}': {s.render_error}" for s in broken)
+        await self._notify(EventKind.started, f"{inp.runbook_title} started ({inp.mode.value}) by {inp.started_by}")
+        for step in inp.steps:
+            st = self._state.step(step.id)
+            assert st is not None
+            action = step_action(inp.mode, step.risk, step.manual or bool(step.needs))
+            if action is StepAction.report:
+                st.status = StepStatus.dry_run
+                continue
+            if action is StepAction.ask:
+                decision = await self._wait_for_decision(step, st)
+                if not decision.approved:
+                    st.status = StepStatus.rejected
+                    why = f": {decision.comment}" if decision.comment else ""
+                    return ExecutionStatus.failed, f"step '{step.title}' rejected by {decision.actor}{why}"
+                if step.needs:
+                    step = await self._render_with(step, st, decision.values)
+                    if step.needs or step.render_error:
+                        st.status = StepStatus.failed
+                        problem = step.render_error or f"still missing {', '.join(step.needs)}"
+                        return ExecutionStatus.failed, f"step '{step.title}': {problem}"
+            if step.manual:
+                st.status, st.finished_at = StepStatus.succeeded, workflow.now()
+                continue
+            if step.rollback is not None:
+                self._compensations.append(step)  # pushed first: a half-done step is undone too
+            result = await self._run_step(step, st)
+            if not result.ok:
+                return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
+        done = "dry run: nothing was executed" if inp.mode is Mode.dry_run else "all steps succeeded"
+        return ExecutionStatus.succeeded, done
+
+    async def _render_with(self, step: PlannedStep, st: StepState, values: dict[str, str]) -> PlannedStep:
+        """Render a step again with the values a person supplied when approving it."""
+        assert self._inp is not None
+        alert = self._inp.alert
+        context = build_context(alert.labels if alert else {}, alert.annotations if alert else {}, self._inp.params)
+        rendered = await workflow.execute_local_activity(
+            Activity.RENDER_STEP, RenderRequest(step=step, context=with_values(context, values)), result_type=PlannedStep,
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+        st.target = rendered.target
+        st.command = rendered.command.display if rendered.command else st.command
+        st.rollback_command = rendered.rollback.display if rendered.rollback else st.rollback_command
+        return rendered
+
+    async def _wait_for_decision(self, step: PlannedStep, st: StepState) -> Decision:
+        """Wait for a person, escalating along the runbook's timer chain while nobody answers."""
+        assert self._inp is not None and self._state is not None
+        st.status, self._state.status = StepStatus.waiting_approval, ExecutionStatus.waiting_approval
+        st.waiting_since = workflow.now()
+        await self._save()
+        await self._notify(EventKind.approval_requested, f"step '{step.title}' ({step.risk.value}) waits for approval",
+                           step.id)
+        started = workflow.now()
+        for level in self._inp.escalation:
+            elapsed = (workflow.now() - started).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: step.id in self._decisions, timeout=max(level.after_seconds - elapsed, 0.001),
+                    timeout_summary=f"escalate '{step.title}' after {level.after_seconds:g}s: {level.action.value}")
+                break
+            except asyncio.TimeoutError:
+                if level.action is EscalationAction.reject:
+                    self._decisions[step.id] = Decision(
+                        step_id=step.id, approved=False, actor=TIMER_ACTOR, decided_at=workflow.now(),
+                        comment=f"no decision within {level.after_seconds:g}s")
+                    break
+                st.escalations += 1
+                notice = self._notice(step, level.target, st.escalations)
+                await workflow.execute_activity(
+                    Activity.ESCALATE, notice, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY,
+                    summary=f"escalate '{step.title}' to {level.target or 'on-call'}")
+                await self._notify(EventKind.escalation, notice.message, step.id, level.target)
+        await workflow.wait_condition(lambda: step.id in self._decisions)
+        decision = self._decisions[step.id]
+        st.decision = decision
+        self._state.status = ExecutionStatus.running
+        await self._save()
+        verdict = "approved" if decision.approved else "rejected"
+        await self._notify(EventKind.decided, f"step '{step.title}' {verdict} by {decision.actor}", step.id)
+        return decision
+
+    def _notice(self, step: PlannedStep, target: str | None, count: int) -> ExecutionEvent:
+        assert self._inp is not None
+        return ExecutionEvent(
+            execution_id=self._inp.execution_id, kind=EventKind.escalation, step_id=step.id, target=target,
+            at=workflow.now(),
+            message=f"escalation {count}: step '{step.title}' ({step.risk.value}) still waits for approval")
+
+    async def _run_step(self, step: PlannedStep, st: StepState) -> CommandResult:
+        st.status, st.started_at = StepStatus.running, workflow.now()
+        await self._save()
+        result = await self._command(step, step.command, rollback=False)
+        st.exit_code, st.output, st.finished_at = result.exit_code, _shown(result), workflow.now()
+        st.status = StepStatus.succeeded if result.ok else StepStatus.failed
+        await self._save()
+        await self._notify(EventKind.step_finished, f"step '{step.title}' {st.status.value}"
+                           + ("" if result.ok else f": {_failure(result)}"), step.id)
+        return result
+
+    async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:
+        assert self._inp is not None and command is not None
+        req = CommandRequest(execution_id=self._inp.execution_id, step_id=step.id, target=step.target,
+                             command=command, timeout_seconds=step.timeout_seconds, rollback=rollback,
+                             risk=step.risk.value)
+        try:
+            return await workflow.execute_activity(
+                Activity.RUN_COMMAND, req, result_type=CommandResult,
+                start_to_close_timeout=timedelta(seconds=step.timeout_seconds + 30),
+                heartbeat_timeout=timedelta(seconds=self._inp.heartbeat_timeout_seconds),
+                retry_policy=RetryPolicy(maximum_attempts=3) if rollback else _command_retry(step),
+                summary=f"{'rollback of ' if rollback else ''}{step.position}. {step.title}")
+        except ActivityError as exc:
+            cause = exc.cause.message if exc.cause is not None and hasattr(exc.cause, "message") else str(exc)
+            return CommandResult(exit_code=None, error=f"activity failed, not retried to avoid a second run: {cause}")
+
+    async def _compensate(self) -> bool:
+        """Undo what was done, newest first; keep going if one rollback fails, and report it."""
+        assert self._state is not None
+        all_ok = True
+        while self._compensations:
+            step = self._compensations.pop()
+            st = self._state.step(step.id)
+            assert st is not None
+            st.rollback_status = StepStatus.running
+            await self._save()
+            result = await self._command(step, step.rollback, rollback=True)
+            st.rollback_exit_code, st.rollback_output = result.exit_code, _shown(result)
+            st.rollback_status = StepStatus.succeeded if result.ok else StepStatus.failed
+            all_ok = all_ok and result.ok
+        await self._save()
+        return all_ok
+
+    async def _finish(self, status: ExecutionStatus, reason: str) -> None:
+        assert self._state is not None
+        for st in self._state.steps:
+            if st.status in (StepStatus.pending, StepStatus.waiting_approval):
+                st.status = StepStatus.skipped
+        self._state.status, self._state.reason, self._state.finished_at = status, reason, workflow.now()
+        await self._save()
+        await self._event(EventKind.finished, f"{status.value}: {reason}")
+        await self._notify(EventKind.finished, f"{status.value}: {reason}")
+
+    async def _save(self) -> None:
+        assert self._state is not None
+        status = self._state.status.value
+        registered = workflow.info().typed_search_attributes.get(sa.RUNBOOK_ID)  # set by the starter: registered
+        if registered and workflow.info().typed_search_attributes.get(sa.EXECUTION_STATUS) != status:
+            workflow.upsert_search_attributes([sa.EXECUTION_STATUS.value_set(status)])  # visibility writes: on change
+        await workflow.execute_local_activity(
+            Activity.SAVE_STATE, self._state, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+
+    async def _notify(self, kind: EventKind, message: str, step_id: str | None = None, target: str | None = None) -> None:
+        """Tell people in chat; a chat outage never changes the execution's course."""
+        assert self._inp is not None
+        if not self._inp.notify:
+            return
+        event = ExecutionEvent(execution_id=self._inp.execution_id, kind=kind, message=message, step_id=step_id,
+                               target=target, at=workflow.now())
+        try:
+            await workflow.execute_activity(Activity.NOTIFY, event, start_to_close_timeout=timedelta(seconds=15),
+                                            retry_policy=NOTIFY_RETRY, summary=f"notify: {kind.value}")
+        except ActivityError as exc:
+            workflow.logger.warning("could not notify %s: %s", kind.value, exc)
+
+    async def _event(self, kind: EventKind, message: str) -> None:
+        assert self._inp is not None
+        await workflow.execute_local_activity(
+            Activity.RECORD_EVENT, ExecutionEvent(execution_id=self._inp.execution_id, kind=kind, message=message,
+                                           at=workflow.now()),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
