@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from runbooks.contract import TIMER_ACTOR
+from runbooks.slack_text import esc
 from runbooks.storage.tables import ApprovalRow, StepRow
 
 APPROVE_ACTION = "approve"
@@ -69,11 +70,6 @@ class ExecutionFacts:
 
 
 # -- text helpers ---------------------------------------------------------------------------------
-
-
-def esc(text: object) -> str:
-    """Slack's three control characters; everything else is literal."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _md(text: str) -> MarkdownTextObject:

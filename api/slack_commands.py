@@ -22,6 +22,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from runbooks.model import Mode
+from runbooks.slack_text import esc
 from runbooks.storage.tables import ApprovalRow, ExecutionRow, StepRow
 from services.context import Services
 from services.errors import MissingValues, ServiceError
@@ -46,11 +47,6 @@ EXECUTION_ICONS = {
 
 
 # -- Slack text -------------------------------------------------------------------------------------
-
-def esc(text: object) -> str:
-    """Escape text for Slack mrkdwn: a runbook title can never ping @channel or forge a link."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def code(text: object) -> str:
     return "`" + esc(text).replace("`", "'") + "`"

@@ -204,7 +204,7 @@ def main() -> int:
     print(f"  chosen: semantic {w_sem:.2f} + lexical {1 - w_sem:.2f}, threshold {threshold:.3f} (cost {low:g})")
     default = Weights()
     same = abs(default.semantic - w_sem) < 1e-9 and abs(default.threshold - threshold) < 1e-9
-    print(f"  runbooks/search.py Weights(): semantic {default.semantic:.2f} + lexical {default.lexical:.2f}, "
+    print(f"  runbooks/matching/results.py Weights(): semantic {default.semantic:.2f} + lexical {default.lexical:.2f}, "
           f"threshold {default.threshold:.3f} ({'the same' if same else 'DIFFERENT: update Weights'})")
 
     index.weights = Weights(semantic=w_sem, lexical=round(1 - w_sem, 6), threshold=threshold)

@@ -1,0 +1,1 @@
+"""The `runbooks` command (dev, api, worker, import, parse, risk, db) and the embedded Temporal dev server."""

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         elif args.db_command == "revision":
             path = migrate.new_revision(args.message, autogenerate=not args.empty)
             print(f"wrote {path}: review it (renames, server defaults, data) and test it with "
-                  "`pytest tests/test_migrations.py`")
+                  "`pytest tests/integration/test_migrations.py`")
     except (migrate.SchemaError, CommandError) as exc:
         print(f"runbooks db {args.db_command}: {exc}", file=sys.stderr)
         return 1

@@ -88,10 +88,14 @@ def parse_ssh_target(spec: str) -> SshTarget:
     return SshTarget(host=host, port=port_num, user=user)
 
 
+WRITTEN = "`local`, `manual` or `ssh://[user@]host[:port]`"
+
+
 def _word(target: Target) -> Callable[[str], Target]:
+    """A kind written as one bare word (`local`, `manual`)."""
     def parse(spec: str) -> Target:
         if spec != target.kind:
-            raise TargetError(f"target {spec!r}: did you mean `{target.kind}`?")
+            raise TargetError(f"target {spec!r} is not {WRITTEN}")
         return target
     return parse
 
@@ -102,7 +106,6 @@ KINDS: dict[str, tuple[str, Callable[[str], Target]]] = {
     "manual": ("manual", _word(ManualTarget())),
     "ssh": ("ssh://", parse_ssh_target),
 }
-WRITTEN = "`local`, `manual` or `ssh://[user@]host[:port]`"
 
 
 def parse_target(spec: str) -> Target:

@@ -19,7 +19,7 @@ async def _running(svc: Services, execution_id: str) -> None:
         raise Conflict(f"execution {execution_id} has already ended ({status})")
 
 
-async def live_progress(svc: Services, execution_id: str) -> ExecutionState:
+async def current_progress(svc: Services, execution_id: str) -> ExecutionState:
     """What the workflow itself says right now, for a running execution."""
     await _running(svc, execution_id)
     try:

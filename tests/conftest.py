@@ -1,41 +1,32 @@
-"""Shared fixtures: a real Temporal dev server, real databases, and the API with a real worker."""
+"""Fixtures for the integration tests (tests/integration/): a real Temporal dev server, real
+databases, sshd on loopback, and the product with a real worker. Unit tests (tests/unit/) use none.
+
+Every test under tests/integration/ is marked `integration`: `pytest -m "not integration"` (or
+`pytest tests/unit`) runs the fast ones alone.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-import sqlalchemy
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
 from cli.devserver import temporal_binary
-from runbooks.settings import Settings
-from sshd import Sshd, sshd_available
-from runbooks.storage.store import Store
-from workers.main import build_worker
+from support.fake_slack import FakeSlack
+from support.harness import Harness, make_settings, require, running_product, throwaway_postgres
+from support.paths import TESTS
+from support.sshd import Sshd, sshd_available
 from workflows import search_attributes as sa
 
-TEST_RUNBOOKS = Path(__file__).parent / "runbooks"
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
-
-def require(condition: bool, reason: str) -> None:
-    """Skip on a developer machine without the service; in CI a missing service is a failure."""
-    if not condition:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must provide this: {reason}")
-        pytest.skip(reason)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    integration = TESTS / "integration"
+    for item in items:
+        if integration in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -61,17 +52,6 @@ def temporal_address(temporal: WorkflowEnvironment) -> str:
     return temporal.client.service_client.config.target_host
 
 
-def _postgres_available() -> bool:
-    try:
-        engine = sqlalchemy.create_engine(PG_ADMIN_URL)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database per test: a SQLite file, or a throwaway PostgreSQL database."""
@@ -82,75 +62,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-@contextlib.contextmanager
-def throwaway_postgres(prefix: str) -> Iterator[str]:
-    """A new empty PostgreSQL database, dropped afterwards (or a skip / CI failure without a server)."""
-    require(_postgres_available(), f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@dataclass
-class Harness:
-    """The product wired together for one test: API (in-process ASGI), a worker, a database."""
-
-    http: httpx.AsyncClient
-    settings: Settings
-    store: Store
-    client: Client
-    workdir: Path
-
-    async def wait_for(self, execution_id: str, *statuses: str, step: str | None = None,
-                       timeout: float = 20.0) -> dict:
-        """Poll the API until the execution (or one step) reaches one of `statuses`."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        body: dict = {}
-        while asyncio.get_running_loop().time() < deadline:
-            resp = await self.http.get(f"/api/v1/executions/{execution_id}")
-            if resp.status_code == 200:
-                body = resp.json()
-                current = body["status"] if step is None else next(
-                    (s["status"] for s in body["steps"] if s["id"] == step), None)
-                if current in statuses:
-                    return body
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{execution_id} never reached {statuses} (step {step}); last: {body}")
-
-
-def make_settings(tmp_path: Path, temporal_address: str, database_url: str | None = None, **extra) -> Settings:
-    return Settings(data_dir=tmp_path / "data", runbooks_dir=TEST_RUNBOOKS,
-                    database_url=database_url or f"sqlite:///{tmp_path / 'app.db'}",
-                    temporal_address=temporal_address, task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-                    heartbeat_timeout_seconds=5, **extra)
-
-
-@contextlib.asynccontextmanager
-async def running_product(client: Client, settings: Settings, workdir: Path,
-                          with_worker: bool = True) -> AsyncIterator[Harness]:
-    """The API app with its lifespan, plus (unless the test brings its own) an in-process worker."""
-    app = create_app(settings, client)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-            h = Harness(http=http, settings=settings, store=app.state.services.store, client=client, workdir=workdir)
-            if not with_worker:
-                yield h
-                return
-            with ThreadPoolExecutor(max_workers=32) as executor:
-                async with build_worker(client, settings, h.store, executor):
-                    yield h
-
-
 @pytest.fixture
 async def harness(temporal: WorkflowEnvironment, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = make_settings(tmp_path, temporal_address)
     async with running_product(temporal.client, settings, tmp_path) as h:
         yield h
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A local server that speaks the Slack Web API; the real slack_sdk client is pointed at it."""
+    with FakeSlack() as server:
+        yield server

@@ -1,0 +1,1 @@
+"""One module per resource or door: alerts, match, runbooks, executions, slack, health, metrics."""

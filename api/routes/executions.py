@@ -58,7 +58,7 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
 @router.get("/{execution_id}/live", response_model=ExecutionState)
 async def live_progress(execution_id: str, svc: Services = Depends(services)) -> ExecutionState:
     """Live progress straight from the workflow (a Temporal query), for a running execution."""
-    return await control.live_progress(svc, execution_id)
+    return await control.current_progress(svc, execution_id)
 
 
 async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services,

@@ -9,7 +9,7 @@ blocks, decisions in sentences) is read in one walk over its Markdown tokens:
 - output samples, example files and anything under Meaning / Impact / definitions are not steps;
 - the nearest telling heading gives the step's section, an "If ..." sentence its condition, a
   "to revert, run ..." sentence its rollback (or rollback hint);
-- placeholders become `{{ labels.x }}` (runbooks/variables.py); a command that cannot be filled
+- placeholders become `{{ labels.x }}` (variables.py); a command that cannot be filled
   safely, or that opens an interactive session, becomes a manual step that says why.
 
 Parsing never fails on content: a runbook without commands gets manual steps from its Diagnosis /

@@ -3,7 +3,7 @@
 Prose runbooks mix commands with everything else a code span can hold (`NotReady`, metric names,
 file paths, YAML keys) and show commands the way a terminal does (`$ ` prompts, output lines,
 `\\` continuations). This module decides what is a command and extracts it as a person would type
-it; runbooks/prose.py decides which step it becomes.
+it; prose.py decides which step it becomes.
 
 A whole code block is one step: commands of one block share variables (`POD=$(...)` then `$POD`),
 so splitting them would break them, and the block is how the author grouped them.

@@ -2,7 +2,7 @@
 
 The decisions a runbook makes live in its sentences ("If the pod is OOMKilled, raise the limit"),
 its structure in headings ("Diagnosis", "Mitigation"). These are small, separately testable
-heuristics; runbooks/prose.py applies them while it walks the document.
+heuristics; prose.py applies them while it walks the document.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Template syntax that is not ours (`{{range .items}}` for `oc -o go-template`) is
 `{{ '{{' }}`, a constant the templating module reads as literal text, so it runs verbatim.
 
 Nothing here decides whether a converted command is safe to fill: templating does that, and a
-command it refuses becomes a manual step (see runbooks/prose.py).
+command it refuses becomes a manual step (see prose.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What runbook search answers with, and the knobs it is calibrated by (see runbooks/search.py)."""
+"""What runbook search answers with, and the knobs it is calibrated by (see runbooks/matching/index.py)."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def name_words(rb: Runbook) -> str:
 def runbook_summary(rb: Runbook, max_chars: int = 700) -> str:
     """The text embedded for a runbook: name and meaning (what the alert is), not the procedure.
 
-    The runbook's vector is the mean of this text's and `name_words`' (see runbooks/search.py)."""
+    The runbook's vector is the mean of this text's and `name_words`' (see runbooks/matching/index.py)."""
     description = _clean(rb.description)
     if description.startswith("|"):  # a table where the meaning should be: step titles say more
         description = ""

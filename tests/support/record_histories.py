@@ -1,0 +1,267 @@
+"""Record workflow histories for the replay tests (tests/histories/*.json).
+
+Each scenario runs the current RunbookExecution code on a real Temporal server (the dev server,
+or the time-skipping test server for the escalation chain) with the real activities, then saves
+the execution's event history. tests/unit/test_replay.py replays every saved history against the workflow
+code of the day: a change that alters what the workflow schedules fails it.
+
+    .venv/bin/python tests/support/record_histories.py            # every scenario
+    .venv/bin/python tests/support/record_histories.py approve    # only these
+
+Record a new history when you add a path through the workflow; never re-record an old one to make
+a failing replay pass (that hides exactly the break the test is there to catch): guard the change
+with `workflow.patched` instead (README, "Changing workflow code").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: the packages and tests/support
+
+from cli.devserver import temporal_binary  # noqa: E402
+from runbooks.authoring.reader import parse_file, parse_markdown  # noqa: E402
+from runbooks.contract import AlertRef, Decision, ExecutionInput, ExecutionState, ResolvedNotice  # noqa: E402
+from runbooks.rendering.planning import build_context, plan_steps  # noqa: E402
+from runbooks.settings import Settings  # noqa: E402
+from runbooks.storage.engine import make_engine  # noqa: E402
+from runbooks.storage.migrate import create_schema  # noqa: E402
+from runbooks.storage.store import Store  # noqa: E402
+from support.paths import HISTORIES as OUT  # noqa: E402
+from support.paths import TEST_RUNBOOKS as RUNBOOKS  # noqa: E402
+from workers.main import build_worker  # noqa: E402
+from workflows import search_attributes as sa  # noqa: E402
+from workflows.runbook_execution import RunbookExecution  # noqa: E402
+
+ESCALATING = """---
+id: escalating
+mode: autopilot
+escalation:
+  - after: 5m
+    notify: primary
+  - after: 15m
+    notify: secondary
+  - after: 60m
+    action: reject
+---
+# Escalating
+
+## Steps
+
+1. **Mark**
+   Risk: yellow
+   ```sh
+   echo mark >> {{ params.log }}
+   ```
+   Rollback:
+   ```sh
+   echo unmark >> {{ params.log }}
+   ```
+2. **Dangerous**
+   Risk: red
+   ```sh
+   echo dangerous >> {{ params.log }}
+   ```
+"""
+
+
+def execution_input(runbook_text_or_file: str | Path, log: Path, *, mode: str | None = None,
+                    labels: dict[str, str] | None = None, notify: bool = False) -> ExecutionInput:
+    rb = (parse_file(runbook_text_or_file, RUNBOOKS) if isinstance(runbook_text_or_file, Path)
+          else parse_markdown(runbook_text_or_file))
+    labels = {"log": str(log), **(labels or {})}
+    params = {"log": str(log)}
+    return ExecutionInput(
+        execution_id=f"history-{rb.id}-{uuid.uuid4().hex[:8]}", runbook_id=rb.id, runbook_version=1,
+        runbook_title=rb.title, service=rb.service, mode=mode or rb.mode, escalation=rb.escalation,
+        steps=plan_steps(rb, build_context(labels, {}, params)), params=params, started_by="recorder",
+        heartbeat_timeout_seconds=10, notify=notify,
+        alert=AlertRef(source="alertmanager", fingerprint="fp-1", alertname="Recorded", labels=labels))
+
+
+async def until_waiting(handle: WorkflowHandle, step_id: str, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        state = await handle.query(RunbookExecution.progress, result_type=ExecutionState)
+        st = state.step(step_id)
+        if st is not None and st.status.value == "waiting_approval":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id}: step {step_id} never waited")
+
+
+async def approve(handle: WorkflowHandle, step_id: str, actor: str = "alice", **values: str) -> None:
+    await until_waiting(handle, step_id)
+    await handle.signal(RunbookExecution.approve, Decision(step_id=step_id, approved=True, actor=actor,
+                                                           values=values))
+
+
+async def reject(handle: WorkflowHandle, step_id: str, actor: str = "bob") -> None:
+    await until_waiting(handle, step_id)
+    await handle.signal(RunbookExecution.reject, Decision(step_id=step_id, approved=False, actor=actor,
+                                                          comment="not now"))
+
+
+async def finished(handle: WorkflowHandle) -> None:
+    try:
+        await handle.result()
+    except Exception:  # a rolled-back or failed execution ends as a workflow failure
+        pass
+
+
+Scenario = Callable[[Client, str, Path], Awaitable[WorkflowHandle]]
+
+
+async def approve_path(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """Green runs, yellow and red wait and are approved, the alert resolves, chat is notified."""
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "approve.log", notify=True)
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "change-a")
+    await h.signal(RunbookExecution.alert_resolved, ResolvedNotice(fingerprint="fp-1"))
+    await approve(h, "change-b", actor="bob")
+    await approve(h, "risky-change", actor="carol")
+    await finished(h)
+    return h
+
+
+async def reject_and_rollback(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "reject.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "change-a")
+    await approve(h, "change-b")
+    await reject(h, "risky-change")
+    await finished(h)
+    return h
+
+
+async def failed_step(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    inp = execution_input(RUNBOOKS / "e2e-failing.md", tmp / "failing.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await finished(h)
+    return h
+
+
+async def cancel(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "cancel.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "change-a")
+    await until_waiting(h, "change-b")
+    await h.cancel()
+    await finished(h)
+    return h
+
+
+async def missing_values(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    inp = execution_input(RUNBOOKS / "needs-value.md", tmp / "needs.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "note-the-pod", **{"labels.pod": "web-7"})
+    await finished(h)
+    return h
+
+
+async def dry_run(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "dry.log", mode="dry_run")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await finished(h)
+    return h
+
+
+async def escalation_timers(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """Nobody answers: notify, notify, then the timer rejects and the done step is rolled back."""
+    inp = execution_input(ESCALATING, tmp / "escalation.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await finished(h)
+    return h
+
+
+async def escalation_answered(client: Client, queue: str, tmp: Path, env: WorkflowEnvironment) -> WorkflowHandle:
+    inp = execution_input(ESCALATING, tmp / "answered.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await env.sleep(timedelta(minutes=7))
+    await h.signal(RunbookExecution.approve, Decision(step_id="dangerous", approved=True, actor="erin"))
+    await finished(h)
+    return h
+
+
+async def starter_approves_red(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A signal straight to Temporal that the doors refuse: the starter approving a red step. Ignored
+    (workflow.patched "decision-rules-in-workflow"); a second person's approval runs it."""
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "rules.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "change-a")
+    await approve(h, "change-b")
+    await approve(h, "risky-change", actor=inp.started_by)
+    await approve(h, "risky-change", actor="carol")
+    await finished(h)
+    return h
+
+
+async def approval_without_values(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """An approval lacking the values the step needs is ignored; the one that brings them runs it."""
+    inp = execution_input(RUNBOOKS / "needs-value.md", tmp / "rules-needs.log")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "note-the-pod")
+    await approve(h, "note-the-pod", **{"labels.pod": "web-8"})
+    await finished(h)
+    return h
+
+
+DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "failed_step": failed_step,
+              "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
+              "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values}
+TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
+
+
+async def _record(env: WorkflowEnvironment, scenarios: dict, wanted: set[str], tmp: Path, store: Store) -> None:
+    queue = f"history-{uuid.uuid4().hex[:6]}"
+    settings = Settings(task_queue=queue, data_dir=tmp / "data")
+    with ThreadPoolExecutor(32) as pool:
+        async with build_worker(env.client, settings, store, pool):
+            for name, scenario in scenarios.items():
+                if wanted and name not in wanted:
+                    continue
+                args = (env,) if scenario in (escalation_answered,) else ()
+                handle = await scenario(env.client, queue, tmp, *args)
+                history = await handle.fetch_history()
+                (OUT / f"{name}.json").write_text(history.to_json())
+                print(f"recorded {name}: {len(history.events)} events")
+
+
+async def main(wanted: set[str]) -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        engine = make_engine(f"sqlite:///{tmp / 'app.db'}")
+        create_schema(engine)
+        store = Store(engine)
+        dev = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(), search_attributes=sa.ALL,
+            data_converter=pydantic_data_converter, dev_server_log_level="error")
+        try:
+            await _record(dev, DEV_SERVER, wanted, tmp, store)
+        finally:
+            await dev.shutdown()
+        skipping = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+            data_converter=pydantic_data_converter)
+        try:
+            await _record(skipping, TIME_SKIPPING, wanted, tmp, store)
+        finally:
+            await skipping.shutdown()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(set(sys.argv[1:])))
