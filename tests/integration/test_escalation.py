@@ -18,45 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 from runbooks.storage.migrate import create_schema
 
 from runbooks.storage.engine import make_engine
-from runbooks.contract import Decision, ExecutionInput
-from runbooks.authoring.reader import parse_markdown
-from runbooks.rendering.planning import build_context, plan_steps
+from runbooks.contract import Decision
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
 from workers.main import build_worker
+from support.inputs import ESCALATING, execution_input
 from workflows.runbook_execution import RunbookExecution
-
-RUNBOOK = """---
-id: escalating
-mode: autopilot
-escalation:
-  - after: 5m
-    notify: primary
-  - after: 15m
-    notify: secondary
-  - after: 60m
-    action: reject
----
-# Escalating
-
-## Steps
-
-1. **Mark**
-   Risk: yellow
-   ```sh
-   echo mark >> {{ params.log }}
-   ```
-   Rollback:
-   ```sh
-   echo unmark >> {{ params.log }}
-   ```
-2. **Dangerous**
-   Risk: red
-   ```sh
-   echo dangerous >> {{ params.log }}
-   ```
-"""
-
 
 @pytest.fixture(scope="module")
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
@@ -74,18 +41,10 @@ def store(tmp_path: Path) -> Store:
     return Store(engine)
 
 
-def execution_input(log: Path) -> ExecutionInput:
-    rb = parse_markdown(RUNBOOK)
-    return ExecutionInput(
-        execution_id=f"esc-{uuid.uuid4().hex[:8]}", runbook_id=rb.id, runbook_version=1, runbook_title=rb.title,
-        mode=rb.mode, steps=plan_steps(rb, build_context(params={"log": str(log)})), escalation=rb.escalation,
-        params={"log": str(log)}, started_by="test")
-
-
 async def test_nobody_answers_for_an_hour_escalates_twice_then_rejects_and_rolls_back(
         time_skipping: WorkflowEnvironment, store: Store, tmp_path: Path) -> None:
     log = tmp_path / "log"
-    inp = execution_input(log)
+    inp = execution_input(ESCALATING, log, started_by="test")
     settings = Settings(task_queue=f"esc-{uuid.uuid4().hex[:6]}")
     started = time.monotonic()
     with ThreadPoolExecutor(32) as pool:
@@ -110,7 +69,7 @@ async def test_nobody_answers_for_an_hour_escalates_twice_then_rejects_and_rolls
 async def test_an_answer_after_the_first_escalation_stops_the_chain(
         time_skipping: WorkflowEnvironment, store: Store, tmp_path: Path) -> None:
     log = tmp_path / "log"
-    inp = execution_input(log)
+    inp = execution_input(ESCALATING, log, started_by="test")
     settings = Settings(task_queue=f"esc-{uuid.uuid4().hex[:6]}")
     with ThreadPoolExecutor(32) as pool:
         async with build_worker(time_skipping.client, settings, store, pool):

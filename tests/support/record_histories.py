@@ -32,64 +32,17 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: the packages and tests/support
 
 from cli.devserver import temporal_binary  # noqa: E402
-from runbooks.authoring.reader import parse_file, parse_markdown  # noqa: E402
-from runbooks.contract import AlertRef, Decision, ExecutionInput, ExecutionState, ResolvedNotice  # noqa: E402
-from runbooks.rendering.planning import build_context, plan_steps  # noqa: E402
+from runbooks.contract import Decision, ExecutionState, ResolvedNotice  # noqa: E402
 from runbooks.settings import Settings  # noqa: E402
 from runbooks.storage.engine import make_engine  # noqa: E402
 from runbooks.storage.migrate import create_schema  # noqa: E402
 from runbooks.storage.store import Store  # noqa: E402
 from support.paths import HISTORIES as OUT  # noqa: E402
+from support.inputs import ESCALATING, execution_input  # noqa: E402
 from support.paths import TEST_RUNBOOKS as RUNBOOKS  # noqa: E402
 from workers.main import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 from workflows.runbook_execution import RunbookExecution  # noqa: E402
-
-ESCALATING = """---
-id: escalating
-mode: autopilot
-escalation:
-  - after: 5m
-    notify: primary
-  - after: 15m
-    notify: secondary
-  - after: 60m
-    action: reject
----
-# Escalating
-
-## Steps
-
-1. **Mark**
-   Risk: yellow
-   ```sh
-   echo mark >> {{ params.log }}
-   ```
-   Rollback:
-   ```sh
-   echo unmark >> {{ params.log }}
-   ```
-2. **Dangerous**
-   Risk: red
-   ```sh
-   echo dangerous >> {{ params.log }}
-   ```
-"""
-
-
-def execution_input(runbook_text_or_file: str | Path, log: Path, *, mode: str | None = None,
-                    labels: dict[str, str] | None = None, notify: bool = False) -> ExecutionInput:
-    rb = (parse_file(runbook_text_or_file, RUNBOOKS) if isinstance(runbook_text_or_file, Path)
-          else parse_markdown(runbook_text_or_file))
-    labels = {"log": str(log), **(labels or {})}
-    params = {"log": str(log)}
-    return ExecutionInput(
-        execution_id=f"history-{rb.id}-{uuid.uuid4().hex[:8]}", runbook_id=rb.id, runbook_version=1,
-        runbook_title=rb.title, service=rb.service, mode=mode or rb.mode, escalation=rb.escalation,
-        steps=plan_steps(rb, build_context(labels, {}, params)), params=params, started_by="recorder",
-        heartbeat_timeout_seconds=10, notify=notify,
-        alert=AlertRef(source="alertmanager", fingerprint="fp-1", alertname="Recorded", labels=labels))
-
 
 async def until_waiting(handle: WorkflowHandle, step_id: str, timeout: float = 20.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
