@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.pop("ANTHROPIC_API_KEY", None)  # parse as the importer does, without the LLM
 
-from runbooks.authoring.importer import _runbook_files, parse_text  # noqa: E402
+from runbooks.authoring.importer import _runbook_files  # noqa: E402
+from runbooks.authoring.reader import parse_text  # noqa: E402
 from runbooks.model import Runbook  # noqa: E402
 from runbooks.matching.index import RunbookIndex, Weights  # noqa: E402
 
