@@ -10,9 +10,9 @@ import logging
 
 from temporalio import activity
 
-from runbooks.telemetry.metrics import observe_approval_wait
 from runbooks.contract import Activity, ExecutionEvent, ExecutionState
 from runbooks.storage.store import Store
+from runbooks.telemetry.metrics import observe_approval_wait
 
 log = logging.getLogger("runbooks.activities")
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from runbooks.model import Runbook
-from runbooks.authoring.reader import parse_markdown
 from runbooks.authoring.prose_commands import count_commands
+from runbooks.authoring.reader import parse_markdown
 from runbooks.authoring.variables import unresolved
+from runbooks.model import Runbook
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 TARGET_MS = 50.0

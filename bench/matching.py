@@ -38,8 +38,8 @@ os.environ.pop("ANTHROPIC_API_KEY", None)  # parse as the importer does, without
 
 from runbooks.authoring.importer import _runbook_files  # noqa: E402
 from runbooks.authoring.reader import parse_text  # noqa: E402
-from runbooks.model import Runbook  # noqa: E402
 from runbooks.matching.index import RunbookIndex, Weights  # noqa: E402
+from runbooks.model import Runbook  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "alerts_labelled.jsonl"
 WRONG_COST = 3.0  # a wrong runbook costs three times a missing one: it sends a person down a wrong path

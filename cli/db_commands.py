@@ -13,8 +13,8 @@ import sys
 
 from alembic.util import CommandError
 
-from runbooks.storage import migrate
 from runbooks.settings import Settings
+from runbooks.storage import migrate
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "parse":
             code = runbook_commands.run_parse(args, settings)
         elif args.command == "risk":
-            from cli.risk import run as run_risk
+            from cli.risk_command import run as run_risk
             code = run_risk(args.rest)
         elif args.command == "api":
             import uvicorn

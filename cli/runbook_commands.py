@@ -11,13 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 
+from runbooks.authoring.importer import ImportReport, import_directory, import_git
+from runbooks.authoring.lint import lint
+from runbooks.authoring.reader import parse_text
+from runbooks.errors import RunbookParseError
+from runbooks.settings import Settings
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
-from runbooks.errors import RunbookParseError
-from runbooks.authoring.importer import ImportReport, import_directory, import_git
-from runbooks.authoring.reader import parse_text
-from runbooks.authoring.lint import lint
-from runbooks.settings import Settings
 from runbooks.storage.store import Store
 
 console = Console()

@@ -1,4 +1,4 @@
-"""Text for Slack's mrkdwn, shared by the notifier (activities/slack.py) and the Slack door (api/).
+"""Text for Slack's mrkdwn, shared by the notifier (activities/slack_notifier.py) and the Slack door (api/).
 
 Slack treats three characters as markup; escaping them means a runbook title, an alert label or a
 person's comment can never ping @channel or forge a link.

@@ -5,7 +5,7 @@
     decisions.py  approve or reject a waiting step (the one rule, runbooks.policy)
     control.py    live progress and cancel
     catalog.py    the matching catalogue, refreshed after every import
-    authoring.py  paste, upload, revert, with the catalogue kept current
+    versions.py   new runbook versions through a door: paste, upload, revert (catalogue kept current)
     context.py    what a service call works with, opened once at start
     errors.py     the refusals every door maps the same way
     sources/      one adapter per alert source, and their registry

@@ -13,8 +13,8 @@ from temporalio.worker import Worker
 
 from activities.commands import CommandActivities
 from activities.records import RecordActivities
-from activities.rendering import render_with_values
-from activities.slack import SlackNotifier
+from activities.rerender import render_with_values
+from activities.slack_notifier import SlackNotifier
 from runbooks.settings import Settings
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema

@@ -15,9 +15,9 @@ from api.schemas import (
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.lint import lint
 from runbooks.model import Runbook
-from services.authoring import add_text, revert_to
 from services.context import Services
 from services.launch import ExecutionRef
+from services.versions import add_text, revert_to
 
 router = APIRouter(prefix="/api/v1/runbooks", tags=["runbooks"])
 MAX_TEXT = 1_000_000

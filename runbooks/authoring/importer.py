@@ -12,9 +12,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
-from runbooks.errors import RunbookParseError
 from runbooks.authoring.lint import Quality, lint
 from runbooks.authoring.reader import parse_text
+from runbooks.errors import RunbookParseError
 from runbooks.settings import LlmSettings
 from runbooks.storage.store import Store
 

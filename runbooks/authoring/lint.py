@@ -12,8 +12,8 @@ from enum import Enum
 
 from pydantic import BaseModel
 
-from runbooks.model import Mode, Risk, Runbook, Step
 from runbooks.authoring.variables import WELL_KNOWN_LABELS
+from runbooks.model import Mode, Risk, Runbook, Step
 
 _SHELL_LANGUAGES = {"shell"}
 _PENALTY = {"error": 40, "warning": 8, "info": 2}

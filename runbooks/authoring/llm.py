@@ -29,11 +29,11 @@ from runbooks.authoring.grounding import (  # noqa: F401 (MAX_STEPS, ProposedSte
     MAX_STEPS, SECTIONS, ProposedStep, ground_steps, normalize, numbered_source,
 )
 from runbooks.model import Risk, Runbook, Step, slugify
+from runbooks.rendering.templating import TemplateError, referenced_variables
+from runbooks.risk import classify
 from runbooks.settings import DEFAULT_LLM_MODEL as DEFAULT_MODEL
 from runbooks.settings import DEFAULT_LLM_TIMEOUT as DEFAULT_TIMEOUT
 from runbooks.settings import LlmSettings
-from runbooks.risk import classify
-from runbooks.rendering.templating import TemplateError, referenced_variables
 
 log = logging.getLogger(__name__)
 

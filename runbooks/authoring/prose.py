@@ -25,7 +25,6 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from runbooks.errors import RunbookParseError
 from runbooks.authoring.frontmatter import (
     FrontMatter,
     lenient_front_matter,
@@ -35,8 +34,6 @@ from runbooks.authoring.frontmatter import (
     parse_match,
     parse_mode,
 )
-from runbooks.model import Risk, Runbook, Step, slugify
-from runbooks.authoring.structured import STEPS_HEADING
 from runbooks.authoring.prose_commands import (
     inline_command,
     interactive_reason,
@@ -59,9 +56,12 @@ from runbooks.authoring.prose_text import (
     title_for_block,
     title_for_inline,
 )
-from runbooks.risk import classify
-from runbooks.rendering.templating import TemplateError, referenced_variables
+from runbooks.authoring.structured import STEPS_HEADING
 from runbooks.authoring.variables import convert_placeholders, readable
+from runbooks.errors import RunbookParseError
+from runbooks.model import Risk, Runbook, Step, slugify
+from runbooks.rendering.templating import TemplateError, referenced_variables
+from runbooks.risk import classify
 
 DEFAULT_TIMEOUT = 300.0
 _MD = MarkdownIt("commonmark")

@@ -14,14 +14,14 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from runbooks.errors import RunbookParseError
 from runbooks.authoring.frontmatter import (
     ALLOWED_KEYS, lenient_front_matter, parse_duration, parse_escalation, parse_group_by, parse_match, parse_mode,
     split_front_matter,
 )
+from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Runbook, Step, slugify
-from runbooks.risk import classify
 from runbooks.rendering.templating import TemplateError, referenced_variables
+from runbooks.risk import classify
 from runbooks.targets import TargetError, check_target_spec
 
 DEFAULT_TIMEOUT = 300.0

@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from runbooks.matching.embeddings import ModelUnavailable, OfflineMiniLM, model_id, text_hash
-from runbooks.model import Runbook
 from runbooks.matching.lexical import LexicalIndex
 from runbooks.matching.results import Candidate, MatchOutcome, RebuildStats, TextScore, Weights
 from runbooks.matching.text import alert_query, name_words, norm, runbook_lexical, runbook_summary
+from runbooks.model import Runbook
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from jinja2 import TemplateError as JinjaError
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
-from runbooks.errors import MissingValueError, TemplateError
 from runbooks.contract import RenderedCommand
+from runbooks.errors import MissingValueError, TemplateError
 from runbooks.rendering.shell_placement import Placeholder, scan
 
 ROOTS = ("labels", "annotations", "params")

@@ -9,12 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from runbooks.contract import ExecutionEvent, ExecutionState, StepState
+from runbooks.model import Runbook
 from runbooks.storage.tables import (
     AlertRow, ApprovalRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
     StepRow, utcnow,
 )
-from runbooks.contract import ExecutionEvent, ExecutionState, StepState
-from runbooks.model import Runbook
 
 log = logging.getLogger(__name__)
 

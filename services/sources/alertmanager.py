@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from runbooks.alert import Alert, label_fingerprint
+from runbooks.settings import Settings
 from services.sources.auth import check_token
 from services.sources.base import Delivery, SourceError
 from services.sources.parsing import as_text, check_count, load_json, obj, validate
-from runbooks.alert import Alert, label_fingerprint
-from runbooks.settings import Settings
 
 
 def _strings(value: Any) -> Any:

@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from runbooks.alert import Alert, label_fingerprint
+from runbooks.settings import Settings, SourceSettings
 from services.sources.auth import any_signature_matches, hmac_sha256_hex, require_secret
 from services.sources.base import Delivery, SourceError
 from services.sources.parsing import check_count, load_json, obj, scalar, str_map, timestamp, wrong
-from runbooks.alert import Alert, label_fingerprint
-from runbooks.settings import Settings, SourceSettings
 
 SIGNATURE, TIMESTAMP = "x-signature-256", "x-signature-timestamp"
 _MISSING = object()

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import Field
 
+from runbooks.alert import Alert
+from runbooks.settings import Settings
 from services.sources.alertmanager import AlertmanagerAlert, AlertmanagerWebhook, alerts_from
 from services.sources.auth import check_token
 from services.sources.base import Delivery
-from runbooks.alert import Alert
-from runbooks.settings import Settings
 
 
 class GrafanaAlert(AlertmanagerAlert):

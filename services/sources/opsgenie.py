@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from runbooks.alert import Alert
+from runbooks.settings import Settings
 from services.sources.auth import check_token
 from services.sources.base import Delivery, SourceError
 from services.sources.parsing import labels_from_tags, load_json, obj, opt_text, str_map, timestamp, wrong
-from runbooks.alert import Alert
-from runbooks.settings import Settings
 
 STATUS = {"create": "firing", "close": "resolved"}
 

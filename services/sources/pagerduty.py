@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from runbooks.alert import Alert
+from runbooks.settings import Settings, SourceSettings
 from services.sources.auth import any_signature_matches, hmac_sha256_hex, require_secret
 from services.sources.base import Delivery, SourceError
 from services.sources.parsing import join, load_json, obj, opt_text, timestamp
-from runbooks.alert import Alert
-from runbooks.settings import Settings, SourceSettings
 
 STATUS = {"incident.triggered": "firing", "incident.reopened": "firing", "incident.resolved": "resolved"}
 HEADER = "x-pagerduty-signature"

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 from sqlmodel import func, select
 
-from support.harness import Harness
 from runbooks.storage.tables import AlertRow, ExecutionRow
+from support.harness import Harness
 
 STARTS = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc).isoformat()
 

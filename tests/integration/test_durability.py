@@ -6,9 +6,9 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from support.alerts import decide, fire, lines
 from support.harness import make_settings, running_product
 from support.processes import start_worker
-from support.alerts import decide, fire, lines
 
 
 async def test_killing_the_worker_mid_execution_loses_nothing_and_repeats_nothing(

@@ -17,12 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from runbooks.storage.migrate import create_schema
 
-from runbooks.storage.engine import make_engine
 from runbooks.contract import Decision
 from runbooks.settings import Settings
+from runbooks.storage.engine import make_engine
 from runbooks.storage.store import Store
-from workers.main import build_worker
 from support.inputs import ESCALATING, execution_input
+from workers.main import build_worker
 from workflows.runbook_execution import RunbookExecution
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from support.harness import Harness, make_settings
-from runbooks.storage.migrate import create_schema
-from runbooks.storage.engine import make_engine
 from runbooks.authoring.importer import import_git
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
 from support.alerts import decide, fire, lines
+from support.harness import Harness, make_settings
 from support.paths import TEST_RUNBOOKS
 
 PASTED = """---

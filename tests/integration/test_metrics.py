@@ -13,8 +13,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.harness import Harness
 from support.alerts import alert_payload, decide, fire
+from support.harness import Harness
 from support.paths import REPO
 
 DASHBOARD = REPO / "deploy" / "grafana" / "living-runbooks.json"

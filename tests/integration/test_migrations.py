@@ -18,11 +18,11 @@ from sqlalchemy import event, inspect, text
 from sqlmodel import Session, SQLModel
 
 from cli import db_commands
-from runbooks.storage import migrate
-from runbooks.storage.migrate import create_schema
-from runbooks.storage.engine import make_engine
-from runbooks.storage.tables import RunbookRow, utcnow
 from runbooks.settings import Settings
+from runbooks.storage import migrate
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
+from runbooks.storage.tables import RunbookRow, utcnow
 from support.paths import REPO
 
 

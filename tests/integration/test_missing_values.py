@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.harness import Harness
 from support.alerts import fire, lines
+from support.harness import Harness
 
 
 async def test_a_missing_label_is_asked_for_and_the_answer_fills_exactly_one_argument(

@@ -16,12 +16,12 @@ import pytest
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from support.harness import Harness, make_settings, running_product
-from support.fake_slack import TOKEN, FakeSlack
-from support.slack_calls import CHANNEL, blocks_of, buttons, in_thread, root_of, shown, slack_call, texts, ts_of
-from runbooks.storage.tables import SlackMessageRow
 from runbooks.settings import Settings
+from runbooks.storage.tables import SlackMessageRow
 from support.alerts import decide, fire
+from support.fake_slack import TOKEN, FakeSlack
+from support.harness import Harness, make_settings, running_product
+from support.slack_calls import CHANNEL, blocks_of, buttons, in_thread, root_of, shown, slack_call, texts, ts_of
 from workers.main import build_worker
 
 

@@ -27,9 +27,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from support import fake_slack
-from support.harness import Harness, make_settings, running_product
-from support.fake_slack import FakeSlack
 from support.alerts import fire, lines
+from support.fake_slack import FakeSlack
+from support.harness import Harness, make_settings, running_product
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0APPROVALS"

@@ -10,8 +10,8 @@ import pytest
 
 from activities.targets.output import omitted_marker
 from activities.targets.ssh import run_ssh
-from runbooks.targets import SshTarget, parse_ssh_target
 from runbooks.contract import CommandResult, RenderedCommand
+from runbooks.targets import SshTarget, parse_ssh_target
 from support.sshd import Sshd, free_port, keygen
 
 

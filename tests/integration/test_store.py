@@ -6,15 +6,15 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from support.harness import make_settings, running_product
-from runbooks.storage.migrate import create_schema
-from runbooks.storage.engine import make_engine
-from runbooks.storage.tables import ExecutionRow, utcnow
+from runbooks.authoring.reader import parse_markdown
 from runbooks.contract import Decision, ExecutionState, ExecutionStatus, StepState, StepStatus
 from runbooks.model import Mode, Risk
-from runbooks.authoring.reader import parse_markdown
+from runbooks.storage.engine import make_engine
+from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
+from runbooks.storage.tables import ExecutionRow, utcnow
 from support.alerts import decide, fire, lines
+from support.harness import make_settings, running_product
 
 RUNBOOK = """---
 id: versioned

@@ -7,3 +7,11 @@ REPO = TESTS.parent
 DATA = TESTS / "data"
 TEST_RUNBOOKS = TESTS / "runbooks"
 HISTORIES = TESTS / "histories"
+
+
+def corpus() -> Path | None:
+    """The 256 real public runbooks (`../shared/corpus`), when this machine has them."""
+    for candidate in (REPO.parent / "shared" / "corpus", Path("/work/shared/corpus")):
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -37,8 +37,8 @@ from runbooks.settings import Settings  # noqa: E402
 from runbooks.storage.engine import make_engine  # noqa: E402
 from runbooks.storage.migrate import create_schema  # noqa: E402
 from runbooks.storage.store import Store  # noqa: E402
-from support.paths import HISTORIES as OUT  # noqa: E402
 from support.inputs import ESCALATING, execution_input  # noqa: E402
+from support.paths import HISTORIES as OUT  # noqa: E402
 from support.paths import TEST_RUNBOOKS as RUNBOOKS  # noqa: E402
 from workers.main import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402

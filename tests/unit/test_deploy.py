@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runbooks.settings import LlmSettings, Settings, SourceSettings
 from support.harness import require
 from support.paths import REPO
-from runbooks.settings import LlmSettings, Settings, SourceSettings
 from workflows import search_attributes as sa
 
 COMPOSE_FILE = REPO / "docker-compose.yml"

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import pytest
 
-from runbooks.errors import RunbookParseError
-from runbooks.model import Risk, Runbook, Step
-from runbooks.authoring.reader import parse_file, parse_markdown
-from runbooks.authoring.structured import is_structured, parse_structured
 from runbooks.authoring.prose import parse_prose
 from runbooks.authoring.prose_commands import inline_command, read_block
-from runbooks.rendering.templating import render_command
+from runbooks.authoring.reader import parse_file, parse_markdown
+from runbooks.authoring.structured import is_structured, parse_structured
 from runbooks.authoring.variables import (
     WELL_KNOWN_LABELS,
     convert_placeholders,
     normalize_label,
     unresolved,
 )
-from support.paths import REPO
+from runbooks.errors import RunbookParseError
+from runbooks.model import Risk, Runbook, Step
+from runbooks.rendering.templating import render_command
+from support.paths import REPO, corpus
 
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = corpus() or REPO.parent / "shared" / "corpus"
 
 # An excerpt of prometheus-operator's KubePodCrashLooping runbook (Apache-2.0), front matter included.
 CRASH_LOOPING = """\

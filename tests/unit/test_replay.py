@@ -16,8 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.runbook_execution import RunbookExecution
 from support.paths import HISTORIES
+from workflows.runbook_execution import RunbookExecution
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 

@@ -1,4 +1,4 @@
-"""`runbooks risk` (cli/risk.py) as a subprocess: one command per stdin line in, one JSON object per line out."""
+"""`runbooks risk` (cli/risk_command.py) as a subprocess: one command per stdin line in, one JSON object per line out."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROOT = REPO
 
 
 def _run(stdin: str, *args: str) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "cli.risk", *args], input=stdin, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "cli.risk_command", *args], input=stdin, capture_output=True, text=True,
                           cwd=ROOT, timeout=60, check=True)
     assert proc.stderr == ""
     return [json.loads(line) for line in proc.stdout.splitlines()]

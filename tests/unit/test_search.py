@@ -27,10 +27,10 @@ except ImportError as exc:  # in CI a missing search dependency is a failure, no
     pytest.skip(f"runbook search dependency missing: {exc.name}", allow_module_level=True)
 
 from runbooks.matching.embeddings import OfflineMiniLM
-from runbooks.model import Risk, Runbook, Step
 from runbooks.matching.index import Candidate, MatchOutcome, RunbookIndex
 from runbooks.matching.text import tokens, words
-from support.paths import REPO
+from runbooks.model import Risk, Runbook, Step
+from support.paths import REPO, corpus
 
 ROOT = REPO
 
@@ -313,14 +313,7 @@ def test_no_network_access_is_attempted(tmp_path: Path) -> None:
 
 # --- the real corpus ----------------------------------------------------------------------------------
 
-def _corpus() -> Path | None:
-    for candidate in (Path("/work/shared/corpus"), REPO.parent / "shared" / "corpus"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-@pytest.mark.skipif(_corpus() is None, reason="the shared corpus of real runbooks is not beside the repository")
+@pytest.mark.skipif(corpus() is None, reason="the shared corpus of real runbooks is not beside the repository")
 def test_against_the_real_corpus(embedder: OfflineMiniLM, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     spec = importlib.util.spec_from_file_location("bench_matching", ROOT / "bench" / "matching.py")
@@ -328,10 +321,10 @@ def test_against_the_real_corpus(embedder: OfflineMiniLM, monkeypatch: pytest.Mo
     sys.modules.setdefault("bench_matching", bench)  # its dataclasses look their module up
     spec.loader.exec_module(bench)
 
-    corpus = bench.load_corpus(_corpus())
-    assert len(corpus) >= 200
+    runbooks = bench.load_corpus(corpus())
+    assert len(runbooks) >= 200
     idx = RunbookIndex(embedder=embedder)
-    idx.rebuild(corpus)
+    idx.rebuild(runbooks)
 
     crash = idx.match({"alertname": "KubePodCrashLooping"})
     assert crash.runbook_id == "prometheus-operator-runbooks/kubernetes/KubePodCrashLooping"
@@ -351,4 +344,4 @@ def test_against_the_real_corpus(embedder: OfflineMiniLM, monkeypatch: pytest.Mo
                           ("SnowflakeWarehouseQueued", "Snowflake warehouse queries are queued for 10 minutes")]:
         outcome = idx.match({"alertname": name}, {"summary": summary})
         assert outcome.runbook_id is None and len(outcome.candidates) == 3, outcome
-        assert f"best of {len(corpus)}" in outcome.candidates[0].reason
+        assert f"best of {len(runbooks)}" in outcome.candidates[0].reason

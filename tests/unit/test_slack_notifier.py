@@ -12,15 +12,15 @@ from slack_sdk.errors import SlackApiError
 from temporalio.exceptions import ApplicationError
 
 from activities import slack_messages as msgs
-from activities.slack import SlackNotifier
-from support.harness import make_settings
-from support.fake_slack import TOKEN, FakeSlack
-from support.slack_calls import CHANNEL, blocks_of, buttons, shown
+from activities.slack_notifier import SlackNotifier
+from runbooks.contract import ExecutionEvent
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
-from runbooks.storage.tables import AlertRow, ApprovalRow, ExecutionRow, RunbookVersionRow, StepRow
-from runbooks.contract import ExecutionEvent
 from runbooks.storage.store import Store
+from runbooks.storage.tables import AlertRow, ApprovalRow, ExecutionRow, RunbookVersionRow, StepRow
+from support.fake_slack import TOKEN, FakeSlack
+from support.harness import make_settings
+from support.slack_calls import CHANNEL, blocks_of, buttons, shown
 
 
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
+from runbooks.alert import Alert, label_fingerprint
+from runbooks.settings import Settings
 from services.sources import REGISTRY, Delivery, SourceError
 from services.sources.datadog import monitor_name
 from services.sources.generic import parse_mapping
-from runbooks.alert import Alert, label_fingerprint
-from runbooks.settings import Settings
 from support.paths import DATA
 
 SAMPLES = {p.stem: json.loads(p.read_text()) for p in (DATA / "sources").glob("*.json")}

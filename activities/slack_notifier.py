@@ -28,10 +28,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import slack_messages as msgs
-from runbooks.storage.tables import AlertRow, ApprovalRow, SlackMessageRow, StepRow
 from runbooks.contract import Activity, EventKind, ExecutionEvent
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
+from runbooks.storage.tables import AlertRow, ApprovalRow, SlackMessageRow, StepRow
 
 log = logging.getLogger("runbooks.slack")
 

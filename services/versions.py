@@ -1,5 +1,5 @@
-"""Bringing a runbook in through a door (paste, upload, revert): parsed, versioned, and the
-matching catalogue refreshed when a new version was stored."""
+"""New runbook versions through a door (paste, upload, revert): parsed, stored as an immutable
+version, and the matching catalogue refreshed when a new version was stored."""
 
 from __future__ import annotations
 
