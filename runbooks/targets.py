@@ -134,4 +134,6 @@ def check_target_spec(spec: str) -> None:
         except TargetError as exc:
             first = first or exc
     assert first is not None
-    raise first if "{{" not in spec else TargetError(f"{first} (whatever values fill its placeholders)")
+    if "{{" not in spec:
+        raise first
+    raise TargetError(f"target {spec!r} is not valid whatever values fill its placeholders; with sample values: {first}")
