@@ -25,7 +25,7 @@ from workflows import search_attributes as sa
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     integration = TESTS / "integration"
     for item in items:
-        if integration in Path(item.fspath).parents:
+        if integration in item.path.parents:
             item.add_marker(pytest.mark.integration)
 
 
