@@ -220,6 +220,12 @@ class ExecutionState(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     resolved_at: datetime | None = None
+    # Who and what started it: the workflow's own save writes the execution's row complete, so the
+    # database follows Temporal even when the starter died before writing it.
+    started_by: str = "alert"
+    alertname: str | None = None
+    alert_fingerprint: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)
 
     def step(self, step_id: str) -> StepState | None:
         return next((s for s in self.steps if s.id == step_id), None)

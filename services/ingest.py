@@ -14,13 +14,14 @@ import asyncio
 import logging
 
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from runbooks.alert import Alert
 from runbooks.contract import ResolvedNotice, Signal
 from runbooks.storage.tables import AlertRow, RejectedDelivery, utcnow
 from runbooks.telemetry.metrics import ALERTS_RECEIVED, DELIVERIES_REJECTED
 from services.context import Services
-from services.errors import NotFound, TooLarge
+from services.errors import NotFound, TooLarge, Unavailable
 from services.launch import ExecutionRef, execution_id_for
 from services.sources import REGISTRY, Delivery, SourceError
 
@@ -59,8 +60,17 @@ async def parse_delivery(svc: Services, delivery: Delivery) -> list[Alert]:
 
 
 async def receive(svc: Services, delivery: Delivery) -> AlertsAccepted:
-    """A source's webhook delivery, end to end. A re-delivered firing alert never starts a second execution."""
-    return await ingest(svc, await parse_delivery(svc, delivery))
+    """A source's webhook delivery, end to end. A re-delivered firing alert never starts a second execution.
+
+    Without the database the delivery is refused with 503, which every source retries: an execution
+    may have started for an alert before the database went away, and the retry finds it.
+    """
+    try:
+        return await ingest(svc, await parse_delivery(svc, delivery))
+    except OperationalError as exc:
+        log.warning("refused a %s delivery: the database is unreachable (%s)", delivery.source, exc.orig)
+        DELIVERIES_REJECTED.labels(source=delivery.source, code="503").inc()
+        raise Unavailable("the database is unreachable; the delivery was not recorded, retry later") from None
 
 
 async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:

@@ -1,8 +1,10 @@
 """Start a runbook execution exactly once, from an alert or by hand.
 
-The execution id is derived from (runbook, alert name, fingerprint, start of the firing), so the
-database primary key and Temporal's workflow-id policy both turn a re-delivered alert into the
-execution that is already running instead of a second one.
+The execution id is derived from (runbook, alert name, fingerprint, start of the firing), and
+Temporal's workflow-id policy turns a re-delivered alert into the execution that already runs. The
+database follows Temporal, never the other way round: the workflow is started first and its row is
+written after it (and by the workflow's own first save), so a crash between the two leaves nothing
+that a re-delivery would trust without a workflow behind it.
 """
 
 from __future__ import annotations
@@ -81,20 +83,15 @@ class Launcher:
                                  for s in steps if s.render_error or s.needs})
         execution_id = execution_id_for(runbook, alert)
         group_key = group_key_for(runbook, alert) if alert is not None and runbook.group_by else None
+        claimed = False
         if group_key is not None:
             held = await asyncio.to_thread(self.store.claim_group, group_key, execution_id)
-            if held is not None:  # the group's execution is running: this alert joins it
-                status = await asyncio.to_thread(self.store.execution_status, held)
-                return ExecutionRef(id=held, runbook_id=runbook.id, status=status or "running")
-        row = ExecutionRow(
-            id=execution_id, runbook_id=runbook.id, runbook_version=version, mode=mode.value,
-            status=ExecutionStatus.running.value, alertname=alert.alertname if alert else None,
-            alert_fingerprint=alert.fingerprint if alert else None, params=params, started_by=started_by,
-            group_key=group_key, started_at=utcnow())
-        if not await asyncio.to_thread(self.store.create_execution, row):
-            status = await asyncio.to_thread(self.store.execution_status, execution_id)
-            return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status or ExecutionStatus.running.value)
-
+            claimed = held is None
+            execution_id = held or execution_id  # a held group: this alert joins its execution
+        # A row exists only once its workflow was started, so a row found is an execution that runs or ran.
+        status = await asyncio.to_thread(self.store.execution_status, execution_id)
+        if status is not None:
+            return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status)
         inp = ExecutionInput(
             execution_id=execution_id, runbook_id=runbook.id, runbook_version=version, runbook_title=runbook.title,
             service=runbook.service, mode=mode, steps=steps, escalation=runbook.escalation, params=params,
@@ -103,6 +100,31 @@ class Launcher:
             alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
                            severity=alert.severity, labels=alert.labels, annotations=alert.annotations)
             if alert else None)
+        try:
+            started = await self._start_workflow(runbook, version, mode, inp, alert)
+        except RPCError as exc:
+            if claimed:
+                await asyncio.to_thread(self.store.release_group, group_key, execution_id)  # let the source retry
+            raise Unavailable(f"Temporal did not start the execution (nothing ran; retry later): {exc.message}") from None
+        if started:
+            EXECUTIONS_STARTED.labels(runbook_id=runbook.id).inc()
+        # Written after the start: a crash before this line leaves a workflow whose own first save writes the
+        # row (with the same facts), and a re-delivery lands here again and finds or completes it.
+        row = ExecutionRow(
+            id=execution_id, runbook_id=runbook.id, runbook_version=version, mode=mode.value,
+            status=ExecutionStatus.running.value, alertname=alert.alertname if alert else None,
+            alert_fingerprint=alert.fingerprint if alert else None, params=params, started_by=started_by,
+            group_key=group_key, started_at=utcnow())
+        status = await asyncio.to_thread(self.store.record_execution, row)
+        return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status)
+
+    async def _start_workflow(self, runbook: Runbook, version: int, mode: Mode, inp: ExecutionInput,
+                              alert: Alert | None) -> bool:
+        """Start the workflow or find it: Temporal's workflow-id policy is the exact deduplication.
+
+        True when this call started it; False when it was running (USE_EXISTING attaches to it) or
+        ran before under this id (a closed run is never started again).
+        """
         attrs = [SearchAttributePair(sa.RUNBOOK_ID, runbook.id), SearchAttributePair(sa.EXECUTION_STATUS, "running")]
         for key, value in ((sa.ALERT_NAME, alert.alertname if alert else "manual"),
                            (sa.SERVICE, runbook.service or (alert.labels.get("service") if alert else None)),
@@ -110,21 +132,15 @@ class Launcher:
             if value:
                 attrs.append(SearchAttributePair(key, value))
         try:
-            await self.client.start_workflow(
-                RunbookExecution.run, inp, id=execution_id, task_queue=self.settings.task_queue,
+            handle = await self.client.start_workflow(
+                RunbookExecution.run, inp, id=inp.execution_id, task_queue=self.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(attrs),
                 static_summary=f"{runbook.title} ({mode.value})",
                 static_details=f"runbook {runbook.id} v{version}; "
-                               f"alert {alert.alertname if alert else 'none'}; started by {started_by}")
-        except WorkflowAlreadyStartedError:  # an earlier run under this id: not a new execution
-            pass
-        except RPCError as exc:
-            await asyncio.to_thread(self.store.delete_execution, execution_id)  # let the source retry
-            if group_key is not None:
-                await asyncio.to_thread(self.store.release_group, group_key, execution_id)
-            raise Unavailable(f"Temporal did not start the execution (nothing ran; retry later): {exc.message}") from None
-        else:
-            EXECUTIONS_STARTED.labels(runbook_id=runbook.id).inc()
-        return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=ExecutionStatus.running.value)
+                               f"alert {alert.alertname if alert else 'none'}; started by {inp.started_by}")
+        except WorkflowAlreadyStartedError:
+            return False
+        response = getattr(handle, "_start_workflow_response", None)  # the SDK keeps the server's answer here
+        return bool(getattr(response, "started", True))

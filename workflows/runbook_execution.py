@@ -117,7 +117,9 @@ class RunbookExecution:
         self._inp = inp
         self._state = ExecutionState(
             execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
-            mode=inp.mode, started_at=workflow.now(),
+            mode=inp.mode, started_at=workflow.now(), started_by=inp.started_by, params=inp.params,
+            alertname=inp.alert.alertname if inp.alert else None,
+            alert_fingerprint=inp.alert.fingerprint if inp.alert else None,
             steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
                              target=s.target, command=s.command.display if s.command else s.instructions,
                              rollback_command=s.rollback.display if s.rollback else None, needs=s.needs)

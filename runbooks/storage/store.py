@@ -103,16 +103,25 @@ class Store:
             s.add_all(rows)
             s.commit()
 
-    def create_execution(self, row: ExecutionRow) -> bool:
-        """Insert unless it exists (a re-delivered alert or the workflow got there first)."""
+    def record_execution(self, row: ExecutionRow) -> str:
+        """Write the row of a started workflow, or complete the one its first save wrote; returns its status."""
         with self.session() as s:
-            s.add(row)
-            try:
-                s.commit()
-                return True
-            except IntegrityError:
-                s.rollback()
-                return False
+            existing = s.get(ExecutionRow, row.id)
+            if existing is None:
+                s.add(row)
+                try:
+                    s.commit()
+                    return row.status
+                except IntegrityError:  # the workflow's save got there in between
+                    s.rollback()
+                    existing = s.get(ExecutionRow, row.id)
+                    assert existing is not None
+            for name in ("alertname", "alert_fingerprint", "group_key"):
+                if getattr(existing, name) is None and getattr(row, name) is not None:
+                    setattr(existing, name, getattr(row, name))
+            s.add(existing)
+            s.commit()
+            return existing.status
 
     def save_state(self, state: ExecutionState) -> list[StepState]:
         """Mirror the workflow's live state: execution, each step, and who decided what.
@@ -126,7 +135,9 @@ class Store:
             if ex is None:
                 ex = ExecutionRow(id=state.execution_id, runbook_id=state.runbook_id,
                                   runbook_version=state.runbook_version, mode=state.mode.value,
-                                  status=state.status.value, started_at=state.started_at)
+                                  status=state.status.value, started_at=state.started_at,
+                                  alertname=state.alertname, alert_fingerprint=state.alert_fingerprint,
+                                  params=state.params, started_by=state.started_by)
             ex.status, ex.reason = state.status.value, state.reason
             if state.status.terminal:  # the group may start a new execution from now on
                 for claim in s.exec(select(GroupClaim).where(GroupClaim.execution_id == state.execution_id)):
@@ -181,13 +192,6 @@ class Store:
             if runbook_id:
                 q = q.where(ExecutionRow.runbook_id == runbook_id)
             return list(s.exec(q))
-
-    def delete_execution(self, execution_id: str) -> None:
-        with self.session() as s:
-            row = s.get(ExecutionRow, execution_id)
-            if row is not None:
-                s.delete(row)
-                s.commit()
 
     def open_executions_for_alert(self, fingerprint: str) -> list[str]:
         """Running executions this alert was delivered to (directly, or as a member of a group)."""

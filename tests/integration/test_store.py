@@ -55,8 +55,12 @@ def test_an_execution_is_created_once_and_its_steps_and_approvals_are_mirrored(d
     store = make_store(database_url)
     row = dict(id="ex-1", runbook_id="versioned", runbook_version=1, mode="copilot", status="running",
                started_at=utcnow())
-    assert store.create_execution(ExecutionRow(**row)) is True
-    assert store.create_execution(ExecutionRow(**row)) is False, "the primary key makes delivery idempotent"
+    assert store.record_execution(ExecutionRow(**row, alertname=None)) == "running"
+    store.save_state(ExecutionState(execution_id="ex-1", runbook_id="versioned", runbook_version=1,
+                                    mode=Mode.copilot, status=ExecutionStatus.waiting_approval, steps=[]))
+    assert store.record_execution(ExecutionRow(**row, alertname="Disk")) == "waiting_approval", \
+        "a second write finds the workflow's row and keeps its status"
+    assert store.get_execution("ex-1")[0].alertname == "Disk", "and completes what it did not know"
 
     step = StepState(id="look", title="Look", position=1, risk=Risk.yellow, risk_reason="test", target="local",
                      command="uptime", status=StepStatus.waiting_approval)

@@ -32,7 +32,7 @@ def test_each_decision_is_recorded_and_observed_once_even_when_the_save_is_retri
     create_schema(engine)
     store = Store(engine)
     waited = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
-    store.create_execution(ExecutionRow(id="ex-once", runbook_id="rb", runbook_version=1, mode="copilot",
+    store.record_execution(ExecutionRow(id="ex-once", runbook_id="rb", runbook_version=1, mode="copilot",
                                         status="running", started_at=utcnow()))
     step = StepState(id="s1", title="S1", position=1, risk=Risk.yellow, risk_reason="", target="local",
                      waiting_since=waited)
