@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from api.routes import alerts, executions, health, match, metrics, runbooks, slack
+from api.routes import alerts, codec, executions, health, match, metrics, runbooks, slack
 from runbooks.settings import Settings, get_settings
 from services.context import open_services
 from services.errors import ServiceError
@@ -40,6 +40,6 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     app.add_exception_handler(ServiceError, refused)  # type: ignore[arg-type]
-    for module in (health, metrics, alerts, match, runbooks, executions, slack):
+    for module in (health, metrics, alerts, match, runbooks, executions, slack, codec):
         app.include_router(module.router)
     return app

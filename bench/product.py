@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cli.devserver import start_dev_server, stop_dev_server  # noqa: E402
+from workflows.codec import new_key  # noqa: E402
 
 
 def free_port() -> int:
@@ -38,7 +39,8 @@ def running_product(runbooks: dict[str, str], topology: str = "dev") -> Iterator
     api_port = free_port()
     env = {**os.environ, "DATA_DIR": str(work / "data"), "RUNBOOKS_DIR": str(books),
            "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}", "API_PORT": str(api_port), "LOG_LEVEL": "WARNING",
-           "TASK_QUEUE": "bench", "TEMPORAL_UI_PORT": str(free_port())}
+           "TASK_QUEUE": "bench", "TEMPORAL_UI_PORT": str(free_port()),
+           "RUNBOOKS_ENCRYPTION_KEYS": f"bench:{new_key()}"}  # encrypted, as in production
     temporal = start_dev_server(work / "data", env["TEMPORAL_ADDRESS"], free_port(), "default") \
         if topology == "split" else None
     logs = open(work / "processes.log", "ab")

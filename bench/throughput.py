@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from product import ROOT, free_port  # noqa: E402
 
 from cli.devserver import start_dev_server, stop_dev_server  # noqa: E402
+from workflows.codec import new_key  # noqa: E402
 
 RUNBOOK_ID = "bench-throughput"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -127,7 +128,8 @@ def product(workers: int, database_url: str | None) -> Iterator[tuple[str, str, 
     address, api_port = f"127.0.0.1:{free_port()}", free_port()
     env = {**os.environ, "RUNBOOKS_DIR": str(books), "DATABASE_URL": db, "TEMPORAL_ADDRESS": address,
            "TASK_QUEUE": f"throughput-{os.getpid()}-{workers}", "API_HOST": "127.0.0.1", "API_PORT": str(api_port),
-           "LOG_LEVEL": "WARNING", "WORKER_METRICS_PORT": "0"}
+           "LOG_LEVEL": "WARNING", "WORKER_METRICS_PORT": "0",
+           "RUNBOOKS_ENCRYPTION_KEYS": f"bench:{new_key()}"}  # encrypted, as in production
     temporal = start_dev_server(work / "temporal", address, free_port(), "default")
     ok = False
     logs = open(work / "processes.log", "ab")

@@ -28,16 +28,26 @@ def _logging(settings: Settings) -> None:
     configure(settings.log_level, json=settings.log_format == "json")
 
 
+def _require_key_ring(settings: Settings) -> None:
+    """Refuse to start with encryption on and no usable key: no plaintext, no unreadable history."""
+    from workflows.codec import KeyRingError, key_ring
+
+    try:
+        key_ring(settings)
+    except KeyRingError as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None
+
+
 async def _dev(settings: Settings) -> None:
     import uvicorn
 
     from api.app import create_app
-    from cli.devserver import start_dev_server, stop_dev_server
+    from cli.devserver import codec_endpoint, start_dev_server, stop_dev_server
     from workers.main import run_worker
 
     console.print(f"[bold]Living Runbooks[/bold]: starting the Temporal dev server (state in {settings.data_dir})")
     temporal = start_dev_server(settings.data_dir, settings.temporal_address, settings.temporal_ui_port,
-                                settings.temporal_namespace)
+                                settings.temporal_namespace, codec_endpoint=codec_endpoint(settings))
     stop = asyncio.Event()
     worker = asyncio.create_task(run_worker(settings, stop, handle_signals=False))
     try:
@@ -63,10 +73,18 @@ async def _banner(server, settings: Settings, api: str) -> None:  # noqa: ANN001
         f"  Temporal Web UI http://127.0.0.1:{settings.temporal_ui_port}\n"
         f"  Temporal        {settings.temporal_address} (namespace {settings.temporal_namespace})\n"
         f"  State folder    {settings.data_dir.resolve()}\n"
+        f"  Encryption      {_encryption_line(settings)}\n"
         f"  Runbooks        {settings.runbooks_dir}\n\n"
         "  Try: curl -XPOST -H 'content-type: application/json' "
         f"{api}/api/v1/alerts/alertmanager -d @examples/demo-maintenance-window.json\n"
         "  Ctrl-C stops everything.\n", soft_wrap=True)
+
+
+def _encryption_line(settings: Settings) -> str:
+    if not settings.runbooks_encryption:
+        return "off (RUNBOOKS_ENCRYPTION=off): Temporal stores payloads in plaintext"
+    where = settings.runbooks_encryption_key_file or "RUNBOOKS_ENCRYPTION_KEYS"
+    return f"on, key ring {where} (the Web UI decodes through the API's /codec)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,9 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     code = 0
     try:
         if args.command == "dev":
+            from cli.devserver import dev_key_ring
+            settings = dev_key_ring(settings)
+            _require_key_ring(settings)
             asyncio.run(_dev(settings))
         elif args.command == "worker":
             from workers.main import run_worker
+            _require_key_ring(settings)
             asyncio.run(run_worker(settings, metrics_port=settings.worker_metrics_port))
         elif args.command == "import":
             code = runbook_commands.run_import(args, settings)
@@ -103,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             import uvicorn
 
             from api.app import create_app
+            _require_key_ring(settings)
             uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
     except KeyboardInterrupt:
         pass

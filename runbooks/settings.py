@@ -129,8 +129,31 @@ class Settings(BaseSettings):
     slack_channel: str | None = Field(default=None, description="Channel id for approvals and threads.")
     slack_api_base_url: str = Field(default="https://slack.com/api/", description="Web API base (tests, proxies).")
     slack_approvers: str = Field(default="", description="Comma-separated Slack user ids allowed to decide.")
+    runbooks_encryption: bool = Field(
+        default=True, description="Encrypt what Temporal stores (payloads, failures) with the key ring; `off`: "
+                                  "plaintext in Temporal's database and Web UI.")
+    runbooks_encryption_keys: SecretStr | None = Field(
+        default=None, description="Key ring `id:base64,id:base64` (32-byte AES keys): the first encrypts, any decrypts.")
+    runbooks_encryption_key_file: Path | None = Field(
+        default=None, description="A file holding the key ring instead (same format, commas or one key a line); "
+                                  "`runbooks dev` writes DATA_DIR/encryption.keys when neither is set.")
+    codec_cors_origins: str | None = Field(
+        default=None, description="Comma-separated browser origins allowed to call /codec (the Temporal Web UI); "
+                                  "default http://127.0.0.1:TEMPORAL_UI_PORT and http://localhost:TEMPORAL_UI_PORT.")
     sources: SourceSettings = Field(default_factory=SourceSettings, description="Alert sources' secrets and options.")
     llm: LlmSettings = Field(default_factory=LlmSettings.from_env, description="Optional LLM help for prose runbooks.")
+
+    @field_validator("runbooks_encryption_keys", "runbooks_encryption_key_file", "codec_cors_origins", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def codec_origins(self) -> list[str]:
+        """Origins whose pages may call /codec: the configured list, or the dev server's Web UI."""
+        if self.codec_cors_origins:
+            return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
+        return [f"http://127.0.0.1:{self.temporal_ui_port}", f"http://localhost:{self.temporal_ui_port}"]
 
     @property
     def slack_enabled(self) -> bool:

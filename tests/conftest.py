@@ -11,15 +11,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.devserver import temporal_binary
 from support.fake_slack import FakeSlack
-from support.harness import Harness, make_settings, require, running_product, throwaway_postgres
+from support.harness import TEST_KEY_RING, Harness, make_settings, require, running_product, throwaway_postgres
 from support.paths import TESTS
 from support.sshd import Sshd, sshd_available
 from workflows import search_attributes as sa
+from workflows.client import data_converter
+from workflows.codec import KeyRing
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,9 +41,10 @@ def sshd() -> Iterator[Sshd]:
 
 @pytest.fixture(scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """The session's dev server; its client encrypts with TEST_KEY_RING, like the product's (make_settings)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter, dev_server_log_level="error")
+        data_converter=data_converter(KeyRing.parse(TEST_KEY_RING)), dev_server_log_level="error")
     yield env
     await env.shutdown()
 

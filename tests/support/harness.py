@@ -7,6 +7,7 @@ in CI, where every service must be there.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import uuid
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy
+from pydantic import SecretStr
 from temporalio.client import Client
 
 from api.app import create_app
@@ -26,6 +28,8 @@ from runbooks.storage.store import Store
 from support.paths import TEST_RUNBOOKS
 from workers.main import build_worker
 
+# The key ring of the session's Temporal client (tests/conftest.py) and of make_settings: test data only.
+TEST_KEY_RING = "test-k1:" + base64.b64encode(b"living-runbooks-test-key-32bytes").decode()
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -92,6 +96,9 @@ class Harness:
 
 
 def make_settings(tmp_path: Path, temporal_address: str, database_url: str | None = None, **extra) -> Settings:
+    """Encryption on, as in production: the session's key ring unless the test names its own (or none)."""
+    if not {"runbooks_encryption_keys", "runbooks_encryption_key_file"} & set(extra):
+        extra["runbooks_encryption_keys"] = SecretStr(TEST_KEY_RING)
     return Settings(data_dir=tmp_path / "data", runbooks_dir=TEST_RUNBOOKS,
                     database_url=database_url or f"sqlite:///{tmp_path / 'app.db'}",
                     temporal_address=temporal_address, task_queue=f"tq-{uuid.uuid4().hex[:8]}",

@@ -42,6 +42,10 @@ def product_env(settings: Settings, **extra: str) -> dict[str, str]:
             "HEARTBEAT_TIMEOUT_SECONDS": f"{settings.heartbeat_timeout_seconds:g}", "LOG_LEVEL": "INFO",
             # several workers on one host: no fixed metrics port to fight over
             "WORKER_METRICS_PORT": "0",
+            # the same key ring as the test's in-process clients ("" unsets what this shell may have)
+            "RUNBOOKS_ENCRYPTION": "on" if settings.runbooks_encryption else "off",
+            "RUNBOOKS_ENCRYPTION_KEYS": keys.get_secret_value() if (keys := settings.runbooks_encryption_keys) else "",
+            "RUNBOOKS_ENCRYPTION_KEY_FILE": str(settings.runbooks_encryption_key_file or ""),
             **extra}
 
 
