@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +25,6 @@ from services.ingest import receive
 from services.sources import Delivery
 from support import crash
 from support.harness import Harness, make_settings, throwaway_postgres
-from support.paths import REPO, TEST_RUNBOOKS
 from support.postgres import PrivateCluster
 from support.processes import Fleet, free_port
 
@@ -115,43 +111,19 @@ async def test_kill_9_of_the_api_alone_during_a_storm_then_redelivery_gives_one_
     _assert_clean(report)
 
 
-def _dev_env(state: Path) -> dict[str, str]:
-    return {**os.environ, "DATA_DIR": str(state), "RUNBOOKS_DIR": str(TEST_RUNBOOKS),
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}", "TEMPORAL_UI_PORT": str(free_port()),
-            "API_PORT": str(free_port()), "TASK_QUEUE": "crash-dev", "LOG_LEVEL": "WARNING"}
-
-
-def _start_dev(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """`runbooks dev` (what `make run` starts), ready once its API answers."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "dev"], cwd=REPO, env=env,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-4000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{env['API_PORT']}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    crash.kill9_tree(proc.pid)
-    raise AssertionError(f"runbooks dev did not come up:\n{log.read_text()[-4000:]}")
-
-
 async def test_kill_9_of_the_whole_dev_tree_during_a_storm_then_restart_and_redelivery_loses_nothing(
         tmp_path: Path) -> None:
-    env, out, log = _dev_env(tmp_path / "state"), tmp_path / "dev.log", tmp_path / "storm.log"
+    env, out, log = crash.dev_env(tmp_path / "state"), tmp_path / "dev.log", tmp_path / "storm.log"
     api = f"http://127.0.0.1:{env['API_PORT']}"
     payloads = crash.storm_payloads(60, log, f"dev-{uuid.uuid4().hex[:6]}")
-    dev = _start_dev(env, out)
+    dev = crash.start_dev(env, out)
     try:
         codes = await asyncio.to_thread(crash.send, api, payloads, kill_after=20,
                                         kill=lambda: crash.kill9_tree(dev.pid))
         dev.wait(10)
         assert codes.count(None) > 0, "the storm was cut short by the crash"
 
-        dev = _start_dev(env, out)
+        dev = crash.start_dev(env, out)
         began = time.monotonic()
         codes = await asyncio.to_thread(crash.resend_until_accepted, api, payloads)
         assert codes == [202] * len(payloads), codes

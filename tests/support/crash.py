@@ -13,6 +13,8 @@ import collections
 import os
 import queue
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,9 @@ from typing import Callable
 
 import httpx
 from temporalio.client import Client
+
+from support.paths import REPO, TEST_RUNBOOKS
+from support.processes import free_port
 
 STORM_ALERT = "CrashStorm"
 STORM_RUNBOOK = "crash-storm"
@@ -122,6 +127,32 @@ def kill9_tree(pid: int) -> None:
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def dev_env(state: Path, runbooks: Path = TEST_RUNBOOKS) -> dict[str, str]:
+    """The environment of one `runbooks dev` on free ports, its state in `state` (kept across restarts)."""
+    return {**os.environ, "DATA_DIR": str(state), "RUNBOOKS_DIR": str(runbooks),
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}", "TEMPORAL_UI_PORT": str(free_port()),
+            "API_PORT": str(free_port()), "TASK_QUEUE": "crash-dev", "LOG_LEVEL": "WARNING"}
+
+
+def start_dev(env: dict[str, str], log: Path, timeout: float = 90) -> subprocess.Popen[bytes]:
+    """`runbooks dev` (what `make run` starts), returned once its API answers."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "dev"], cwd=REPO, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"runbooks dev exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{env['API_PORT']}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    kill9_tree(proc.pid)
+    raise AssertionError(f"runbooks dev did not come up:\n{log.read_text()[-4000:]}")
 
 
 def executions(api: str) -> list[dict]:
