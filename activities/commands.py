@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.targets import EXECUTORS
 from runbooks.contract import Activity, CommandRequest, CommandResult
+from runbooks.masking import mask
 from runbooks.settings import Settings
 from runbooks.targets import TargetError, parse_target
 from runbooks.telemetry.metrics import STEP_DURATION
@@ -39,7 +40,7 @@ class CommandActivities:
             STEP_DURATION.labels(risk=req.risk, outcome=outcome, kind=kind).observe(time.perf_counter() - began)
 
     def _run(self, req: CommandRequest, kind: str) -> CommandResult:
-        log.info("running %s %s on %s: %s", kind, req.step_id, req.target, req.command.display,
+        log.info("running %s %s on %s: %s", kind, req.step_id, req.target, mask(req.command.display),
                  extra={"execution_id": req.execution_id, "step_id": req.step_id})
         try:
             target = parse_target(req.target)  # the rules the runbook was loaded with, on the rendered spec
@@ -50,6 +51,8 @@ class CommandActivities:
             raise ApplicationError(f"no executor for target {req.target!r} (kind {target.kind}) on this worker",
                                    type="CommandError", non_retryable=True)
         result = executor.run(target, req.command, req.timeout_seconds, activity.heartbeat)
+        # Masked before it leaves the worker: the result goes into Temporal's history, the database and chat.
+        result = result.model_copy(update={"output": mask(result.output), "error": mask(result.error)})
         log.info("%s %s exited %s in %.2fs", kind, req.step_id, result.exit_code, result.duration_seconds,
                  extra={"execution_id": req.execution_id, "step_id": req.step_id})
         return result

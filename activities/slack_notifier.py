@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import slack_messages as msgs
 from runbooks.contract import Activity, EventKind, ExecutionEvent
+from runbooks.masking import mask
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
 from runbooks.storage.tables import AlertRow, ApprovalRow, SlackMessageRow, StepRow
@@ -57,6 +58,7 @@ class SlackNotifier:
     def notify(self, event: ExecutionEvent) -> None:
         """Tell the execution's thread about one event; a no-op where Slack is not configured."""
         extra = {"execution_id": event.execution_id}
+        event = event.model_copy(update={"message": mask(event.message)})  # the rest comes from the (masked) store
         if self.client is None or not self.channel:
             log.info("Slack is not configured in this worker: %s not sent to chat", event.kind.value, extra=extra)
             return

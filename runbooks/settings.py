@@ -163,9 +163,42 @@ class Settings(BaseSettings):
     def approvers(self) -> set[str]:
         return {u.strip() for u in self.slack_approvers.split(",") if u.strip()}
 
+    def secret_values(self) -> list[str]:
+        """Every value a setting marked secret holds, for masking them wherever they appear in text.
+
+        The SecretStr fields (here and in `sources`), the Slack credentials, the LLM key, the
+        database password and each key of the encryption ring (and its base64 body alone).
+        """
+        found: list[str] = []
+        for model in (self, self.sources):
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr):
+                    found.append(value.get_secret_value())
+        found += [v for v in (self.slack_bot_token, self.slack_signing_secret, self.llm.api_key) if v]
+        if self.runbooks_encryption_keys is not None:
+            for entry in self.runbooks_encryption_keys.get_secret_value().replace("\n", ",").split(","):
+                found.append(entry.strip().partition(":")[2].strip())
+        password = make_url_password(self.database_url)
+        if password:
+            found.append(password)
+        return [v for v in found if v]
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'runbooks.db').resolve()}"
+
+
+def make_url_password(url: str | None) -> str | None:
+    """The password of a database URL, if it has one (so that masking hides it in any text)."""
+    if not url:
+        return None
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:  # not a URL SQLAlchemy reads: nothing to hide from it
+        return None
 
 
 @lru_cache

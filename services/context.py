@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from runbooks.authoring.importer import import_directory
 from runbooks.matching.index import RunbookIndex
+from runbooks.masking import register_secrets
 from runbooks.settings import Settings
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
@@ -63,6 +64,7 @@ class Services:
 
 
 async def open_services(settings: Settings, client: Client | None = None) -> Services:
+    register_secrets(settings.secret_values())
     engine = make_engine(settings.resolved_database_url)
     await asyncio.to_thread(create_schema, engine, auto_migrate=settings.auto_migrate)
     store = Store(engine)

@@ -15,6 +15,7 @@ from activities.commands import CommandActivities
 from activities.records import RecordActivities
 from activities.rerender import render_with_values
 from activities.slack_notifier import SlackNotifier
+from runbooks.masking import register_secrets
 from runbooks.settings import Settings
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
@@ -26,6 +27,7 @@ log = logging.getLogger("runbooks.worker")
 
 
 def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
+    register_secrets(settings.secret_values())
     records = RecordActivities(store)
     commands = CommandActivities(settings)
     # Always registered: an execution started with notify on may land on a worker without Slack

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ExecutionState, ExecutionStatus, PlannedStep, Query, RenderRequest, ResolvedNotice, Signal, StepState,
         StepStatus,
     )
+    from runbooks.masking import mask
     from runbooks.model import EscalationAction, Mode, Risk
     from runbooks.policy import RefusalKind, StepAction, StepFacts, decision_refusal, step_action
     from runbooks.rendering.planning import build_context, with_values
@@ -121,8 +122,8 @@ class RunbookExecution:
             alertname=inp.alert.alertname if inp.alert else None,
             alert_fingerprint=inp.alert.fingerprint if inp.alert else None,
             steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
-                             target=s.target, command=s.command.display if s.command else s.instructions,
-                             rollback_command=s.rollback.display if s.rollback else None, needs=s.needs)
+                             target=s.target, command=mask(s.command.display) if s.command else s.instructions,
+                             rollback_command=mask(s.rollback.display) if s.rollback else None, needs=s.needs)
                    for s in inp.steps])
         try:
             outcome = await self._walk(inp)
@@ -187,8 +188,8 @@ class RunbookExecution:
             Activity.RENDER_STEP, RenderRequest(step=step, context=with_values(context, values)), result_type=PlannedStep,
             start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
         st.target = rendered.target
-        st.command = rendered.command.display if rendered.command else st.command
-        st.rollback_command = rendered.rollback.display if rendered.rollback else st.rollback_command
+        st.command = mask(rendered.command.display) if rendered.command else st.command
+        st.rollback_command = mask(rendered.rollback.display) if rendered.rollback else st.rollback_command
         return rendered
 
     async def _wait_for_decision(self, step: PlannedStep, st: StepState) -> Decision:

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from runbooks.contract import ExecutionEvent, ExecutionState, StepState
+from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
     AlertRow, ApprovalRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
@@ -100,11 +101,15 @@ class Store:
 
     def record_alerts(self, rows: list[AlertRow]) -> None:
         with self.session() as s:
+            for row in rows:  # what an alert carries is stored and shown masked
+                row.labels, row.annotations = mask_mapping(row.labels or {}), mask_mapping(row.annotations or {})
+                row.raw = mask_mapping(row.raw) if isinstance(row.raw, dict) else row.raw
             s.add_all(rows)
             s.commit()
 
     def record_execution(self, row: ExecutionRow) -> str:
         """Write the row of a started workflow, or complete the one its first save wrote; returns its status."""
+        row.params = mask_mapping(row.params or {})
         with self.session() as s:
             existing = s.get(ExecutionRow, row.id)
             if existing is None:
@@ -137,8 +142,8 @@ class Store:
                                   runbook_version=state.runbook_version, mode=state.mode.value,
                                   status=state.status.value, started_at=state.started_at,
                                   alertname=state.alertname, alert_fingerprint=state.alert_fingerprint,
-                                  params=state.params, started_by=state.started_by)
-            ex.status, ex.reason = state.status.value, state.reason
+                                  params=mask_mapping(state.params), started_by=state.started_by)
+            ex.status, ex.reason = state.status.value, mask(state.reason) or ""
             if state.status.terminal:  # the group may start a new execution from now on
                 for claim in s.exec(select(GroupClaim).where(GroupClaim.execution_id == state.execution_id)):
                     s.delete(claim)
@@ -150,16 +155,19 @@ class Store:
                 row = existing.get(st.id) or StepRow(execution_id=state.execution_id, step_id=st.id,
                                                      position=st.position, title=st.title, risk=st.risk.value,
                                                      status=st.status.value)
-                for name in ("risk_reason", "target", "command", "exit_code", "output", "started_at",
-                             "finished_at", "rollback_command", "rollback_exit_code", "rollback_output", "needs"):
+                for name in ("risk_reason", "target", "exit_code", "started_at", "finished_at", "rollback_exit_code",
+                             "needs"):
                     setattr(row, name, getattr(st, name))
+                for name in ("command", "output", "rollback_command", "rollback_output"):  # stored masked
+                    setattr(row, name, mask(getattr(st, name)))
                 row.status = st.status.value
                 row.rollback_status = st.rollback_status.value if st.rollback_status else None
                 s.add(row)
                 if st.decision is not None and st.id not in decided:
                     d = st.decision
                     s.add(ApprovalRow(execution_id=state.execution_id, step_id=st.id, approved=d.approved,
-                                      actor=d.actor, comment=d.comment, values=d.values, decided_at=d.decided_at))
+                                      actor=d.actor, comment=mask(d.comment) or "", values=mask_mapping(d.values),
+                                      decided_at=d.decided_at))
                     recorded.append(st)
             s.commit()
         return recorded
@@ -167,7 +175,7 @@ class Store:
     def add_event(self, ev: ExecutionEvent) -> None:
         with self.session() as s:
             s.add(EventRow(execution_id=ev.execution_id, kind=ev.kind.value, step_id=ev.step_id, target=ev.target,
-                           message=ev.message, at=ev.at or utcnow()))
+                           message=mask(ev.message), at=ev.at or utcnow()))
             s.commit()
 
     def get_execution(self, execution_id: str) -> tuple[ExecutionRow, list[StepRow], list[ApprovalRow],
@@ -221,6 +229,7 @@ class Store:
                 s.commit()
 
     def record_rejected(self, row: RejectedDelivery) -> None:
+        row.body, row.headers = mask(row.body), mask_mapping(row.headers or {})
         with self.session() as s:
             s.add(row)
             s.commit()

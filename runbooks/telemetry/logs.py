@@ -15,6 +15,8 @@ from typing import TextIO
 
 from temporalio import activity
 
+from runbooks.masking import mask
+
 CONTEXT_FIELDS = ("execution_id", "step_id", "runbook_id")
 
 
@@ -46,7 +48,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask(record.getMessage()),
         }
         for name in CONTEXT_FIELDS:
             value = getattr(record, name, None)
@@ -66,7 +68,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        text = super().formatMessage(record)
+        text = mask(super().formatMessage(record)) or ""
         context = " ".join(f"{name}={getattr(record, name)}" for name in CONTEXT_FIELDS
                            if getattr(record, name, None) is not None)
         return f"{text} [{context}]" if context else text
