@@ -64,7 +64,6 @@ async def test_secrets_in_output_commands_and_alerts_are_masked_everywhere_they_
                 results += await h.client.data_converter.decode(
                     event.activity_task_completed_event_attributes.result.payloads)
     api_text = json.dumps(body)
-    shown_output = "\n".join(s["output"] or "" for s in body["steps"])
     formatter = JsonFormatter()
     logs = "\n".join(formatter.format(r) for r in caplog.records)
     slack = json.dumps([c.args for c in fake.calls])
