@@ -21,11 +21,12 @@ MASK = "[masked]"
 
 # A value after `key=` / `key: ` that names a reference or a placeholder, not a secret.
 _REFERENCE = re.compile(
-    r"""^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|<[^>]*>|\*+|x{3,}|\[?(?:masked|redacted|hidden|removed|filtered)\]?
+    r"""^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|<[^>]*>|.*\*{4,}.*|x{3,}|x-oauth-basic|\[?(?:masked|redacted|hidden|removed|filtered)\]?
         |none|null|nil|true|false|changeme_not_set|-+|\.{3})$""", re.I | re.X)
 
-_KEY_WORDS = r"""(?:[A-Za-z0-9_.-]*?(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key
-    |private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?|session[_-]?key|signing[_-]?key))"""
+_KEY_WORDS = r"""(?:[A-Za-z0-9_.-]{0,40}?(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key
+    |private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?|session[_-]?key|signing[_-]?key|license[_-]?key
+    |masterauth|requirepass|encryption[_-]?key|master[_-]?key)[A-Za-z0-9_-]{0,40})"""
 
 _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     # PEM private keys (RSA, EC, OpenSSH, PKCS#8, encrypted): the body between the armour lines.
@@ -34,11 +35,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         r"|\Z)", re.S), 2),
     # HTTP auth headers: Bearer / Basic / Token / Digest credentials, also as curl -H and in -v output.
     ("auth_header", re.compile(
-        r"(?i)((?:proxy-)?authorization\s*[:=]\s*[\"']?\s*(?:bearer|basic|token|digest|apikey|sso-key)?\s*)"
-        r"([A-Za-z0-9._~+/=:-]{6,})"), 2),
+        r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?\s*(?:[A-Za-z][A-Za-z0-9-]{1,20}[ \t]+)?)"
+        r"([A-Za-z0-9._~+/:-]{6,}=*)(?=[\s\"',;\\]|$)"), 2),
     ("bearer", re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/-]{16,}=*)"), 2),
     # URLs and connection strings with a password: scheme://user:PASSWORD@host
-    ("url_password", re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"'<>]*:)([^\s@/\"'<>]+)(@)"), 2),
+    ("url_password", re.compile(r"((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@\"'<>]{0,256}:)([^\s@/\"'<>]{1,512})(@)"), 2),
     # JWTs (three base64url parts, header and payload are JSON objects).
     ("jwt", re.compile(r"()\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b"), 0),
     # Vendor tokens with a fixed prefix.
@@ -52,20 +53,49 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("sendgrid_key", re.compile(r"()\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}\b"), 0),
     ("anthropic_openai_key", re.compile(r"()\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}\b"), 0),
     ("npm_token", re.compile(r"()\bnpm_[A-Za-z0-9]{36}\b"), 0),
-    # key=value / key: value / "key": "value" / KEY=value in env dumps, where the key names a secret.
+    ("other_prefixed", re.compile(r"()\b(?:dckr_pat_[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|shpat_[a-f0-9]{32}"
+                                  r"|xapp-[0-9A-Za-z-]{20,}|pypi-[A-Za-z0-9_-]{50,}|sq0atp-[A-Za-z0-9_-]{22,})"), 0),
+    # Docker's config.json: "auth": base64(user:password)
+    ("docker_auth", re.compile(r"(\"auth\"\s*:\s*\")([A-Za-z0-9+/=]{12,})(\")"), 2),
+    # A JSON object that says its value is secret: terraform output (`"sensitive": true`), keycloak secrets.
+    ("sensitive_value", re.compile(r"(?s)((?:\"sensitive\"\s*:\s*true|\"type\"\s*:\s*\"secret\")[^{}]{0,200}?"
+                                   r"\"value\"\s*:\s*\")([^\"]+)"), 2),
+    # UPPER_CASE_KEY=value in an env dump: a key of 16+ base64/hex characters (ENCRYPTION_KEY, STRIPE_KEY)
+    ("env_key", re.compile(r"(?m)((?:^|\s)[A-Z][A-Z0-9_]*_KEY=)([A-Za-z0-9+/=_-]{16,})(?=\s|$)"), 2),
+    # .netrc on one line: machine HOST login USER password SECRET
+    ("netrc", re.compile(r"(?m)(^[ \t]*machine\s+\S+.*?\bpassword\s+)(\S+)"), 2),
+    # key=value / key: value / "key": "value" / KEY=value in env dumps, where the key names a secret. Not
+    # inside an ARN or a path (`:secret:prod/db`), and `key:` needs a space or a quote after it
+    # (`rails credentials:show` is a command).
     ("key_value", re.compile(
-        rf"""(?ix)((?<![A-Za-z0-9]){_KEY_WORDS}["']?\s*(?:=|:|=>)\s*["']?)
-        ([^\s"',;&<>()\[\]{{}}\\]+)"""), 2),
+        rf"""(?ix)((?<![A-Za-z0-9:/.$-])(["']?){_KEY_WORDS}(["']?)\s*(?:=>|=|:(?=[\s"']))[ \t]*(["']?))
+        (\$\{{[^}}\s]*\}}|\{{\{{[^}}]*\}}\}}|[^\s"',;&<>()\[\]{{}}\\]+)"""), 5),
+    # Config files and tables that separate key and value by spaces: `requirepass X` (redis), `password X`
+    # (.netrc), `token   hvs.X` (vault login): the key first on its line and one value after it.
+    ("spaced_key", re.compile(
+        r"(?im)(^[ \t]*(?:password|passwd|requirepass|masterauth|token|secret|client_secret|api_key)[ \t]+)"
+        r"([^\s]+)[ \t]*$"), 2),
+    # ~/.pgpass: host:port:database:user:password
+    ("pgpass", re.compile(r"(?m)(^[A-Za-z0-9.*_-]+:(?:\d+|\*):[^\s:]+:[^\s:]+:)(\S+)$"), 2),
+    # Go MySQL DSN: user:password@tcp(host:port)/db
+    ("mysql_dsn", re.compile(r"((?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{1,64}:)([^\s@:/\"']{1,256})(@(?:tcp|unix)\()"), 2),
+    ("vault_token", re.compile(r"()\bhv[sbr]\.[A-Za-z0-9_-]{20,}"), 0),
+    ("curl_user", re.compile(r"((?:^|\s)(?:-u|--user)[ =]?[\"']?[^\s:\"']+:)([^\s\"']+)"), 2),
     # Command-line flags: --password X, -p'X' (mysql), --token=X
     ("flag", re.compile(
         r"(?i)((?:^|\s)--?(?:password|passwd|token|secret|api-key|access-key|secret-key|client-secret)(?:=|\s+)[\"']?)"
         r"([^\s\"']+)"), 2),
     ("mysql_p", re.compile(r"((?:^|\s)(?:mysql|mysqldump|mysqladmin)\b[^\n]*?\s-p)([^\s\"']+)"), 2),
+    ("login_p", re.compile(r"(\b(?:docker|podman|helm registry|oras) login\b[^\n]*?\s-p\s+[\"']?)([^\s\"']+)"), 2),
+    ("redis_a", re.compile(r"(\bredis-cli\b[^\n]*?\s-a\s+[\"']?)([^\s\"']+)"), 2),
+    ("sshpass", re.compile(r"(\bsshpass\s+-p\s*[\"']?)([^\s\"']+)"), 2),
     # The AWS secret access key shape next to its name in aws/boto output (40 chars base64-ish).
     ("aws_secret", re.compile(r"(?i)(aws_secret_access_key\s*[=:]\s*[\"']?)([A-Za-z0-9/+=]{40})"), 2),
 ]
 
-_SCHEMES = {"bearer", "basic", "token", "digest", "apikey", "sso-key"}  # a scheme already masked after it
+_KEY_NAMES = {"password", "passwd", "token", "secret", "username", "user", "api-key", "api_key", "apikey",
+              "client-secret", "client_secret", "private-key", "tls.key", "key"}
+_SCHEMES = {"bearer", "basic", "token", "digest", "apikey", "sso-key"}  # a scheme, its credential masked after it
 
 _lock = threading.Lock()
 _literals: tuple[str, ...] = ()
@@ -90,34 +120,99 @@ def mask(text: str | None) -> str | None:
     for literal in _literals:
         if literal in text:
             text = text.replace(literal, MASK)
+    text = _secret_manifests(text)
     for kind, pattern, group in _PATTERNS:
         text = pattern.sub(lambda m: _replace(m, kind, group), text)
     return text
+
+
+_SECRET_CONTEXT = re.compile(r"(?im)^[ \t]*kind:[ \t]*Secret\b|\bget[ \t]+secrets?\b|\bvault (?:kv get|read)\b")
+_DATA_BLOCK = re.compile(r"^(\s*)(data|stringData):\s*$")
+# In `stringData` (plain text) these keys hold what is not secret; base64 `data` is masked whole.
+_PLAIN_KEY = re.compile(r"(?i)(host|hostname|port|user|username|name|database|db|namespace|region|url)$")
+_DATA_ITEM = re.compile(r"^(\s*)([\w.-]+):[ \t]+(\S.*)$")
+_DECODE = re.compile(r"^\s*[$#] (?:.*\bsecrets?\b.*\bbase64 (?:-d|--decode|-D)\b|.*\bvault (?:kv get|read)\b.*-field[= ])")
+_JSON_DATA = re.compile(r'^(\s*"[\w.-]+"\s*:\s*")([A-Za-z0-9+/]{8,}={0,2})(",?\s*)$')
+_PROMPT = re.compile(r"^\s*[$#] ")
+
+
+def _secret_manifests(text: str) -> str:
+    """A Kubernetes Secret shown as YAML (every value of `data:`/`stringData:`), and what a
+    `kubectl get secret ... | base64 -d` printed on the lines after it."""
+    if not _SECRET_CONTEXT.search(text):
+        return text
+    lines = text.split("\n")
+    data_indent: int | None = None
+    decoding, plain = False, False
+    for i, line in enumerate(lines):
+        if _PROMPT.match(line):
+            decoding, data_indent = bool(_DECODE.match(line)), None
+            continue
+        if decoding and line.strip() and MASK not in line and not line.startswith("-----"):
+            lines[i] = MASK
+            continue
+        as_json = _JSON_DATA.match(line)
+        if as_json:  # `-o json` (and `| jq .data`): base64 values
+            lines[i] = as_json.group(1) + MASK + as_json.group(3)
+            continue
+        block = _DATA_BLOCK.match(line)
+        if block:
+            data_indent, plain = len(block.group(1)), block.group(2) == "stringData"
+            continue
+        if data_indent is not None:
+            item = _DATA_ITEM.match(line)
+            if item and len(item.group(1)) > data_indent:
+                if not _is_reference(item.group(3)) and not (plain and _PLAIN_KEY.search(item.group(2))):
+                    lines[i] = f"{item.group(1)}{item.group(2)}: {MASK}"
+                continue
+            if line.strip():
+                data_indent = None
+    return "\n".join(lines)
 
 
 def _replace(m: re.Match[str], kind: str, group: int) -> str:
     if group == 0:
         return m.group(1) + MASK
     value = m.group(group)
-    if MASK in value or (kind in ("key_value", "flag", "auth_header") and _is_reference(value)) \
-            or (kind == "auth_header" and value.lower() in _SCHEMES):
+    if MASK in value or _is_reference(value) or (kind == "auth_header" and (
+            value.lower() in _SCHEMES or m.string[m.end():m.end() + 20].lstrip(" \t").startswith(MASK))):
         return m.group(0)
-    if kind == "key_value" and _looks_harmless(m.group(1), value):
+    if kind == "key_value" and (value.startswith("-----BEGIN") or _kept_pair(m, value)):
+        return m.group(0)
+    if kind == "env_key" and re.search(r"PUBLIC|PUBLISHABLE", m.group(1)):  # meant to be seen by browsers
         return m.group(0)
     if kind == "private_key":
         return m.group(1) + "\n" + MASK + "\n" + m.group(3)
     return m.group(0)[: m.start(group) - m.start(0)] + MASK + m.group(0)[m.end(group) - m.start(0):]
 
 
+def _kept_pair(m: re.Match[str], value: str) -> bool:
+    """A `key: value` whose key sounds secret but whose value is not one."""
+    key_quoted, value_quoted = bool(m.group(2) or m.group(3)), bool(m.group(4))
+    if key_quoted and not value_quoted and not value.isdigit():  # `volume "api-token" : secret` is prose
+        return True
+    after = m.string[m.end(): m.end() + 7]
+    if value.isdigit() and after.startswith(" bytes"):  # kubectl describe secret: sizes only
+        return True
+    return _looks_harmless(m.group(1), value)
+
+
 def _looks_harmless(key: str, value: str) -> bool:
-    """Numbers next to a secret-ish key (token_expiry=3600, max_tokens=4096) and file paths are not secrets."""
-    name = key.lower()
+    """Numbers next to a secret-ish key (token_expiry=3600, max_tokens=4096), file paths, names of secrets."""
+    name = key.strip(" \t\"':=>").lower()
     if value.isdigit() and not re.search(r"(passw|pwd|pin)", name):
         return True
-    if value.startswith(("/", "./", "~/")) or re.search(r"(file|path|dir|name|ref|id|type|length|ttl|expir|count"
-                                                       r"|max|min|limit|url|endpoint|header)\W*$", name.strip(" \"':=")):
+    if value.startswith(("/", "./", "~/", "file:", "arn:")):
         return True
-    return False
+    if re.search(r"(file|path|dir|name|ref|arn|id|type|length|ttl|expir|count|max|min|limit|url|endpoint|header"
+                 r"|space|uri|role|policy|policies|mode|provider|store|key_?id|version|renewable|duration|accessor|existing\w*)$",
+                 name) or name.startswith("existing"):
+        return True
+    if value.lower().strip("\"'") in _KEY_NAMES:  # `secretKey: password` names a key, it is not one
+        return True
+    # `secret="api-example-com-tls"`: a bare `secret` key naming a Kubernetes Secret, not holding one
+    return name in ("secret", "secrets") and bool(re.fullmatch(r"[a-z0-9]+(?:[.-][a-z0-9]+)+", value)) \
+        and not re.search(r"\d{3,}", value)
 
 
 def mask_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
