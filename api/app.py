@@ -1,7 +1,8 @@
 """The FastAPI application: alert webhooks, the REST API, Slack's endpoints, health and metrics.
 
-Routes parse the request, call a service and shape the answer; a service's refusal
-(`services.errors.ServiceError`) becomes its status with `{"detail": ...}` here, in one place.
+Routes parse the request, call a service and shape the answer; every refusal (a service's
+`ServiceError`, a bad request, the database away) is answered as problem details (api/problems.py),
+and bodies are bounded before they are read (api/limits.py).
 """
 
 from __future__ import annotations
@@ -9,18 +10,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from temporalio.client import Client
 
+from api import problems
+from api.limits import BodyLimit
 from api.routes import alerts, codec, executions, health, match, metrics, runbooks, slack
 from runbooks.settings import Settings, get_settings
 from services.context import open_services
-from services.errors import ServiceError
-
-
-async def refused(_request: Request, exc: ServiceError) -> JSONResponse:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
 
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
@@ -39,7 +36,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                     "failures roll back.",
         lifespan=lifespan,
     )
-    app.add_exception_handler(ServiceError, refused)  # type: ignore[arg-type]
+    problems.install(app)
     for module in (health, metrics, alerts, match, runbooks, executions, slack, codec):
         app.include_router(module.router)
+    app.add_middleware(BodyLimit)
     return app

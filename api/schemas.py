@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from runbooks.authoring.lint import Quality
 from runbooks.model import Mode
 
+MAX_VERSION = 2**31 - 1  # what every database's INTEGER holds: a bigger one is a 422, not a 500
+
 
 class StartExecution(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -106,7 +108,7 @@ class VersionDiff(BaseModel):
 
 class RevertRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     author: str = Field(default="api", min_length=1, max_length=200)
 
 

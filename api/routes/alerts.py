@@ -12,12 +12,13 @@ import asyncio
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.deps import services
+from api.problems import responses
 from api.schemas import AlertCount, AlertList, AlertView, RejectedView
 from services.context import Services
 from services.ingest import AlertsAccepted, receive
 from services.sources import Delivery
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=responses(400, 401, 403, 404, 415))
 
 
 async def delivery(source: str, request: Request) -> Delivery:

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import services
+from api.problems import responses
 from api.schemas import Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView
 from runbooks.contract import ExecutionState
 from runbooks.storage.tables import ExecutionRow
@@ -15,7 +16,7 @@ from services import control
 from services.context import Services
 from services.decisions import decide
 
-router = APIRouter(prefix="/api/v1/executions", tags=["executions"])
+router = APIRouter(prefix="/api/v1/executions", tags=["executions"], responses=responses(400, 403, 404, 409))
 
 
 def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) -> ExecutionView:  # noqa: ANN001

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import services
+from api.problems import responses
 from services.context import Services
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=responses())
 
 
 @router.get("/healthz")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from api.deps import services
+from api.problems import responses
 from api.routes.alerts import delivery
 from api.schemas import MatchAnswer, MatchCandidate
 from services.context import Services
 from services.ingest import parse_delivery
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=responses(400, 404, 415))
 
 
 @router.post("/match", response_model=list[MatchAnswer], openapi_extra={"requestBody": {

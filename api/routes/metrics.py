@@ -9,10 +9,11 @@ from prometheus_client import REGISTRY
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from api.deps import services
+from api.problems import responses
 from runbooks.telemetry.metrics import refresh_execution_gauge
 from services.context import Services
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=responses())
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}}})

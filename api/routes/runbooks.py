@@ -8,9 +8,10 @@ import difflib
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 
 from api.deps import services
+from api.problems import responses
 from api.schemas import (
-    RevertRequest, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges, StepSummary, VersionDiff,
-    VersionInfo,
+    MAX_VERSION, RevertRequest, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges, StepSummary,
+    VersionDiff, VersionInfo,
 )
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.lint import lint
@@ -19,7 +20,7 @@ from services.context import Services
 from services.launch import ExecutionRef
 from services.versions import add_text, revert_to
 
-router = APIRouter(prefix="/api/v1/runbooks", tags=["runbooks"])
+router = APIRouter(prefix="/api/v1/runbooks", tags=["runbooks"], responses=responses(400, 404, 409, 415))
 MAX_TEXT = 1_000_000
 _TEXT_TYPES = ("text/markdown", "text/x-markdown", "text/plain", "application/yaml", "application/x-yaml",
                "text/yaml")
@@ -39,7 +40,10 @@ async def _store_text(svc: Services, response: Response, text: str, *, path: str
     return result
 
 
-@router.post("", response_model=ImportResult, status_code=201, openapi_extra={"requestBody": {"content": {
+UNCHANGED = {200: {"model": ImportResult, "description": "the text is unchanged: no new version"}}
+
+
+@router.post("", response_model=ImportResult, status_code=201, responses=UNCHANGED, openapi_extra={"requestBody": {"content": {
     "text/markdown": {"schema": {"type": "string"}},
     "application/json": {"schema": RunbookText.model_json_schema()}}}})
 async def import_runbook(request: Request, response: Response, id: str | None = None, author: str = "api",
@@ -68,7 +72,7 @@ async def import_runbook(request: Request, response: Response, id: str | None = 
     return await _store_text(svc, response, text, path=path, default_id=default_id, author=author, kind="paste")
 
 
-@router.post("/upload", response_model=ImportResult, status_code=201)
+@router.post("/upload", response_model=ImportResult, status_code=201, responses=UNCHANGED)
 async def upload_runbook(response: Response, file: UploadFile = File(...), author: str = "api",
                          svc: Services = Depends(services)) -> ImportResult:
     """Upload a runbook file (.md or .yaml); without an `id:` its id is the file name without the suffix."""
@@ -98,8 +102,8 @@ async def list_versions(runbook_id: str, svc: Services = Depends(services)) -> l
 
 
 @router.get("/{runbook_id:path}/diff", response_model=VersionDiff)
-async def diff_versions(runbook_id: str, from_version: int = Query(alias="from", ge=1),
-                        to_version: int = Query(alias="to", ge=1), svc: Services = Depends(services)) -> VersionDiff:
+async def diff_versions(runbook_id: str, from_version: int = Query(alias="from", ge=1, le=MAX_VERSION),
+                        to_version: int = Query(alias="to", ge=1, le=MAX_VERSION), svc: Services = Depends(services)) -> VersionDiff:
     """What changed between two versions: the text as a unified diff, and the steps by id."""
     rows = [await asyncio.to_thread(svc.store.version_row, runbook_id, v) for v in (from_version, to_version)]
     for v, row in zip((from_version, to_version), rows):
@@ -118,7 +122,7 @@ async def diff_versions(runbook_id: str, from_version: int = Query(alias="from",
                                          changed=sorted(changed, key=lambda sid: after[sid].position)))
 
 
-@router.post("/{runbook_id:path}/revert", response_model=ImportResult, status_code=201)
+@router.post("/{runbook_id:path}/revert", response_model=ImportResult, status_code=201, responses=UNCHANGED)
 async def revert_runbook(runbook_id: str, body: RevertRequest, response: Response,
                          svc: Services = Depends(services)) -> ImportResult:
     """Make an old version current again, as a new version (history is never rewritten)."""
@@ -128,7 +132,7 @@ async def revert_runbook(runbook_id: str, body: RevertRequest, response: Respons
 
 
 @router.get("/{runbook_id:path}", response_model=RunbookDetail)
-async def get_runbook(runbook_id: str, version: int | None = None,
+async def get_runbook(runbook_id: str, version: int | None = Query(None, ge=1, le=MAX_VERSION),
                       svc: Services = Depends(services)) -> RunbookDetail:
     rb, ver = await _versioned(svc, runbook_id, version)
     rows = {r.id: r for r in await asyncio.to_thread(svc.store.list_runbooks)}

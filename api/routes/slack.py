@@ -30,13 +30,14 @@ from slack_sdk.models.views import View
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from api.deps import services
+from api.problems import responses
 from api.slack_commands import code, esc, handle_command, mention_actors, who
 from runbooks.settings import Settings
 from services.context import Services
 from services.decisions import decidable_step, decide
 from services.errors import Conflict, Invalid, ServiceError, Unavailable
 
-router = APIRouter(prefix="/slack", tags=["slack"])
+router = APIRouter(prefix="/slack", tags=["slack"], responses=responses(400, 401, 404))
 log = logging.getLogger("runbooks.slack")
 
 MAX_BODY = 2 * 1024 * 1024
