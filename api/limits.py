@@ -1,4 +1,4 @@
-"""Request bodies bounded before they are read: a 50 MB webhook gets 413 at once, memory stays flat.
+"""Request bodies bounded before they are read: a 50 MB webhook gets 413 at once, memory stays bounded.
 
 A pure ASGI middleware: a declared Content-Length over the limit is refused before the app runs;
 a chunked body is counted as it streams and refused as soon as it passes the limit, so nothing
@@ -8,9 +8,13 @@ oversize body in plain text, outside the one error shape; this one answers probl
 
 from __future__ import annotations
 
+import logging
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
+
+log = logging.getLogger("runbooks.api")
 
 MiB = 1024 * 1024
 WEBHOOK_LIMIT = 16 * MiB  # Alertmanager groups of thousands of alerts fit with room
@@ -35,7 +39,10 @@ class BodyLimit:
             return
         limit = limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and not declared.isdigit():
+            await problem(400, "Content-Length is not a number")(scope, receive, send)
+            return
+        if declared is not None and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return
         seen, started = 0, False
@@ -57,8 +64,10 @@ class BodyLimit:
         try:
             await self.app(scope, counted, watched)
         except TooLargeBody:
-            if not started:
-                await problem(413, f"request body larger than {limit} bytes")(scope, receive, send)
+            if started:  # the route answered before reading it all: its answer stands
+                log.info("%s %s: body passed %d bytes after the response started", scope["method"], scope["path"], limit)
+                return
+            await problem(413, f"request body larger than {limit} bytes")(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         await problem(413, f"request body larger than {limit} bytes (Content-Length)")(scope, receive, send)

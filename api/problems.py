@@ -87,14 +87,36 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_away)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _bug)
+    _with_problem_schema(app)
 
 
-# Any route may answer these: a body over the limit, a request that fails validation, the database away.
-COMMON = (413, 422, 503)
+# Any route may answer these: a malformed or oversized body, a request that fails validation, the database away.
+COMMON = (400, 413, 422, 503)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """A router's `responses=`: the statuses its routes may refuse with (and the common ones), as problems."""
-    return {s: {"model": Problem, "description": HTTPStatus(s).phrase,
+    return {s: {"description": HTTPStatus(s).phrase,
                 "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
             for s in sorted({*COMMON, *statuses})}
+
+
+def refusal(status: int, description: str) -> dict[str, Any]:
+    """One documented refusal with its own description, in the problem shape."""
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _with_problem_schema(app: FastAPI) -> None:
+    """Errors are documented as `application/problem+json` only: put the Problem schema in the components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            defs = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(defs.pop("$defs", {}))
+            components["Problem"] = defs
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from temporalio.service import RPCError
 
 from runbooks.contract import ExecutionState, ExecutionStatus, Query
 from services.context import Services
 from services.errors import Conflict, NotFound, Unavailable
+
+QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 async def _running(svc: Services, execution_id: str) -> None:
@@ -23,9 +26,10 @@ async def current_progress(svc: Services, execution_id: str) -> ExecutionState:
     """What the workflow itself says right now, for a running execution."""
     await _running(svc, execution_id)
     try:
-        return await svc.client.get_workflow_handle(execution_id).query(Query.PROGRESS, result_type=ExecutionState)
-    except RPCError as exc:
-        raise Unavailable(f"cannot query the execution in Temporal: {exc.message}") from None
+        return await svc.client.get_workflow_handle(execution_id).query(
+            Query.PROGRESS, result_type=ExecutionState, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:  # also: no worker answered in time (a query needs one to run the workflow code)
+        raise Unavailable(f"cannot query the execution in Temporal (is a worker running?): {exc.message}") from None
 
 
 async def cancel(svc: Services, execution_id: str) -> None:

@@ -25,14 +25,14 @@ from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
 from api.deps import services
-from api.problems import responses
+from api.problems import refusal, responses
 from services.context import Services
 
 router = APIRouter(prefix="/codec", tags=["codec"], responses=responses(400))
 
 ALLOWED_HEADERS = "Content-Type, X-Namespace"
-BAD_INPUT = {400: {"description": "a value is not base64, or a payload cannot be decoded with this key ring "
-                                  "(unknown key id, wrong key, tampered): the reason is in the body"}}
+BAD_INPUT = {400: refusal(400, "a value is not base64, or a payload cannot be decoded with this key ring "
+                              "(unknown key id, wrong key, tampered): the reason is in the body")}
 
 
 class CodecPayload(BaseModel):

@@ -30,7 +30,7 @@ from slack_sdk.models.views import View
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from api.deps import services
-from api.problems import responses
+from api.problems import refusal, responses
 from api.slack_commands import code, esc, handle_command, mention_actors, who
 from runbooks.settings import Settings
 from services.context import Services
@@ -276,7 +276,7 @@ async def on_reject_submission(svc: Services, payload: dict[str, Any]) -> Respon
 
 @router.post("/interactions", response_class=Response,
              responses={200: {"description": "Acknowledged (empty), or a modal's validation errors (JSON)"},
-                        401: {"description": "Not signed by Slack"}, 404: {"description": "Slack not configured"}})
+                        401: refusal(401, "Not signed by Slack"), 404: refusal(404, "Slack not configured")})
 async def interactions(request: Request, background: BackgroundTasks,
                        svc: Services = Depends(services)) -> Response:
     """Slack's interactivity request URL: Approve/Reject buttons and the rejection modal."""
@@ -312,8 +312,8 @@ async def interactions(request: Request, background: BackgroundTasks,
     return Response(status_code=200)  # view_closed, shortcuts, other modals: nothing to do
 
 
-@router.post("/commands", responses={401: {"description": "Not signed by Slack"},
-                                     404: {"description": "Slack not configured"}})
+@router.post("/commands", responses={401: refusal(401, "Not signed by Slack"),
+                                     404: refusal(404, "Slack not configured")})
 async def commands(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
     """Slack's slash command URL for `/runbook run|status|list|help` (answers are ephemeral)."""
     form = await verified_form(request, svc.settings)
