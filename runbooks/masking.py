@@ -21,12 +21,13 @@ MASK = "[masked]"
 
 # A value after `key=` / `key: ` that names a reference or a placeholder, not a secret.
 _REFERENCE = re.compile(
-    r"""^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|<[^>]*>|.*\*{4,}.*|x{3,}|x-oauth-basic|\[?(?:masked|redacted|hidden|removed|filtered)\]?
+    r"""^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|\$\{[^}\n]*\}|<[^>]*>|.*\*{3,}.*|x{3,}|x-oauth-basic|yes|no|\[?(?:masked|redacted|hidden|removed|filtered)\]?
         |none|null|nil|true|false|changeme_not_set|-+|\.{3})$""", re.I | re.X)
 
 _KEY_WORDS = r"""(?:[A-Za-z0-9_.-]{0,40}?(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key
     |private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?|session[_-]?key|signing[_-]?key|license[_-]?key
-    |masterauth|requirepass|encryption[_-]?key|master[_-]?key)[A-Za-z0-9_-]{0,40})"""
+    |masterauth|requirepass|encryption[_-]?key|master[_-]?key|application[_-]?key|app[_-]?key|accountkey
+    |sharedaccesskey|key[_-]data|client[_-]key|bindpw|routing[_-]key|_auth)[A-Za-z0-9_-]{0,40})"""
 
 _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     # PEM private keys (RSA, EC, OpenSSH, PKCS#8, encrypted): the body between the armour lines.
@@ -35,7 +36,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
         r"|\Z)", re.S), 2),
     # HTTP auth headers: Bearer / Basic / Token / Digest credentials, also as curl -H and in -v output.
     ("auth_header", re.compile(
-        r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?\s*(?:[A-Za-z][A-Za-z0-9-]{1,20}[ \t]+)?)"
+        r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?\s*(?:[A-Za-z][A-Za-z0-9-]{1,40}[ \t]+)?)"
         r"([A-Za-z0-9._~+/:-]{6,}=*)(?=[\s\"',;\\]|$)"), 2),
     ("bearer", re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/-]{16,}=*)"), 2),
     # URLs and connection strings with a password: scheme://user:PASSWORD@host
@@ -58,10 +59,23 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     # Docker's config.json: "auth": base64(user:password)
     ("docker_auth", re.compile(r"(\"auth\"\s*:\s*\")([A-Za-z0-9+/=]{12,})(\")"), 2),
     # A JSON object that says its value is secret: terraform output (`"sensitive": true`), keycloak secrets.
-    ("sensitive_value", re.compile(r"(?s)((?:\"sensitive\"\s*:\s*true|\"type\"\s*:\s*\"secret\")[^{}]{0,200}?"
+    ("sensitive_value", re.compile(r"(?s)((?:\"sensitive\"\s*:\s*true|\"type\"\s*:\s*\"secret\"|\"keyName\"\s*:\s*\"[^\"]*\")"
+                                   r"[^{}]{0,200}?"
                                    r"\"value\"\s*:\s*\")([^\"]+)"), 2),
     # UPPER_CASE_KEY=value in an env dump: a key of 16+ base64/hex characters (ENCRYPTION_KEY, STRIPE_KEY)
     ("env_key", re.compile(r"(?m)((?:^|\s)[A-Z][A-Z0-9_]*_KEY=)([A-Za-z0-9+/=_-]{16,})(?=\s|$)"), 2),
+    # Cookies: every value of Cookie / Set-Cookie (sessions, CSRF tokens) but the attributes of Set-Cookie.
+    ("cookie", re.compile(r"(?im)((?:^|[\s\"'<])(?:set-)?cookie:[ \t]*)([^\r\n\"']+)"), 2),
+    # SQL that sets a password: ALTER ROLE x WITH PASSWORD '...', CREATE USER ... IDENTIFIED BY '...'
+    ("sql_password", re.compile(r"(?i)(\b(?:password|identified by)\s+')([^'\n]+)(')"), 2),
+    # Redis MONITOR / AOF: "AUTH" "password" (or "AUTH" "user" "password")
+    ("redis_auth", re.compile(r'(?i)("auth"(?:\s+"[^"\n]*")?\s+")([^"\n]+)(")'), 2),
+    # A URL's signature or token parameter (Azure SAS `sig=`, `?token=`, `access_token=`)
+    ("query_token", re.compile(r"(?i)([?&](?:sig|signature|token|access_token|api_key|apikey|key|code)=)([^&\s\"'#]+)"), 2),
+    # Kubernetes env: `- name: SOMETHING_TOKEN` then `value: ...`
+    ("env_value", re.compile(r"(?i)(name:[ \t]*[\"']?[A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|API_KEY|PASSWD)[A-Z0-9_]*[\"']?"
+                             r"[ \t]*\r?\n[ \t]*value:[ \t]*[\"']?)([^\s\"']+)"), 2),
+    ("ldap_w", re.compile(r"(\bldap\w+\b[^\n]*?\s-w\s+[\"']?)([^\s\"']+)"), 2),
     # .netrc on one line: machine HOST login USER password SECRET
     ("netrc", re.compile(r"(?m)(^[ \t]*machine\s+\S+.*?\bpassword\s+)(\S+)"), 2),
     # key=value / key: value / "key": "value" / KEY=value in env dumps, where the key names a secret. Not
@@ -69,7 +83,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     # (`rails credentials:show` is a command).
     ("key_value", re.compile(
         rf"""(?ix)((?<![A-Za-z0-9:/.$-])(["']?){_KEY_WORDS}(["']?)\s*(?:=>|=|:(?=[\s"']))[ \t]*(["']?))
-        (\$\{{[^}}\s]*\}}|\{{\{{[^}}]*\}}\}}|[^\s"',;&<>()\[\]{{}}\\]+)"""), 5),
+        (\$\{{[^}}\n]*\}}|\{{\{{[^}}]*\}}\}}|[^\s"',;&<>()\[\]{{}}\\]+)"""), 5),
     # Config files and tables that separate key and value by spaces: `requirepass X` (redis), `password X`
     # (.netrc), `token   hvs.X` (vault login): the key first on its line and one value after it.
     ("spaced_key", re.compile(
@@ -175,7 +189,12 @@ def _replace(m: re.Match[str], kind: str, group: int) -> str:
         return m.group(1) + MASK
     value = m.group(group)
     if MASK in value or _is_reference(value) or (kind == "auth_header" and (
-            value.lower() in _SCHEMES or m.string[m.end():m.end() + 20].lstrip(" \t").startswith(MASK))):
+            value.lower() in _SCHEMES or m.string[m.end():m.end() + 20].lstrip(" \t").startswith(MASK)
+            or re.match(r"[ \t]+\S", m.string[m.end():m.end() + 2]))):  # a scheme with its credential after it
+        return m.group(0)
+    if kind == "cookie":
+        return m.group(1) + _cookie_values(value)
+    if kind == "flag" and _prose(value, m.string[m.end(): m.end() + 3]):
         return m.group(0)
     if kind == "key_value" and (value.startswith("-----BEGIN") or _kept_pair(m, value)):
         return m.group(0)
@@ -188,21 +207,42 @@ def _replace(m: re.Match[str], kind: str, group: int) -> str:
 
 def _kept_pair(m: re.Match[str], value: str) -> bool:
     """A `key: value` whose key sounds secret but whose value is not one."""
-    key_quoted, value_quoted = bool(m.group(2) or m.group(3)), bool(m.group(4))
+    key_quoted, value_quoted = bool(m.group(3)), bool(m.group(4))
     if key_quoted and not value_quoted and not value.isdigit():  # `volume "api-token" : secret` is prose
         return True
     after = m.string[m.end(): m.end() + 7]
+    if _prose(value, after):
+        return True
     if value.isdigit() and after.startswith(" bytes"):  # kubectl describe secret: sizes only
         return True
     return _looks_harmless(m.group(1), value)
 
 
+_COOKIE_ATTRIBUTES = {"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority",
+                      "partitioned", "version", "comment"}
+
+
+def _cookie_values(header: str) -> str:
+    """`a=SECRET; Path=/; HttpOnly`: each cookie's value masked, its name and the attributes kept."""
+    parts = []
+    for part in header.split(";"):
+        name, eq, value = part.partition("=")
+        plain = not eq or name.strip().lower() in _COOKIE_ATTRIBUTES or value.strip().isdigit() or not value.strip()
+        parts.append(part if plain or MASK in value else f"{name}={MASK}")
+    return ";".join(parts)
+
+
+def _prose(value: str, after: str) -> bool:
+    """`token: Session has expired`, `--password via the CLI`: a word that a sentence goes on after."""
+    return value.isalpha() and bool(re.match(r" [a-z]", after))
+
+
 def _looks_harmless(key: str, value: str) -> bool:
     """Numbers next to a secret-ish key (token_expiry=3600, max_tokens=4096), file paths, names of secrets."""
     name = key.strip(" \t\"':=>").lower()
-    if value.isdigit() and not re.search(r"(passw|pwd|pin)", name):
-        return True
-    if value.startswith(("/", "./", "~/", "file:", "arn:")):
+    if re.fullmatch(r"\d+(?:ms|s|m|h|d|w)?", value) and not re.search(r"(passw(?:or)?d|pwd|pin|pass)$", name):
+        return True  # a duration or a count (TOKEN_TTL=300s, pwdMaxAge: 7776000)
+    if value.startswith(("/", "./", "~/", "file:", "arn:")) or ":/" in value:
         return True
     if re.search(r"(file|path|dir|name|ref|arn|id|type|length|ttl|expir|count|max|min|limit|url|endpoint|header"
                  r"|space|uri|role|policy|policies|mode|provider|store|key_?id|version|renewable|duration|accessor|existing\w*)$",

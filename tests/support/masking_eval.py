@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from support.paths import DATA
 
 SET = DATA / "secrets" / "labelled.jsonl"
+HOLDOUT = DATA / "secrets" / "holdout.jsonl"
 
 
 def load(split: str | None = None) -> list[dict]:
+    """The development set (`tune`, `test` or both), or `holdout`: the set written after it, for the figure."""
+    if split == "holdout":
+        return [json.loads(line) for line in HOLDOUT.read_text().splitlines() if line.strip()]
     items = [json.loads(line) for line in SET.read_text().splitlines() if line.strip()]
     return [i for i in items if split is None or i["split"] == split]
 

@@ -2,9 +2,9 @@
 
 The sets under tests/data/secrets/ were written from the domain by helpers that had not read the
 masker: `labelled.jsonl` (its `tune` split, then its `test` split once it had been measured) was
-used to develop it; `holdout.jsonl` was written afterwards and measured once for the reported
-figure. The thresholds below are floors at what was measured, so a change that makes masking worse
-fails here.
+used to develop it; `holdout.jsonl` was written afterwards and measured once, untouched (recall
+85.4%, precision 91.4%), then used to fix what it found. The thresholds below are floors at what
+is measured now, so a change that makes masking worse fails here.
 """
 
 from __future__ import annotations
@@ -62,13 +62,14 @@ def test_labels_whose_name_says_secret_are_masked_whole() -> None:
 
 
 def test_masking_twice_changes_nothing_more() -> None:
-    for item in masking_eval.load():
+    for item in masking_eval.load() + masking_eval.load("holdout"):
         once = mask(item["text"])
         assert mask(once) == once, item["id"]
 
 
-@pytest.mark.parametrize(("split", "recall", "precision"), [("tune", 1.0, 1.0), ("test", 0.96, 1.0)])
-def test_figures_on_the_development_set_do_not_fall(split: str, recall: float, precision: float) -> None:
+@pytest.mark.parametrize(("split", "recall", "precision"),
+                         [("tune", 1.0, 1.0), ("test", 0.96, 1.0), ("holdout", 0.94, 1.0)])
+def test_figures_on_the_labelled_sets_do_not_fall(split: str, recall: float, precision: float) -> None:
     score = masking_eval.score(masking_eval.load(split), mask)
     assert score.items >= 100 and score.recall >= recall and score.precision >= precision, \
         (score.line(), score.missed, score.hidden)
