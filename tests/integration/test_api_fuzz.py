@@ -40,6 +40,11 @@ def test_schemathesis_finds_no_server_error_no_schema_violation_and_no_undocumen
         update={"runbooks_dir": DATA / "fuzz-runbooks"})
     with Fleet(settings, tmp_path) as fleet:
         api = fleet.api()
+        with httpx.Client(base_url=api.url, timeout=30) as http:  # before the fuzzer may change `harmless`
+            started = http.post("/api/v1/runbooks/harmless/executions", json={"params": {"word": "hi", "instance": "web-1"}})
+            assert started.status_code == 202, started.text
+            live = http.get(f"/api/v1/executions/{started.json()['id']}/live")
+        assert live.status_code == 503 and "worker" in live.json()["detail"], live.text
         run = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"), "run", f"{api.url}/openapi.json",
              "--max-time", str(FUZZ_SECONDS), "-c", CHECKS, "--seed", "7", "--no-color",
@@ -47,10 +52,6 @@ def test_schemathesis_finds_no_server_error_no_schema_violation_and_no_undocumen
              "--exclude-path-regex", "/live$"],
             capture_output=True, text=True, timeout=FUZZ_SECONDS + 120, cwd=tmp_path)
         assert api.alive, api.output()[-4000:]
-        with httpx.Client(base_url=api.url, timeout=30) as http:
-            started = http.post("/api/v1/runbooks/harmless/executions", json={"params": {"word": "hi"}}).json()
-            live = http.get(f"/api/v1/executions/{started['id']}/live")
-        assert live.status_code == 503 and "worker" in live.json()["detail"], live.text
     summary = run.stdout[run.stdout.find("SUMMARY"):] if "SUMMARY" in run.stdout else run.stdout[-6000:]
     print(summary)
     assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-2000:]
