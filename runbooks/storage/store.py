@@ -152,16 +152,21 @@ class Store:
             existing = {r.step_id: r for r in s.exec(select(StepRow).where(StepRow.execution_id == state.execution_id))}
             decided = set(s.exec(select(ApprovalRow.step_id).where(ApprovalRow.execution_id == state.execution_id)))
             for st in state.steps:
-                row = existing.get(st.id) or StepRow(execution_id=state.execution_id, step_id=st.id,
-                                                     position=st.position, title=st.title, risk=st.risk.value,
-                                                     status=st.status.value)
+                rollback_status = st.rollback_status.value if st.rollback_status else None
+                row = existing.get(st.id)
+                # A step's command and output change only as its status does: a save that finds the same
+                # status (most saves, for most steps) leaves them, and does not mask 64 KiB outputs again.
+                moved = row is None or (row.status, row.rollback_status, row.exit_code, row.rollback_exit_code) != (
+                    st.status.value, rollback_status, st.exit_code, st.rollback_exit_code)
+                row = row or StepRow(execution_id=state.execution_id, step_id=st.id, position=st.position,
+                                     title=st.title, risk=st.risk.value, status=st.status.value)
                 for name in ("risk_reason", "target", "exit_code", "started_at", "finished_at", "rollback_exit_code",
                              "needs"):
                     setattr(row, name, getattr(st, name))
-                for name in ("command", "output", "rollback_command", "rollback_output"):  # stored masked
-                    setattr(row, name, mask(getattr(st, name)))
-                row.status = st.status.value
-                row.rollback_status = st.rollback_status.value if st.rollback_status else None
+                if moved:
+                    for name in ("command", "output", "rollback_command", "rollback_output"):  # stored masked
+                        setattr(row, name, mask(getattr(st, name)))
+                row.status, row.rollback_status = st.status.value, rollback_status
                 s.add(row)
                 if st.decision is not None and st.id not in decided:
                     d = st.decision
