@@ -40,7 +40,6 @@ from services.errors import Conflict, Invalid, ServiceError, Unavailable
 router = APIRouter(prefix="/slack", tags=["slack"], responses=responses(400, 401, 404))
 log = logging.getLogger("runbooks.slack")
 
-MAX_BODY = 2 * 1024 * 1024
 MAX_AGE_SECONDS = 5 * 60  # what SignatureVerifier enforces; checked first only to say why
 REJECT_CALLBACK = "reject_reason"
 REASON_BLOCK = "reason"
@@ -76,9 +75,7 @@ async def verified_form(request: Request, settings: Settings) -> dict[str, str]:
     secret = settings.slack_signing_secret
     if not secret or not secret.strip():
         raise HTTPException(404, detail="Slack is not configured (set SLACK_SIGNING_SECRET)")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(413, detail=f"request larger than {MAX_BODY} bytes")
+    body = await request.body()  # bounded to 2 MiB before it is read (api/limits.py)
     problem = signature_problem(secret, body, request.headers)
     if problem:
         log.warning("refused Slack request to %s: %s", request.url.path, problem)
