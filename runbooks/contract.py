@@ -177,6 +177,7 @@ class Decision(BaseModel):
     comment: str = Field(default="", max_length=2000)
     values: dict[str, str] = Field(default_factory=dict)  # missing values supplied with the approval
     decided_at: datetime | None = None
+    approvers: list[str] = Field(default_factory=list)  # all of them, when the step needed several (`approvals: N`)
 
 
 class ResolvedNotice(BaseModel):

@@ -7,6 +7,7 @@ alert sources' secrets and the LLM's options are nested models in it (`settings.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -140,10 +141,25 @@ class Settings(BaseSettings):
     codec_cors_origins: str | None = Field(
         default=None, description="Comma-separated browser origins allowed to call /codec (the Temporal Web UI); "
                                   "default http://127.0.0.1:TEMPORAL_UI_PORT and http://localhost:TEMPORAL_UI_PORT.")
+    allow_self_review: bool = Field(
+        default=False, description="Let an admin confirm their own runbook change (recorded as self-reviewed): for "
+                                   "a first trial with one person. `make run` turns it on; compose leaves it off.")
+    metrics_public: bool = Field(default=False, description="Serve /metrics without a token (for a scraper that "
+                                                            "cannot send `Authorization: Bearer`).")
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or networks of an authenticating reverse proxy "
+                                "(oauth2-proxy): only from these is PROXY_USER_HEADER believed.")
+    proxy_user_header: str = Field(default="X-Forwarded-User",
+                                   description="The header naming the user the proxy authenticated.")
+    audit_key: SecretStr | None = Field(default=None, description="Key of the audit log's checkpoints (any string); "
+                                                                  "the same in every process of a deployment.")
+    audit_key_file: Path | None = Field(default=None, description="A file holding it instead; default "
+                                                                  "DATA_DIR/audit.key, made on first use.")
     sources: SourceSettings = Field(default_factory=SourceSettings, description="Alert sources' secrets and options.")
     llm: LlmSettings = Field(default_factory=LlmSettings.from_env, description="Optional LLM help for prose runbooks.")
 
-    @field_validator("runbooks_encryption_keys", "runbooks_encryption_key_file", "codec_cors_origins", mode="before")
+    @field_validator("runbooks_encryption_keys", "runbooks_encryption_key_file", "codec_cors_origins", "audit_key",
+                     "audit_key_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -154,6 +170,10 @@ class Settings(BaseSettings):
         if self.codec_cors_origins:
             return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
         return [f"http://127.0.0.1:{self.temporal_ui_port}", f"http://localhost:{self.temporal_ui_port}"]
+
+    @property
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n.strip(), strict=False) for n in self.trusted_proxies.split(",") if n.strip()]
 
     @property
     def slack_enabled(self) -> bool:

@@ -17,7 +17,7 @@ from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel
 
 ALLOWED_KEYS = {
     "id", "title", "description", "service", "owner", "match", "mode", "escalation", "target", "timeout",
-    "group_by",
+    "group_by", "team", "approvals",
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d)?\s*$", re.IGNORECASE)
@@ -93,6 +93,25 @@ def parse_group_by(value: Any, line: int, path: str | None) -> list[str]:
                                               for n in names):
         raise RunbookParseError("group_by: must be a label name or a list of label names, e.g. `[node]`", line, path)
     return list(dict.fromkeys(names))
+
+
+def parse_team(value: Any, line: int, path: str | None) -> str | None:
+    """`team: payments`: who may decide and edit; without it the runbook is the default team's."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", value):
+        raise RunbookParseError("team: must be a team name (lower case letters, digits, '.', '_', '-'), "
+                                "e.g. `team: payments`", line, path)
+    return value
+
+
+def parse_approvals(value: Any, line: int, path: str | None) -> int:
+    """`approvals: 2`: how many distinct people must approve each red step (AWS SSM's MinRequiredApprovals)."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        raise RunbookParseError(f"approvals: must be a whole number from 1 to 10, not {value!r}", line, path)
+    return value
 
 
 def parse_mode(value: Any, line: int, path: str | None) -> Mode:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from runbooks.authoring.variables import WELL_KNOWN_LABELS
 from runbooks.model import Mode, Risk, Runbook, Step
+from runbooks.review import lowered
 
 _SHELL_LANGUAGES = {"shell"}
 _PENALTY = {"error": 40, "warning": 8, "info": 2}
@@ -55,6 +56,10 @@ def _step_lints(rb: Runbook, step: Step, known: frozenset[str]) -> list[Lint]:
         hint = " (the text hints at one: write it as a `Rollback:` block)" if step.rollback_hint else ""
         add("no_rollback", Severity.warning,
             f"{step.risk.value} step '{step.title}' has no rollback{hint}")
+    if (verdict := lowered(step)) is not None:
+        add("risk_lowered", Severity.warning,
+            f"step '{step.title}' is declared {step.risk.value} but its command classifies {verdict.value}: "
+            "a second person must review this change before it goes live")
     if rb.mode is Mode.autopilot and step.risk is Risk.red:
         add("red_in_autopilot", Severity.warning,
             f"red step '{step.title}' in an autopilot runbook: it will always stop and wait for approval")

@@ -33,6 +33,8 @@ from runbooks.authoring.frontmatter import (
     parse_group_by,
     parse_match,
     parse_mode,
+    parse_approvals,
+    parse_team,
 )
 from runbooks.authoring.prose_commands import (
     inline_command,
@@ -361,6 +363,10 @@ def _meta(fm: FrontMatter, path: str | None) -> dict[str, Any]:
         meta["group_by"] = parse_group_by(data["group_by"], fm.line_of("group_by"), path)
     if "escalation" in data:
         meta["escalation"] = parse_escalation(data["escalation"], fm.line_of("escalation"), path)
+    if "team" in data:
+        meta["team"] = parse_team(data["team"], fm.line_of("team"), path)
+    if "approvals" in data:
+        meta["approvals"] = parse_approvals(data["approvals"], fm.line_of("approvals"), path)
     for key in ("service", "owner"):
         if isinstance(data.get(key), (str, int)):
             meta[key] = str(data[key])

@@ -18,6 +18,7 @@ from runbooks.storage.tables import (
 )
 
 log = logging.getLogger(__name__)
+DEPLOYED = ("directory", "git")  # what the operator deploys goes live at once
 
 
 class Store:
@@ -30,22 +31,24 @@ class Store:
     # -- runbooks -------------------------------------------------------------------------------
 
     def save_runbook(self, runbook: Runbook, source: str, author: str = "loader", source_kind: str = "directory",
-                     commit: str | None = None) -> tuple[int, bool]:
+                     commit: str | None = None, review_reasons: list[str] | None = None) -> tuple[int, bool]:
         """Store a runbook; a new immutable version only when its content changed.
 
-        Two processes saving the same runbook at once (API replicas loading the library at start)
-        collide on the version's unique key: the loser reads again and finds the content stored.
+        With `review_reasons` the version waits for review (executions keep the live one); without,
+        it is live at once. Two processes saving the same runbook at once (API replicas loading the
+        library at start) collide on the version's unique key: the loser reads again and finds the
+        content stored.
         """
         for attempt in range(3):
             try:
-                return self._save_runbook(runbook, source, author, source_kind, commit)
+                return self._save_runbook(runbook, source, author, source_kind, commit, list(review_reasons or []))
             except IntegrityError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
     def _save_runbook(self, runbook: Runbook, source: str, author: str, source_kind: str,
-                      commit: str | None) -> tuple[int, bool]:
+                      commit: str | None, reasons: list[str]) -> tuple[int, bool]:
         digest = runbook.fingerprint()
         with self.session() as s:
             row = s.get(RunbookRow, runbook.id)
@@ -53,32 +56,83 @@ class Store:
                 latest = s.exec(select(RunbookVersionRow).where(
                     RunbookVersionRow.runbook_id == runbook.id, RunbookVersionRow.version == row.latest_version)).one()
                 if latest.content_hash == digest:
+                    if not reasons and source_kind in DEPLOYED and row.live_version != latest.version:
+                        self._go_live(row, latest, author, "deployed by the operator")  # deploying is the review
+                        s.add_all([row, latest])
+                        s.commit()
                     return row.latest_version, False
                 row.latest_version += 1
             else:
                 row = RunbookRow(id=runbook.id, title=runbook.title, latest_version=1, created_at=utcnow())
-            row.title, row.service, row.source_path, row.updated_at = (
-                runbook.title, runbook.service, runbook.source_path, utcnow())
+            version = RunbookVersionRow(runbook_id=runbook.id, version=row.latest_version, content_hash=digest,
+                                        source=source, model=runbook.model_dump(mode="json"), author=author,
+                                        source_kind=source_kind, commit=commit, created_at=utcnow(),
+                                        state="pending_review" if reasons else "live", review_reasons=reasons)
+            if not reasons:
+                row.live_version = version.version
+            if row.live_version == version.version or row.live_version is None:
+                row.title, row.service, row.source_path = runbook.title, runbook.service, runbook.source_path
+            row.updated_at = utcnow()
             s.add(row)
-            s.add(RunbookVersionRow(runbook_id=runbook.id, version=row.latest_version, content_hash=digest,
-                                    source=source, model=runbook.model_dump(mode="json"), author=author,
-                                    source_kind=source_kind, commit=commit, created_at=utcnow()))
+            s.add(version)
             s.commit()
             return row.latest_version, True
+
+    @staticmethod
+    def _go_live(row: RunbookRow, version: RunbookVersionRow, reviewer: str, comment: str) -> None:
+        version.state, version.reviewed_by, version.reviewed_at, version.review_comment = (
+            "live", reviewer, utcnow(), comment)
+        row.live_version = version.version
+        rb = Runbook.model_validate(version.model)
+        row.title, row.service, row.source_path, row.updated_at = rb.title, rb.service, rb.source_path, utcnow()
+
+    def review_version(self, runbook_id: str, version: int, *, approve: bool, reviewer: str,
+                       comment: str) -> RunbookVersionRow | str:
+        """Take a pending version live (or reject it); the refusal as text when it is not pending."""
+        with self.session() as s:
+            row = s.get(RunbookRow, runbook_id)
+            ver = s.exec(select(RunbookVersionRow).where(RunbookVersionRow.runbook_id == runbook_id,
+                                                         RunbookVersionRow.version == version)).first()
+            if row is None or ver is None:
+                return f"no runbook {runbook_id!r} version {version}"
+            if ver.state != "pending_review":
+                return f"{runbook_id} version {version} is not waiting for review (it is {ver.state})"
+            if approve and row.live_version is not None and row.live_version > version:
+                return (f"{runbook_id} version {row.live_version} is live and newer: version {version} was "
+                        "superseded; submit the change again on top of it")
+            if approve:
+                self._go_live(row, ver, reviewer, comment)
+                s.add(row)
+            else:
+                ver.state, ver.reviewed_by, ver.reviewed_at, ver.review_comment = (
+                    "rejected", reviewer, utcnow(), comment)
+            s.add(ver)
+            s.commit()
+            return ver
 
     def list_runbooks(self) -> list[RunbookRow]:
         with self.session() as s:
             return list(s.exec(select(RunbookRow).order_by(RunbookRow.id)))
 
+    def runbook_row(self, runbook_id: str) -> RunbookRow | None:
+        with self.session() as s:
+            return s.get(RunbookRow, runbook_id)
+
     def get_runbook(self, runbook_id: str, version: int | None = None) -> tuple[Runbook, int] | None:
+        """A version, or (without one) the live version, or the latest while none is live yet."""
         with self.session() as s:
             row = s.get(RunbookRow, runbook_id)
             if row is None:
                 return None
             ver = s.exec(select(RunbookVersionRow).where(
                 RunbookVersionRow.runbook_id == runbook_id,
-                RunbookVersionRow.version == (version or row.latest_version))).first()
+                RunbookVersionRow.version == (version or row.live_version or row.latest_version))).first()
             return (Runbook.model_validate(ver.model), ver.version) if ver else None
+
+    def live_runbook(self, runbook_id: str) -> tuple[Runbook, int] | None:
+        """What an execution runs: the live version (None for a runbook none of whose versions is live)."""
+        row = self.runbook_row(runbook_id)
+        return None if row is None or row.live_version is None else self.get_runbook(runbook_id, row.live_version)
 
     def versions(self, runbook_id: str) -> list[RunbookVersionRow]:
         with self.session() as s:
@@ -90,11 +144,12 @@ class Store:
             return s.exec(select(RunbookVersionRow).where(RunbookVersionRow.runbook_id == runbook_id,
                                                           RunbookVersionRow.version == version)).first()
 
-    def latest_runbooks(self) -> list[tuple[Runbook, int]]:
+    def live_runbooks(self) -> list[tuple[Runbook, int]]:
+        """The catalogue alerts are matched against: each runbook's live version."""
         with self.session() as s:
             rows = s.exec(select(RunbookVersionRow).join(
                 RunbookRow, (RunbookRow.id == RunbookVersionRow.runbook_id)
-                & (RunbookRow.latest_version == RunbookVersionRow.version)))
+                & (RunbookRow.live_version == RunbookVersionRow.version)))
             return [(Runbook.model_validate(r.model), r.version) for r in rows]
 
     # -- alerts and executions ------------------------------------------------------------------
@@ -172,7 +227,7 @@ class Store:
                     d = st.decision
                     s.add(ApprovalRow(execution_id=state.execution_id, step_id=st.id, approved=d.approved,
                                       actor=d.actor, comment=mask(d.comment) or "", values=mask_mapping(d.values),
-                                      decided_at=d.decided_at))
+                                      decided_at=d.decided_at, approvers=list(d.approvers)))
                     recorded.append(st)
             s.commit()
         return recorded

@@ -49,6 +49,7 @@ class RunbookRow(SQLModel, table=True):
     service: str | None = None
     source_path: str | None = None
     latest_version: int = 1
+    live_version: int | None = None  # what executions and matching use; None until a version is reviewed
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
@@ -68,6 +69,12 @@ class RunbookVersionRow(SQLModel, table=True):
     source_kind: str = Field(default="directory", max_length=16)  # directory | paste | upload | git | revert
     commit: str | None = Field(default=None, max_length=64)  # git commit the text came from
     created_at: datetime | None = _ts()
+    # The review, the one part that changes: pending_review -> live | rejected, once (runbooks/review.py).
+    state: str = Field(default="live", max_length=16)
+    review_reasons: list = _json(list)
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    reviewed_at: datetime | None = _ts()
+    review_comment: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AlertRow(SQLModel, table=True):
@@ -177,6 +184,79 @@ class ApprovalRow(SQLModel, table=True):
     comment: str = ""
     values: dict = _json(dict)
     decided_at: datetime | None = _ts()
+    approvers: list = _json(list)  # every distinct approver, when the runbook asks for several (`approvals: N`)
+
+
+class ApprovalVoteRow(SQLModel, table=True):
+    """One person's approval of a red step that needs several: the workflow hears of it at the N-th."""
+
+    __tablename__ = "approval_votes"
+    __table_args__ = (UniqueConstraint("execution_id", "step_id", "actor"),)
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    step_id: str = Field(max_length=128)
+    actor: str = Field(max_length=200)
+    comment: str = ""
+    at: datetime | None = _ts()
+
+
+class TeamRow(SQLModel, table=True):
+    __tablename__ = "teams"
+    name: str = Field(primary_key=True, max_length=64)
+    created_at: datetime | None = _ts()
+
+
+class UserRow(SQLModel, table=True):
+    """A person or a service that holds tokens: its roles, its teams, and its Slack id if it has one."""
+
+    __tablename__ = "users"
+    name: str = Field(primary_key=True, max_length=200)
+    roles: list = _json(list)
+    teams: list = _json(list)
+    slack_id: str | None = Field(default=None, unique=True, max_length=64)
+    disabled: bool = False
+    created_at: datetime | None = _ts()
+
+
+class TokenRow(SQLModel, table=True):
+    """An API token: only its SHA-256 is kept (it is 256 random bits, so a slow hash would add nothing)."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=200)
+    user: str = Field(index=True, max_length=200)
+    token_hash: str = Field(unique=True, max_length=64)
+    prefix: str = Field(max_length=16)  # the first characters, to tell tokens apart in a list
+    created_by: str = Field(default="operator", max_length=200)
+    created_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    last_used_at: datetime | None = _ts()
+
+
+class AuditRow(SQLModel, table=True):
+    """An append-only, hash-chained audit entry (runbooks/audit.py says how the chain is checked)."""
+
+    __tablename__ = "audit_log"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    actor: str = Field(index=True, max_length=200)
+    action: str = Field(index=True, max_length=64)
+    target: str = Field(default="", index=True, max_length=400)
+    detail: dict = _json(dict)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    checkpoint: str | None = Field(default=None, max_length=64)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The last entry's position and hash with their MAC, written with each entry."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int
+    hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
 
 
 class EventRow(SQLModel, table=True):

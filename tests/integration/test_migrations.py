@@ -134,11 +134,13 @@ def test_auto_migrate_off_refuses_a_database_behind_head(database_url: str, engi
 
 def test_database_made_by_create_all_is_adopted(database_url: str, engine) -> None:
     """Before migrations, create_schema was SQLModel.metadata.create_all: such a database (all the
-    tables, data, no alembic_version) is stamped at the baseline and keeps its data."""
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        session.add(RunbookRow(id="old", title="From before migrations"))
-        session.commit()
+    tables, data, no alembic_version) is stamped at the baseline and keeps its data. Revision 0001
+    is exactly what create_all made then; its version table dropped, it is such a database."""
+    migrate.upgrade(database_url, migrate.BASELINE_REVISION)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("DROP TABLE alembic_version"))
+        conn.execute(sqlalchemy.text("INSERT INTO runbooks (id, title, latest_version) "
+                                     "VALUES ('old', 'From before migrations', 1)"))
 
     create_schema(engine)
 
@@ -146,7 +148,8 @@ def test_database_made_by_create_all_is_adopted(database_url: str, engine) -> No
     assert version_rows(engine) == [migrate.head_revision()]
     assert schema_differences(engine) == []
     with Session(engine) as session:
-        assert session.get(RunbookRow, "old").title == "From before migrations"
+        old = session.get(RunbookRow, "old")
+        assert old.title == "From before migrations" and old.live_version == 1, "its latest version is live"
 
 
 def test_partial_pre_migrations_database_is_refused(engine) -> None:
