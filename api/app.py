@@ -1,6 +1,6 @@
 """The FastAPI application: alert webhooks, the REST API, Slack's endpoints, health and metrics.
 
-Routes parse the request, call a service and shape the answer; every refusal (a service's
+Every route declares who may call it (api/auth.py); routes parse the request, call a service and shape the answer; every refusal (a service's
 `ServiceError`, a bad request, the database away) is answered as problem details (api/problems.py),
 and bodies are bounded before they are read (api/limits.py).
 """
@@ -8,24 +8,29 @@ and bodies are bounded before they are read (api/limits.py).
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import problems
+from api.auth import check_rules
 from api.limits import BodyLimit
-from api.routes import alerts, codec, executions, health, match, metrics, runbooks, slack
+from api.routes import admin, alerts, codec, executions, health, match, metrics, runbooks, slack
 from runbooks.settings import Settings, get_settings
-from services.context import open_services
+from services.context import Services, open_services
 
 
-def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, client: Client | None = None,
+               on_start: Callable[[Services], None] | None = None) -> FastAPI:
+    """`on_start` sees the services once they are open (the CLI prints a first start's admin token)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await open_services(settings, client)
+        if on_start is not None:
+            on_start(app.state.services)
         yield
         app.state.services.close()
 
@@ -37,7 +42,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, alerts, match, runbooks, executions, slack, codec):
+    for module in (health, metrics, alerts, match, runbooks, executions, admin, slack, codec):
         app.include_router(module.router)
+    check_rules(app)  # every route declares who may call it (api/auth.py)
     app.add_middleware(BodyLimit)
     return app

@@ -55,7 +55,8 @@ async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     """`reason` is the detail; a structured `detail` (the line of a bad runbook, the steps lacking
     values) becomes extension members beside it."""
     extra = {k: v for k, v in exc.detail.items() if k not in _RESERVED} if isinstance(exc.detail, dict) else {}
-    return problem(exc.status, exc.reason, **extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="living-runbooks"'} if exc.status == 401 else None
+    return problem(exc.status, exc.reason, headers=headers, **extra)
 
 
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

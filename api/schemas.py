@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runbooks.authoring.lint import Quality
 from runbooks.model import Mode
@@ -13,16 +13,28 @@ from runbooks.model import Mode
 MAX_VERSION = 2**31 - 1  # what every database's INTEGER holds: a bigger one is a 422, not a 500
 
 
-class StartExecution(BaseModel):
+class _Authenticated(BaseModel):
+    """A body from an authenticated caller: who acts is the token's identity, never a field of the body."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_claimed_identity(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("actor", "started_by", "author"):
+                if name in data:
+                    raise ValueError(f"`{name}` is not accepted: who acts is the identity of your token, "
+                                     "recorded as such; remove the field")
+        return data
+
+
+class StartExecution(_Authenticated):
     params: dict[str, str] = Field(default_factory=dict)
     mode: Mode = Mode.copilot
-    started_by: str = Field(default="api", min_length=1, max_length=200)
 
 
-class DecisionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    actor: str = Field(min_length=1, max_length=200, description="who decides (recorded)")
+class DecisionBody(_Authenticated):
     comment: str = Field(default="", max_length=2000)
     values: dict[str, str] = Field(default_factory=dict, description="values the step needs, e.g. "
                                    '{"labels.pod": "web-1"}; checked like alert values')
@@ -32,7 +44,10 @@ class DecisionAccepted(BaseModel):
     execution_id: str
     step_id: str
     decision: str
-    actor: str
+    actor: str = Field(description="the authenticated identity that decided")
+    approvers: list[str] = Field(description="who has approved so far (a red step may need several)")
+    approvals_needed: int = Field(description="distinct approvers this step needs (`approvals:` of the runbook)")
+    approvals_remaining: int = Field(description="0 once the decision went to the execution")
 
 
 class StepSummary(BaseModel):
@@ -58,11 +73,15 @@ class RunbookSummary(BaseModel):
     title: str
     service: str | None
     latest_version: int
+    live_version: int | None = Field(description="what executions run; None until a version is reviewed")
+    team: str
     source_path: str | None
 
 
 class RunbookDetail(RunbookSummary):
     version: int
+    state: str = Field(description="of this version: live, pending_review or rejected")
+    approvals: int = Field(description="distinct approvers each red step needs")
     description: str
     mode: str
     format: str
@@ -73,14 +92,12 @@ class RunbookDetail(RunbookSummary):
     quality: Quality
 
 
-class RunbookText(BaseModel):
+class RunbookText(_Authenticated):
     """A pasted runbook as JSON; the same text can be posted raw as text/markdown."""
 
-    model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=1_000_000)
     id: str | None = Field(default=None, description="default: id in the front matter, else from the title")
     path: str | None = Field(default=None, description="file name, e.g. k8s/pod-crash.md (sets the default id)")
-    author: str = Field(default="api", min_length=1, max_length=200)
 
 
 class VersionInfo(BaseModel):
@@ -90,6 +107,18 @@ class VersionInfo(BaseModel):
     source_kind: str
     commit: str | None
     content_hash: str
+    state: str = Field(description="live, pending_review or rejected")
+    live: bool = Field(description="this is the version executions run now")
+    review_reasons: list[str] = Field(description="why it needed review (empty: it could not make anything "
+                                                  "more dangerous)")
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_comment: str | None
+
+
+class ReviewBody(_Authenticated):
+    approve: bool
+    comment: str = Field(default="", max_length=2000)
 
 
 class StepChanges(BaseModel):
@@ -106,10 +135,8 @@ class VersionDiff(BaseModel):
     steps: StepChanges
 
 
-class RevertRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RevertRequest(_Authenticated):
     version: int = Field(ge=1, le=MAX_VERSION)
-    author: str = Field(default="api", min_length=1, max_length=200)
 
 
 class Approval(BaseModel):
@@ -118,6 +145,7 @@ class Approval(BaseModel):
     comment: str
     values: dict[str, str]
     decided_at: datetime | None
+    approvers: list[str] = Field(default_factory=list, description="all approvers, when several were needed")
 
 
 class Rollback(BaseModel):
@@ -222,3 +250,124 @@ class MatchAnswer(BaseModel):
     score: float
     reason: str
     candidates: list[MatchCandidate]
+
+
+# -- identity and the audit trail ------------------------------------------------------------------
+
+class WhoAmI(BaseModel):
+    name: str
+    roles: list[str]
+    teams: list[str]
+    via: str = Field(description="token, proxy (single sign-on)")
+    token: str | None = Field(description="the name of the token used")
+    permissions: list[str]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=128)
+    roles: list[str] = Field(min_length=1, description="viewer, responder, approver, author, admin")
+    teams: list[str] = Field(default_factory=lambda: ["default"])
+    slack_id: str | None = Field(default=None, max_length=64, description="Slack user id: clicks in Slack act as "
+                                                                          "this user")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: list[str] | None = Field(default=None, min_length=1)
+    teams: list[str] | None = None
+    slack_id: str | None = Field(default=None, max_length=64, description='"" removes it')
+    disabled: bool | None = None
+
+
+class UserView(BaseModel):
+    name: str
+    roles: list[str]
+    teams: list[str]
+    slack_id: str | None
+    disabled: bool
+    created_at: datetime | None
+
+
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+
+
+class TeamView(BaseModel):
+    name: str
+    created_at: datetime | None
+    members: list[str]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=128, description="names the token; revoke it by this name")
+    user: str | None = Field(default=None, max_length=200, description="whose token (default: the user called "
+                                                                       "`name`)")
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+class TokenView(BaseModel):
+    name: str
+    user: str
+    prefix: str = Field(description="the token's first characters, to tell it apart")
+    created_by: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenView):
+    token: str = Field(description="the secret: shown this once, stored only as its hash")
+
+
+class AuditEntryView(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditVerdict(BaseModel):
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad: int | None
+    problem: str
+
+
+class EvidenceStep(BaseModel):
+    id: str
+    title: str
+    risk: str
+    command: str | None
+    status: str
+    exit_code: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    decision: Approval | None
+    rollback_status: str | None
+
+
+class Evidence(BaseModel):
+    """Who started, who approved what and when, what ran, what changed: for one execution."""
+
+    execution_id: str
+    runbook_id: str
+    runbook_version: int
+    runbook_author: str | None
+    mode: str
+    status: str
+    started_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    alertname: str | None
+    steps: list[EvidenceStep]
+    changed: list[str] = Field(description="steps that ran a command that is not read-only, and were not "
+                                           "rolled back")
+    audit: list[AuditEntryView] = Field(description="every audit entry about this execution, oldest first")

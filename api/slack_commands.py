@@ -3,10 +3,10 @@
 Every answer is ephemeral (only the person who typed the command sees it) in the JSON body Slack
 expects for slash commands. Bad input gets a usage hint, never an error page.
 
-Who may start: anyone in the workspace who can use the command (Slack has signed the request),
-in `copilot` (the default) or `dry_run`: green steps run, every risky step still waits for an
-approver from SLACK_APPROVERS, and a red step needs someone other than the starter. `autopilot`
-runs yellow steps without asking, so starting in autopilot is itself an approval: approvers only.
+Who may start: the user the Slack id maps to, by the same rules as every door (services/starts.py):
+`start` in the runbook's team for copilot (the default) or `dry_run`, where every risky step still
+waits for an approver and a red step needs someone other than the starter; `autopilot` runs yellow
+steps without asking, so starting in autopilot is itself an approval: approvers only.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from runbooks.model import Mode
 from runbooks.slack_text import esc
 from runbooks.storage.tables import ApprovalRow, ExecutionRow, StepRow
 from services.context import Services
-from services.errors import MissingValues, ServiceError
+from services.errors import MissingValues, NotFound, ServiceError
+from services.identity import from_slack
+from services.starts import start_by_hand
 
 KEY = re.compile(r"[A-Za-z_][\w.-]*")
 MAX_KEY = 128
@@ -193,23 +195,19 @@ async def handle_command(svc: Services, form: Mapping[str, str]) -> dict[str, An
 async def _run(svc: Services, request: RunRequest, user_id: str, command: str) -> dict[str, Any]:
     if not user_id:
         raise CommandError("Slack did not say who you are (no user_id): nothing was started")
-    if request.mode is Mode.autopilot and user_id not in svc.settings.approvers:
-        raise CommandError("`mode=autopilot` runs yellow steps without asking, so only approvers (SLACK_APPROVERS) "
-                           "may start it. Start in copilot (the default) and an approver will decide each risky "
-                           "step. Nothing was started.")
-    found = await asyncio.to_thread(svc.store.get_runbook, request.runbook_id)
-    if found is None:
+    acting = await from_slack(svc, user_id)
+    if isinstance(acting, str):
+        raise CommandError(f"{acting[0].upper()}{acting[1:]}. Nothing was started.")
+    try:
+        ref, runbook, version = await start_by_hand(svc, acting, request.runbook_id, request.mode, request.params)
+    except NotFound:
         ids = [r.id for r in await asyncio.to_thread(svc.store.list_runbooks)]
         close = difflib.get_close_matches(request.runbook_id, ids, n=3, cutoff=0.6)
         hint = f" Did you mean {' or '.join(code(i) for i in close)}?" if close else ""
         raise CommandError(f"There is no runbook {code(request.runbook_id)}.{hint} "
-                           f"`{esc(command)} list` shows them.")
-    runbook, version = found
-    started_by = f"slack:{user_id}"
-    try:
-        ref = await svc.launcher.start(runbook, version, request.mode, params=request.params, started_by=started_by)
+                           f"`{esc(command)} list` shows them.") from None
     except ServiceError as exc:
-        raise CommandError(_launch_refusal(exc, runbook.id, request, command)) from None
+        raise CommandError(_launch_refusal(exc, request.runbook_id, request, command)) from None
     text = (f"Started *{esc(runbook.title)}* ({code(runbook.id)} v{version}, {request.mode.value}) "
             f"as {code(ref.id)}.")
     after = (f"Risky steps wait for an approver; follow it with `{esc(command)} status {esc(ref.id)}`"

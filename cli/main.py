@@ -10,7 +10,7 @@ import sys
 
 from rich.console import Console
 
-from cli import db_commands, runbook_commands
+from cli import db_commands, identity_commands, runbook_commands
 
 from runbooks.settings import Settings, get_settings
 
@@ -55,7 +55,8 @@ async def _dev(settings: Settings) -> None:
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
                                                port=settings.api_port, log_level="warning", log_config=None))
         api = f"http://{settings.api_host}:{settings.api_port}"
-        banner = asyncio.create_task(_banner(server, settings, api))
+        app = server.config.app
+        banner = asyncio.create_task(_banner(server, app, settings, api))
         await server.serve()
         banner.cancel()
     finally:
@@ -65,9 +66,15 @@ async def _dev(settings: Settings) -> None:
         console.print("stopped: API, worker and Temporal dev server")
 
 
-async def _banner(server, settings: Settings, api: str) -> None:  # noqa: ANN001
+async def _banner(server, app, settings: Settings, api: str) -> None:  # noqa: ANN001
     while not server.started:
         await asyncio.sleep(0.1)
+    token_file = (settings.data_dir / "admin-token").resolve()
+    made = app.state.services.admin_token
+    console.print(
+        (f"\n  First start: user [bold]admin[/bold] and its token (shown this once, also in {token_file}, mode 0600):"
+         f"\n    {made}\n" if made else f"\n  Admin token     in {token_file}\n") +
+        f"  Self-review     {'allowed (ALLOW_SELF_REVIEW): an admin may confirm their own runbook change' if settings.allow_self_review else 'off: a second author or admin reviews risky runbook changes'}\n", soft_wrap=True)
     console.print(
         f"\n  API            {api}   (docs: {api}/docs)\n"
         f"  Temporal Web UI http://127.0.0.1:{settings.temporal_ui_port}\n"
@@ -77,7 +84,14 @@ async def _banner(server, settings: Settings, api: str) -> None:  # noqa: ANN001
         f"  Runbooks        {settings.runbooks_dir}\n\n"
         "  Try: curl -XPOST -H 'content-type: application/json' "
         f"{api}/api/v1/alerts/alertmanager -d @examples/demo-maintenance-window.json\n"
+        f"       curl -H \"Authorization: Bearer $(cat {token_file})\" {api}/api/v1/executions\n"
         "  Ctrl-C stops everything.\n", soft_wrap=True)
+
+
+def _first_admin(svc) -> None:  # noqa: ANN001
+    if svc.admin_token:
+        console.print(f"First start: user admin and its token (shown this once, also in "
+                      f"{(svc.settings.data_dir / 'admin-token').resolve()}, mode 0600):\n{svc.admin_token}")
 
 
 def _encryption_line(settings: Settings) -> str:
@@ -95,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="run the API on API_HOST:API_PORT")
     runbook_commands.add_parsers(sub)
     db_commands.add_parsers(sub)
+    identity_commands.add_parsers(sub)
     risk = sub.add_parser("risk", help="classify commands read from stdin, one JSON object per line")
     risk.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -116,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
             code = runbook_commands.run_import(args, settings)
         elif args.command == "db":
             code = db_commands.run(args, settings)
+        elif args.command in ("users", "tokens", "audit"):
+            code = identity_commands.run(args, settings)
         elif args.command == "parse":
             code = runbook_commands.run_parse(args, settings)
         elif args.command == "risk":
@@ -126,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
 
             from api.app import create_app
             _require_key_ring(settings)
-            uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None)
+            uvicorn.run(create_app(settings, on_start=_first_admin), host=settings.api_host, port=settings.api_port,
+                        log_config=None)
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

@@ -16,6 +16,7 @@ from runbooks.authoring.lint import lint
 from runbooks.authoring.reader import parse_text
 from runbooks.errors import RunbookParseError
 from runbooks.settings import Settings
+from runbooks.storage.audit import AuditLog, audit_key
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
@@ -29,7 +30,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--git", action="store_true", help="read PATH as a git repository at --branch")
     imp.add_argument("--branch", default="main")
     imp.add_argument("--subdir", default="", help="with --git: only runbooks under this folder")
-    imp.add_argument("--author", default="cli")
+    imp.add_argument("--author", default="operator",
+                     help="recorded on each new version (deployed by the operator: live at once)")
     parse = sub.add_parser("parse", help="parse one runbook file and print it (no database)")
     parse.add_argument("file", type=Path)
     parse.add_argument("--json", action="store_true", help="the parsed runbook and its lints as JSON")
@@ -48,6 +50,11 @@ def run_import(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         return 2
+    audit = AuditLog(engine, audit_key(settings))
+    for result in report.results:
+        if result.created:
+            audit.append(args.author, "runbook.deploy", f"runbook:{result.id}", version=result.version,
+                         source=str(args.path), commit=report.commit)
     _print_report(report)
     return 1 if report.failures else 0
 

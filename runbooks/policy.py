@@ -61,12 +61,13 @@ class StepFacts:
 
 def decision_refusal(execution_id: str, step: StepFacts | None, *, requested_id: str, approved: bool,
                      actor: str, started_by: str, values: Mapping[str, str] | None = None,
-                     ended: str | None = None, early: bool = False) -> Refusal | None:
+                     ended: str | None = None, early: bool = False, author: str | None = None) -> Refusal | None:
     """Why `actor` may not approve (or reject) this step now, or None when the decision stands.
 
     - only a step that waits for a decision, once (`early`: the workflow also takes a decision for
       a step it has not reached yet, since a signal replayed after a crash can arrive first);
-    - a red step is never approved by the person who started the execution: someone else must;
+    - a red step is never approved by the person who started the execution, nor by the author of
+      the runbook version it runs (`author`, where the door knows it): someone else must;
     - an approval carries every value the step still needs.
     `ended` is the status of an execution that has already ended.
     """
@@ -81,6 +82,9 @@ def decision_refusal(execution_id: str, step: StepFacts | None, *, requested_id:
     if approved and step.risk is Risk.red and actor == started_by:
         return Refusal(RefusalKind.forbidden, f"{actor} started this execution and cannot also approve its red "
                                               f"step {step.title!r}: a second person must")
+    if approved and step.risk is Risk.red and author is not None and actor == author:
+        return Refusal(RefusalKind.forbidden, f"{actor} wrote this version of the runbook and cannot also approve "
+                                              f"its red step {step.title!r}: a second person must")
     missing = [n for n in step.needs if not (values or {}).get(n)]
     if approved and missing:
         return Refusal(RefusalKind.invalid, f"step {step.step_id!r} needs values for {', '.join(missing)}: "

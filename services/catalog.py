@@ -28,7 +28,7 @@ class Catalog:
     _cache: OrderedDict[tuple, MatchOutcome] = field(default_factory=OrderedDict)  # a storm repeats itself
 
     async def refresh(self) -> None:
-        latest = await asyncio.to_thread(self.store.latest_runbooks)
+        latest = await asyncio.to_thread(self.store.live_runbooks)
         await asyncio.to_thread(self.index.rebuild, latest)
         self.runbooks = {rb.id: (rb, version) for rb, version in latest}
         self._cache.clear()

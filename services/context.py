@@ -18,10 +18,13 @@ from runbooks.authoring.importer import import_directory
 from runbooks.matching.index import RunbookIndex
 from runbooks.masking import register_secrets
 from runbooks.settings import Settings
+from runbooks.storage.audit import AuditLog, audit_key
 from runbooks.storage.engine import make_engine
+from runbooks.storage.identity import IdentityStore
 from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
 from services.catalog import Catalog
+from services.identity import ensure_admin
 from services.launch import Launcher
 from workflows.client import connect
 
@@ -55,8 +58,15 @@ class Services:
     client: Client
     catalog: Catalog
     launcher: Launcher
+    identity: IdentityStore
+    audit_log: AuditLog
     known: KnownExecutions = field(default_factory=KnownExecutions)
     engine: Engine | None = None  # disposed by `close`
+    admin_token: str | None = None  # made at this start (the first), to be shown once
+
+    async def audit(self, actor: str, action: str, target: str = "", **detail: object) -> int:
+        """Append a security-relevant act to the audit trail (runbooks/audit.py)."""
+        return await asyncio.to_thread(self.audit_log.append, actor, action, target, **detail)
 
     def close(self) -> None:
         if self.engine is not None:
@@ -68,13 +78,21 @@ async def open_services(settings: Settings, client: Client | None = None) -> Ser
     engine = make_engine(settings.resolved_database_url)
     await asyncio.to_thread(create_schema, engine, auto_migrate=settings.auto_migrate)
     store = Store(engine)
-    report = await asyncio.to_thread(import_directory, store, settings.runbooks_dir, "loader", settings.llm)
+    audit_log = AuditLog(engine, await asyncio.to_thread(audit_key, settings))
+    report = await asyncio.to_thread(import_directory, store, settings.runbooks_dir, "operator", settings.llm)
     for error in report.failures:
         log.error("runbook rejected: %s", error)
+    for result in report.results:
+        if result.created:
+            await asyncio.to_thread(audit_log.append, "operator", "runbook.deploy", f"runbook:{result.id}",
+                                    version=result.version, source=str(settings.runbooks_dir))
     log.info("loaded %d runbooks from %s (%d new versions)", len(report.results), settings.runbooks_dir,
              len(report.new_versions))
     temporal = client or await connect(settings)
     catalog = Catalog(store, RunbookIndex(settings.data_dir / "index"))
     await catalog.refresh()
-    return Services(settings=settings, store=store, client=temporal, catalog=catalog,
-                    launcher=Launcher(temporal, store, settings), engine=engine)
+    svc = Services(settings=settings, store=store, client=temporal, catalog=catalog,
+                   launcher=Launcher(temporal, store, settings), identity=IdentityStore(engine), audit_log=audit_log,
+                   engine=engine)
+    svc.admin_token = await asyncio.to_thread(ensure_admin, svc.identity, audit_log, settings)
+    return svc

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from temporalio.service import RPCError
 
+from runbooks.access import Permission, Principal
 from runbooks.contract import ExecutionState, ExecutionStatus, Query
+from runbooks.model import Runbook
 from services.context import Services
-from services.errors import Conflict, NotFound, Unavailable
+from services.errors import Conflict, Forbidden, NotFound, Unavailable
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 
@@ -32,10 +34,19 @@ async def current_progress(svc: Services, execution_id: str) -> ExecutionState:
         raise Unavailable(f"cannot query the execution in Temporal (is a worker running?): {exc.message}") from None
 
 
-async def cancel(svc: Services, execution_id: str) -> None:
+async def cancel(svc: Services, who: Principal, execution_id: str) -> None:
     """Ask a running execution to stop; the steps it completed are rolled back, newest first."""
     await _running(svc, execution_id)
+    found = await asyncio.to_thread(svc.store.get_execution, execution_id)
+    assert found is not None
+    execution = found[0]
+    version = await asyncio.to_thread(svc.store.version_row, execution.runbook_id, execution.runbook_version)
+    team = Runbook.model_validate(version.model).team if version else None
+    if (refused := who.refusal(Permission.cancel, team, "cancel executions")) is not None:
+        raise Forbidden(refused)
     try:
         await svc.client.get_workflow_handle(execution_id).cancel()
     except RPCError as exc:
         raise Unavailable(f"cannot reach the execution in Temporal: {exc.message}") from None
+    await svc.audit(who.name, "execution.cancel", f"execution:{execution_id}", runbook=execution.runbook_id,
+                    via=who.via)

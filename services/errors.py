@@ -31,7 +31,15 @@ class Conflict(ServiceError):
     status = 409
 
 
+class Unauthenticated(ServiceError):
+    """No identity, or one we cannot accept (unknown, revoked or expired token, a disabled user)."""
+
+    status = 401
+
+
 class Forbidden(ServiceError):
+    """Known, but this identity's roles or teams do not allow it."""
+
     status = 403
 
 

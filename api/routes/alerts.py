@@ -11,9 +11,11 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from api.auth import needs, public
 from api.deps import services
 from api.problems import responses
 from api.schemas import AlertCount, AlertList, AlertView, RejectedView
+from runbooks.access import Permission
 from services.context import Services
 from services.ingest import AlertsAccepted, receive
 from services.sources import Delivery
@@ -27,7 +29,7 @@ async def delivery(source: str, request: Request) -> Delivery:
                     headers={k.lower(): v for k, v in request.headers.items()}, query=dict(request.query_params))
 
 
-@router.get("", response_model=AlertList)
+@router.get("", response_model=AlertList, dependencies=[Depends(needs(Permission.read))])
 async def list_alerts(matched: bool | None = Query(None, description="false: the alerts no runbook answers"),
                       source: str | None = None, limit: int = Query(100, ge=1, le=1000),
                       svc: Services = Depends(services)) -> AlertList:
@@ -42,7 +44,7 @@ async def list_alerts(matched: bool | None = Query(None, description="false: the
         by_alertname=[AlertCount(alertname=name, count=n, last_seen=last) for name, n, last in counts])
 
 
-@router.get("/rejected", response_model=list[RejectedView])
+@router.get("/rejected", response_model=list[RejectedView], dependencies=[Depends(needs(Permission.read))])
 async def list_rejected(limit: int = Query(100, ge=1, le=1000), svc: Services = Depends(services)) -> list[RejectedView]:
     """Deliveries refused as malformed, with the reason and the raw body as it was sent."""
     rows = await asyncio.to_thread(svc.store.list_rejected, limit)
@@ -52,7 +54,8 @@ async def list_rejected(limit: int = Query(100, ge=1, le=1000), svc: Services = 
 
 @router.post("/{source}", status_code=202, response_model=AlertsAccepted, openapi_extra={"requestBody": {
     "content": {"application/json": {"schema": {"type": "object"}}},
-    "description": "the source's own webhook body: alertmanager, grafana, pagerduty, opsgenie, datadog, generic"}})
+    "description": "the source's own webhook body: alertmanager, grafana, pagerduty, opsgenie, datadog, generic"}},
+             dependencies=[Depends(public("an alert source: its own signature or token (sources/)"))])
 async def receive_alerts(source: str, request: Request, svc: Services = Depends(services)) -> AlertsAccepted:
     """A webhook from `source`. A re-delivered firing alert never starts a second execution."""
     return await receive(svc, await delivery(source, request))

@@ -5,9 +5,9 @@ browser by calling `<endpoint>/decode` (`--ui-codec-endpoint` on the dev server,
 TEMPORAL_CODEC_ENDPOINT for the UI container); `temporal ... --codec-endpoint` uses both. The body
 is `{"payloads": [{"metadata": {name: base64}, "data": base64}]}` both ways. The key ring never
 leaves the API: the codec is the one the API's own Temporal client encrypts with, so whoever may
-call this endpoint may read every payload. Today that is whoever reaches the API, like the rest of
-it; when identity lands, these routes sit behind the same authentication as the REST API (and the
-UI's `PassAccessToken` sends the person's token along).
+call this endpoint may read every payload. So it sits behind the same authentication as the REST
+API (`read`): a Web UI behind single sign-on sends the person's token along (`PassAccessToken`);
+a call without an identity is refused with 401.
 
 The browser calls cross-origin (the UI is on its own port), with an `X-Namespace` header, so a
 preflight comes first: answered here for the origins in `Settings.codec_origins`, since the app's
@@ -24,13 +24,15 @@ from google.protobuf.message import DecodeError
 from pydantic import BaseModel, Field
 from temporalio.api.common.v1 import Payload
 
+from api.auth import needs, public
 from api.deps import services
 from api.problems import refusal, responses
+from runbooks.access import Permission
 from services.context import Services
 
-router = APIRouter(prefix="/codec", tags=["codec"], responses=responses(400))
+router = APIRouter(prefix="/codec", tags=["codec"], responses=responses(400, 401, 403))
 
-ALLOWED_HEADERS = "Content-Type, X-Namespace"
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Namespace"
 BAD_INPUT = {400: refusal(400, "a value is not base64, or a payload cannot be decoded with this key ring "
                               "(unknown key id, wrong key, tampered): the reason is in the body")}
 
@@ -94,7 +96,7 @@ async def _apply(direction: str, body: CodecPayloads, request: Request, response
     return _json(payloads)
 
 
-@router.post("/decode", response_model=CodecPayloads, responses=BAD_INPUT)
+@router.post("/decode", response_model=CodecPayloads, responses=BAD_INPUT, dependencies=[Depends(needs(Permission.read))])
 async def decode(body: CodecPayloads, request: Request, response: Response,
                  x_namespace: str | None = Header(default=None, description="sent by the Web UI; one key ring "
                                                   "serves every namespace"),
@@ -103,7 +105,7 @@ async def decode(body: CodecPayloads, request: Request, response: Response,
     return await _apply("decode", body, request, response, svc)
 
 
-@router.post("/encode", response_model=CodecPayloads, responses=BAD_INPUT)
+@router.post("/encode", response_model=CodecPayloads, responses=BAD_INPUT, dependencies=[Depends(needs(Permission.read))])
 async def encode(body: CodecPayloads, request: Request, response: Response,
                  x_namespace: str | None = Header(default=None, description="sent by Temporal's tools; one key "
                                                   "ring serves every namespace"),
@@ -112,8 +114,10 @@ async def encode(body: CodecPayloads, request: Request, response: Response,
     return await _apply("encode", body, request, response, svc)
 
 
-@router.options("/decode", include_in_schema=False)
-@router.options("/encode", include_in_schema=False)
+@router.options("/decode", include_in_schema=False,
+                dependencies=[Depends(public("CORS preflight: browsers send it without credentials"))])
+@router.options("/encode", include_in_schema=False,
+                dependencies=[Depends(public("CORS preflight: browsers send it without credentials"))])
 async def preflight(request: Request, svc: Services = Depends(services)) -> Response:
     """The browser's CORS preflight: allowed origins may POST JSON with the UI's `X-Namespace` header."""
     cors = _cors(request, svc)

@@ -7,16 +7,21 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from api.auth import needs
 from api.deps import services
 from api.problems import responses
-from api.schemas import Approval, DecisionAccepted, DecisionBody, EventView, ExecutionView, Rollback, StepView
+from api.schemas import (
+    Approval, AuditEntryView, DecisionAccepted, DecisionBody, EventView, Evidence, EvidenceStep, ExecutionView, Rollback,
+    StepView,
+)
+from runbooks.access import Permission, Principal
 from runbooks.contract import ExecutionState
 from runbooks.storage.tables import ExecutionRow
 from services import control
 from services.context import Services
 from services.decisions import decide
 
-router = APIRouter(prefix="/api/v1/executions", tags=["executions"], responses=responses(400, 403, 404, 409))
+router = APIRouter(prefix="/api/v1/executions", tags=["executions"], responses=responses(400, 401, 403, 404, 409))
 
 
 def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) -> ExecutionView:  # noqa: ANN001
@@ -31,16 +36,19 @@ def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) ->
             id=s.step_id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason, target=s.target,
             status=s.status, command=s.command, output=s.output, exit_code=s.exit_code, started_at=s.started_at,
             finished_at=s.finished_at,
-            approval=Approval(approved=a.approved, actor=a.actor, comment=a.comment, values=a.values,
-                              decided_at=a.decided_at)
-            if (a := by_step.get(s.step_id)) else None, needs=s.needs,
+            approval=_approval(a) if (a := by_step.get(s.step_id)) else None, needs=s.needs,
             rollback=Rollback(command=s.rollback_command, status=s.rollback_status, exit_code=s.rollback_exit_code,
                               output=s.rollback_output) if s.rollback_command else None)
             for s in steps],
         events=[EventView(kind=e.kind, message=e.message, step_id=e.step_id, target=e.target, at=e.at) for e in events])
 
 
-@router.get("", response_model=list[ExecutionView])
+def _approval(a) -> Approval:  # noqa: ANN001
+    return Approval(approved=a.approved, actor=a.actor, comment=a.comment, values=a.values, decided_at=a.decided_at,
+                    approvers=a.approvers)
+
+
+@router.get("", response_model=list[ExecutionView], dependencies=[Depends(needs(Permission.read))])
 async def list_executions(status: str | None = None, runbook_id: str | None = None,
                           limit: int = Query(100, ge=1, le=1000),
                           svc: Services = Depends(services)) -> list[ExecutionView]:
@@ -48,7 +56,7 @@ async def list_executions(status: str | None = None, runbook_id: str | None = No
     return [_view(svc, r) for r in rows]
 
 
-@router.get("/{execution_id}", response_model=ExecutionView)
+@router.get("/{execution_id}", response_model=ExecutionView, dependencies=[Depends(needs(Permission.read))])
 async def get_execution(execution_id: str, svc: Services = Depends(services)) -> ExecutionView:
     found = await asyncio.to_thread(svc.store.get_execution, execution_id)
     if found is None:
@@ -56,36 +64,66 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
     return _view(svc, *found)
 
 
-@router.get("/{execution_id}/live", response_model=ExecutionState)
+@router.get("/{execution_id}/live", response_model=ExecutionState, dependencies=[Depends(needs(Permission.read))])
 async def live_progress(execution_id: str, svc: Services = Depends(services)) -> ExecutionState:
     """Live progress straight from the workflow (a Temporal query), for a running execution."""
     return await control.current_progress(svc, execution_id)
 
 
-async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services,
+async def _decide(execution_id: str, step_id: str, body: DecisionBody, svc: Services, who: Principal,
                   kind: Literal["approve", "reject"]) -> DecisionAccepted:
-    await decide(svc, execution_id, step_id, approved=kind == "approve", actor=body.actor,
-                 comment=body.comment, values=body.values)
+    done = await decide(svc, who, execution_id, step_id, approved=kind == "approve", comment=body.comment,
+                        values=body.values)
     return DecisionAccepted(execution_id=execution_id, step_id=step_id,
-                            decision="approved" if kind == "approve" else "rejected", actor=body.actor)
+                            decision="approved" if kind == "approve" else "rejected", actor=who.name,
+                            approvers=done.approvers, approvals_needed=done.needed,
+                            approvals_remaining=done.remaining)
 
 
 @router.post("/{execution_id}/steps/{step_id}/approve", status_code=202, response_model=DecisionAccepted)
-async def approve_step(execution_id: str, step_id: str, body: DecisionBody,
-                       svc: Services = Depends(services)) -> DecisionAccepted:
-    """Approve the step that is waiting; the actor is recorded with the time of the decision."""
-    return await _decide(execution_id, step_id, body, svc, "approve")
+async def approve_step(execution_id: str, step_id: str, body: DecisionBody, svc: Services = Depends(services),
+                       who: Principal = Depends(needs(Permission.decide))) -> DecisionAccepted:
+    """Approve the waiting step as yourself (your token's identity). A red step needs the `approver`
+    role, someone other than who started the execution and who wrote the runbook version, and as
+    many distinct approvers as the runbook's `approvals:` asks for."""
+    return await _decide(execution_id, step_id, body, svc, who, "approve")
 
 
 @router.post("/{execution_id}/steps/{step_id}/reject", status_code=202, response_model=DecisionAccepted)
-async def reject_step(execution_id: str, step_id: str, body: DecisionBody,
-                      svc: Services = Depends(services)) -> DecisionAccepted:
+async def reject_step(execution_id: str, step_id: str, body: DecisionBody, svc: Services = Depends(services),
+                      who: Principal = Depends(needs(Permission.decide))) -> DecisionAccepted:
     """Reject the waiting step: what was done so far is rolled back, newest first."""
-    return await _decide(execution_id, step_id, body, svc, "reject")
+    return await _decide(execution_id, step_id, body, svc, who, "reject")
 
 
 @router.post("/{execution_id}/cancel", status_code=202)
-async def cancel_execution(execution_id: str, svc: Services = Depends(services)) -> dict:
+async def cancel_execution(execution_id: str, svc: Services = Depends(services),
+                           who: Principal = Depends(needs(Permission.cancel))) -> dict:
     """Cancel a running execution; completed steps are rolled back."""
-    await control.cancel(svc, execution_id)
+    await control.cancel(svc, who, execution_id)
     return {"execution_id": execution_id, "status": "cancelling"}
+
+
+@router.get("/{execution_id}/evidence", response_model=Evidence, dependencies=[Depends(needs(Permission.read))])
+async def evidence(execution_id: str, svc: Services = Depends(services)) -> Evidence:
+    """For a review or an auditor: who started it, who approved what and when, what ran, what changed,
+    and every audit entry about it."""
+    found = await asyncio.to_thread(svc.store.get_execution, execution_id)
+    if found is None:
+        raise HTTPException(404, detail=f"no execution {execution_id!r}")
+    ex, steps, approvals, _ = found
+    version = await asyncio.to_thread(svc.store.version_row, ex.runbook_id, ex.runbook_version)
+    entries = await asyncio.to_thread(svc.audit_log.query, target=f"execution:{execution_id}", limit=10_000)
+    by_step = {a.step_id: a for a in approvals}
+    return Evidence(
+        execution_id=ex.id, runbook_id=ex.runbook_id, runbook_version=ex.runbook_version,
+        runbook_author=version.author if version else None, mode=ex.mode, status=ex.status,
+        started_by=ex.started_by, started_at=ex.started_at, finished_at=ex.finished_at, alertname=ex.alertname,
+        steps=[EvidenceStep(id=s.step_id, title=s.title, risk=s.risk, command=s.command, status=s.status,
+                            exit_code=s.exit_code, started_at=s.started_at, finished_at=s.finished_at,
+                            decision=_approval(a) if (a := by_step.get(s.step_id)) else None,
+                            rollback_status=s.rollback_status) for s in steps],
+        changed=[s.step_id for s in steps if s.status == "succeeded" and s.risk != "green" and s.command
+                 and s.rollback_status != "succeeded"],
+        audit=[AuditEntryView(seq=e.seq, at=e.at, actor=e.actor, action=e.action, target=e.target, detail=e.detail,
+                              hash=e.hash) for e in entries])

@@ -8,15 +8,17 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
+from api.auth import metrics_rule
 from api.deps import services
 from api.problems import responses
 from runbooks.telemetry.metrics import refresh_execution_gauge
 from services.context import Services
 
-router = APIRouter(tags=["health"], responses=responses())
+router = APIRouter(tags=["health"], responses=responses(401, 403))
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}}})
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}}},
+            dependencies=[Depends(metrics_rule())])
 async def metrics(request: Request, svc: Services = Depends(services)) -> Response:
     """Prometheus text format (OpenMetrics if asked for): alerts, matching, executions by status,
     step and approval timings."""

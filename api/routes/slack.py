@@ -4,9 +4,11 @@ Every request is verified with Slack's signing secret over the raw body (`v0:<ti
 HMAC-SHA256, requests older than five minutes refused) before anything is parsed; a request that
 fails is refused with 401 and changes nothing. Without SLACK_SIGNING_SECRET these routes are 404.
 
-Decisions go through `services.decisions.decide`, the one path every door uses. Only Slack users listed
-in SLACK_APPROVERS may decide; the actor is recorded as `slack:<user id>`. A refusal (not an
-approver, already decided, a red step approved by its starter, values a button cannot supply) is
+Decisions go through `services.decisions.decide`, the one path every door uses. A Slack user acts
+as the user whose Slack id they are (`runbooks users add NAME --slack-id U...`), judged by that
+user's roles and teams and recorded by that user's name; a Slack id listed in the deprecated
+SLACK_APPROVERS acts as `slack:<user id>` with the approver role. A refusal (not mapped, a role
+that may not, already decided, a red step approved by its starter, values a button cannot supply) is
 told to the person alone with `chat.postEphemeral`; a decision that is accepted is shown by the
 notifier when it updates the approval message. Slack wants an answer within three seconds, so a
 button click is acknowledged at once and worked on right after the response.
@@ -29,12 +31,15 @@ from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, PlainTextInp
 from slack_sdk.models.views import View
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from api.auth import public
 from api.deps import services
 from api.problems import refusal, responses
 from api.slack_commands import code, esc, handle_command, mention_actors, who
+from runbooks.access import Principal
 from runbooks.settings import Settings
 from services.context import Services
 from services.decisions import decidable_step, decide
+from services.identity import from_slack
 from services.errors import Conflict, Invalid, ServiceError, Unavailable
 
 router = APIRouter(prefix="/slack", tags=["slack"], responses=responses(400, 401, 404))
@@ -151,14 +156,10 @@ def _target(raw: Any) -> tuple[str, str] | None:
     return execution_id, step_id
 
 
-def approver_refusal(settings: Settings, user: str, mrkdwn: bool = True) -> str | None:
-    if user and user in settings.approvers:
-        return None
-    if not settings.approvers:
-        return f"Nobody may decide steps from Slack: SLACK_APPROVERS is empty. {NOTHING_CHANGED}"
-    name = f"<@{user}>" if mrkdwn and user else (user or "you")
-    return (f"{name} is not an approver (SLACK_APPROVERS), so you cannot approve or reject steps. "
-            f"{NOTHING_CHANGED}")
+async def slack_principal(svc: Services, user: str) -> Principal | str:
+    """Who this Slack user acts as, or (a sentence to show them) why they cannot act."""
+    found = await from_slack(svc, user)
+    return found if isinstance(found, Principal) else f"{found[0].upper()}{found[1:]}. {NOTHING_CHANGED}"
 
 
 async def refusal_text(svc: Services, exc: ServiceError, execution_id: str, step_id: str,
@@ -204,19 +205,19 @@ def reject_modal(click: Click, title: str) -> View:
 async def on_click(svc: Services, replies: SlackReplies, click: Click) -> None:
     """Work on a button click after Slack has had its 200; every outcome is logged, none raises."""
     try:
-        refused = approver_refusal(svc.settings, click.user)
-        if refused:
-            await replies.ephemeral(click.channel, click.user, refused)
+        acting = await slack_principal(svc, click.user)
+        if isinstance(acting, str):
+            await replies.ephemeral(click.channel, click.user, acting)
             return
         if click.action == "approve":
             try:
-                await decide(svc, click.execution_id, click.step_id, approved=True, actor=f"slack:{click.user}")
+                await decide(svc, acting, click.execution_id, click.step_id, approved=True)
             except ServiceError as exc:
                 await replies.ephemeral(click.channel, click.user,
                                         await refusal_text(svc, exc, click.execution_id, click.step_id))
             return
         # reject: ask why first, unless there is nothing left to reject
-        title = await _waiting_title(svc, replies, click)
+        title = await _waiting_title(svc, replies, click, acting)
         if title is not None and click.trigger_id:
             if not await replies.open_view(click.trigger_id, reject_modal(click, title)):
                 await replies.ephemeral(click.channel, click.user, "Slack did not open the rejection form; "
@@ -228,16 +229,15 @@ async def on_click(svc: Services, replies: SlackReplies, click: Click) -> None:
         log.exception("Slack %s click on %s/%s failed", click.action, click.execution_id, click.step_id)
 
 
-async def _waiting_title(svc: Services, replies: SlackReplies, click: Click) -> str | None:
+async def _waiting_title(svc: Services, replies: SlackReplies, click: Click, acting: Principal) -> str | None:
     """The step's title if it may be rejected now; otherwise tell the person why not and return None."""
     try:
-        step = await decidable_step(svc, click.execution_id, click.step_id, approved=False,
-                                    actor=f"slack:{click.user}")
+        found = await decidable_step(svc, click.execution_id, click.step_id, approved=False, who=acting)
     except ServiceError as exc:
         await replies.ephemeral(click.channel, click.user,
                                 await refusal_text(svc, exc, click.execution_id, click.step_id))
         return None
-    return step.title
+    return found.step.title
 
 
 def _errors(text: str) -> JSONResponse:
@@ -248,9 +248,9 @@ async def on_reject_submission(svc: Services, payload: dict[str, Any]) -> Respon
     """The reject modal was submitted: reject with the reason, or keep the modal open with why not."""
     user = _text(_obj(payload.get("user")).get("id"))
     view = _obj(payload.get("view"))
-    refused = approver_refusal(svc.settings, user, mrkdwn=False)
-    if refused:
-        return _errors(refused)
+    acting = await slack_principal(svc, user)
+    if isinstance(acting, str):
+        return _errors(acting)
     target = _target(view.get("private_metadata"))
     if target is None:
         return _errors("This form does not name a step any more; close it and click Reject again.")
@@ -260,8 +260,8 @@ async def on_reject_submission(svc: Services, payload: dict[str, Any]) -> Respon
     if not reason:
         return _errors("Say why the step is rejected; the reason is recorded with the rejection.")
     try:
-        await asyncio.wait_for(decide(svc, execution_id, step_id, approved=False, actor=f"slack:{user}",
-                                      comment=reason), SUBMIT_TIMEOUT)
+        await asyncio.wait_for(decide(svc, acting, execution_id, step_id, approved=False, comment=reason),
+                               SUBMIT_TIMEOUT)
     except ServiceError as exc:
         return _errors(await refusal_text(svc, exc, execution_id, step_id, mrkdwn=False))
     except TimeoutError:
@@ -273,7 +273,8 @@ async def on_reject_submission(svc: Services, payload: dict[str, Any]) -> Respon
 
 @router.post("/interactions", response_class=Response,
              responses={200: {"description": "Acknowledged (empty), or a modal's validation errors (JSON)"},
-                        401: refusal(401, "Not signed by Slack"), 404: refusal(404, "Slack not configured")})
+                        401: refusal(401, "Not signed by Slack"), 404: refusal(404, "Slack not configured")},
+             dependencies=[Depends(public("signed by Slack: verified before anything is read"))])
 async def interactions(request: Request, background: BackgroundTasks,
                        svc: Services = Depends(services)) -> Response:
     """Slack's interactivity request URL: Approve/Reject buttons and the rejection modal."""
@@ -310,7 +311,8 @@ async def interactions(request: Request, background: BackgroundTasks,
 
 
 @router.post("/commands", responses={401: refusal(401, "Not signed by Slack"),
-                                     404: refusal(404, "Slack not configured")})
+                                     404: refusal(404, "Slack not configured")},
+             dependencies=[Depends(public("signed by Slack: verified before anything is read"))])
 async def commands(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
     """Slack's slash command URL for `/runbook run|status|list|help` (answers are ephemeral)."""
     form = await verified_form(request, svc.settings)

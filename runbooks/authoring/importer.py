@@ -7,14 +7,16 @@ prose that has no commands, lint, and store a new immutable version only if the 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from runbooks.authoring.lint import Quality, lint
 from runbooks.authoring.reader import parse_text
 from runbooks.errors import RunbookParseError
+from runbooks.model import Runbook
 from runbooks.settings import LlmSettings
 from runbooks.storage.store import Store
 
@@ -32,6 +34,17 @@ class ImportResult(BaseModel):
     commands: int
     source_path: str | None
     quality: Quality
+    state: str = "live"  # live | pending_review | rejected (runbooks/review.py)
+    review_reasons: list[str] = Field(default_factory=list)
+    live_version: int | None = None
+
+    @classmethod
+    def of(cls, runbook: Runbook, version: int, created: bool, state: str = "live",
+           reasons: list[str] | None = None, live_version: int | None = None) -> "ImportResult":
+        return cls(id=runbook.id, version=version, created=created, title=runbook.title, format=runbook.format,
+                   steps=len(runbook.steps), commands=sum(1 for s in runbook.steps if s.command),
+                   source_path=runbook.source_path, quality=lint(runbook), state=state,
+                   review_reasons=reasons or [], live_version=live_version)
 
 
 @dataclass
@@ -45,22 +58,32 @@ class ImportReport:
         return [f"{r.id}@v{r.version}" for r in self.results if r.created]
 
 
+Gate = Callable[[Runbook], list[str]]
+
+
 def import_text(store: Store, text: str, *, path: str | None = None, default_id: str | None = None,
                 author: str = "api", source_kind: str = "paste", commit: str | None = None,
-                llm: LlmSettings | None = None) -> ImportResult:
-    """Parse and store one runbook. Raises RunbookParseError (with the line) for a bad one."""
+                llm: LlmSettings | None = None, gate: Gate | None = None) -> ImportResult:
+    """Parse and store one runbook. Raises RunbookParseError (with the line) for a bad one.
+
+    `gate`, called with the parsed runbook before it is stored, may refuse it (by raising) and
+    returns why the version must wait for review ([] : live at once). Without a gate (what the
+    operator deploys: a folder, a git branch) every version is live at once.
+    """
     runbook = parse_text(text, path, default_id, llm)
-    version, created = store.save_runbook(runbook, text, author=author, source_kind=source_kind, commit=commit)
-    return ImportResult(id=runbook.id, version=version, created=created, title=runbook.title, format=runbook.format,
-                        steps=len(runbook.steps), commands=sum(1 for s in runbook.steps if s.command),
-                        source_path=runbook.source_path, quality=lint(runbook))
+    reasons = gate(runbook) if gate is not None else []
+    version, created = store.save_runbook(runbook, text, author=author, source_kind=source_kind, commit=commit,
+                                          review_reasons=reasons)
+    row, stored = store.runbook_row(runbook.id), store.version_row(runbook.id, version)
+    return ImportResult.of(runbook, version, created, stored.state if stored else "live",
+                           stored.review_reasons if stored else reasons, row.live_version if row else None)
 
 
 def _runbook_files(paths: list[PurePosixPath]) -> list[PurePosixPath]:
     return sorted(p for p in paths if p.suffix in RUNBOOK_SUFFIXES and p.name.lower() not in SKIPPED_NAMES)
 
 
-def import_directory(store: Store, root: Path, author: str = "loader", llm: LlmSettings | None = None) -> ImportReport:
+def import_directory(store: Store, root: Path, author: str = "operator", llm: LlmSettings | None = None) -> ImportReport:
     """Every runbook under `root`; ids default to the path relative to `root` without the suffix."""
     report = ImportReport()
     files = _runbook_files([PurePosixPath(p.relative_to(root).as_posix()) for p in root.rglob("*") if p.is_file()])

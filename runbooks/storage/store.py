@@ -13,7 +13,7 @@ from runbooks.contract import ExecutionEvent, ExecutionState, StepState
 from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
+    AlertRow, ApprovalRow, ApprovalVoteRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
     StepRow, utcnow,
 )
 
@@ -231,6 +231,24 @@ class Store:
                     recorded.append(st)
             s.commit()
         return recorded
+
+    def add_vote(self, execution_id: str, step_id: str, actor: str, comment: str) -> list[str] | None:
+        """Record one approval of a step that needs several; every approver so far, or None when
+        this actor had already approved it."""
+        with self.session() as s:
+            s.add(ApprovalVoteRow(execution_id=execution_id, step_id=step_id, actor=actor, comment=mask(comment) or "",
+                                  at=utcnow()))
+            try:
+                s.commit()
+            except IntegrityError:
+                return None
+        return self.votes(execution_id, step_id)
+
+    def votes(self, execution_id: str, step_id: str) -> list[str]:
+        with self.session() as s:
+            return list(s.exec(select(ApprovalVoteRow.actor).where(
+                ApprovalVoteRow.execution_id == execution_id, ApprovalVoteRow.step_id == step_id)
+                .order_by(ApprovalVoteRow.id)))
 
     def add_event(self, ev: ExecutionEvent) -> None:
         with self.session() as s:

@@ -53,7 +53,7 @@ async def test_rejecting_a_step_rolls_back_what_was_done_newest_first(harness: H
     steps = {s["id"]: s for s in body["steps"]}
     assert steps["risky-change"]["status"] == "rejected"
     assert steps["risky-change"]["approval"] == {
-        "approved": False, "actor": "dave", "comment": "reject in test", "values": {},
+        "approved": False, "actor": "dave", "comment": "reject in test", "values": {}, "approvers": [],
         "decided_at": steps["risky-change"]["approval"]["decided_at"]}
     assert steps["change-a"]["rollback"]["status"] == "succeeded"
     assert "rejected by dave" in body["reason"]
@@ -156,15 +156,15 @@ async def test_bad_requests_get_a_reason_not_a_500(harness: Harness, tmp_path: P
     assert (await http.post("/api/v1/runbooks/nope/executions", json={})).status_code == 404
     assert (await http.post("/api/v1/runbooks/params-demo/executions", json={"mode": "yolo"})).status_code == 422
     assert (await http.get("/api/v1/executions/nope")).status_code == 404
-    assert (await http.post("/api/v1/executions/nope/steps/x/approve", json={"actor": "a"})).status_code == 404
+    assert (await http.post("/api/v1/executions/nope/steps/x/approve", json={})).status_code == 404
 
     log = tmp_path / "run.log"
     ex = await fire(harness, "E2EChange", log, fingerprint=f"bad-{uuid.uuid4().hex[:6]}")
     await harness.wait_for(ex, "waiting_approval", step="change-a")
-    not_waiting = await http.post(f"/api/v1/executions/{ex}/steps/change-b/approve", json={"actor": "a"})
+    not_waiting = await http.post(f"/api/v1/executions/{ex}/steps/change-b/approve", json={})
     assert not_waiting.status_code == 409
-    no_actor = await http.post(f"/api/v1/executions/{ex}/steps/change-a/approve", json={"actor": ""})
-    assert no_actor.status_code == 422
+    claimed = await http.post(f"/api/v1/executions/{ex}/steps/change-a/approve", json={"actor": "someone-else"})
+    assert claimed.status_code == 422 and "identity of your token" in claimed.json()["detail"]
     assert (await http.get("/healthz")).json()["status"] == "ok"
     runbooks = (await http.get("/api/v1/runbooks")).json()
     assert {"e2e-change", "e2e-failing", "params-demo"} <= {r["id"] for r in runbooks}
@@ -175,13 +175,13 @@ async def test_bad_requests_get_a_reason_not_a_500(harness: Harness, tmp_path: P
 async def test_a_red_step_needs_a_second_person(harness: Harness, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     resp = await harness.http.post("/api/v1/runbooks/e2e-change/executions", json={
-        "params": {"log": str(log)}, "mode": "autopilot", "started_by": "alice"})
+        "params": {"log": str(log)}, "mode": "autopilot"}, headers=harness.auth("alice"))
     ex = resp.json()["id"]
     await harness.wait_for(ex, "waiting_approval", step="risky-change")
     assert lines(log) == ["check", "change-a", "change-b"], "autopilot ran green and yellow by themselves"
     url = f"/api/v1/executions/{ex}/steps/risky-change/approve"
-    own = await harness.http.post(url, json={"actor": "alice"})
+    own = await harness.http.post(url, json={}, headers=harness.auth("alice"))
     assert own.status_code == 403 and "second person" in own.json()["detail"]
-    assert (await harness.http.post(url, json={"actor": "bob"})).status_code == 202
+    assert (await harness.http.post(url, json={}, headers=harness.auth("bob"))).status_code == 202
     await harness.wait_for(ex, "succeeded")
     assert lines(log)[-1] == "risky"

@@ -48,7 +48,7 @@ def test_runbook_versions_are_immutable_and_only_real_edits_make_new_ones(databa
     latest, version = store.get_runbook("versioned")
     assert first.steps[0].command == "uptime"
     assert (latest.steps[0].command, version) == ("uptime -p", 2)
-    assert [rb.id for rb, _ in store.latest_runbooks()] == ["versioned"]
+    assert [rb.id for rb, _ in store.live_runbooks()] == ["versioned"]
 
 
 def test_an_execution_is_created_once_and_its_steps_and_approvals_are_mirrored(database_url: str) -> None:

@@ -44,5 +44,5 @@ async def fire(h: Harness, alertname: str, log: Path, **kw) -> str:
 async def decide(h: Harness, execution_id: str, step: str, verdict: str, actor: str = "alice") -> None:
     await h.wait_for(execution_id, "waiting_approval", step=step)
     resp = await h.http.post(f"/api/v1/executions/{execution_id}/steps/{step}/{verdict}",
-                             json={"actor": actor, "comment": f"{verdict} in test"})
+                             json={"comment": f"{verdict} in test"}, headers=h.auth(actor))
     assert resp.status_code == 202, resp.text

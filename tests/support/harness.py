@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,8 @@ from temporalio.client import Client
 from api.app import create_app
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
+from services import identity
+from services.context import Services
 from support.paths import TEST_RUNBOOKS
 from workers.main import build_worker
 
@@ -72,11 +74,22 @@ def throwaway_postgres(prefix: str) -> Iterator[str]:
 class Harness:
     """The product wired together for one test: API (in-process ASGI), a worker, a database."""
 
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # authenticated as the first start's admin
     settings: Settings
     store: Store
     client: Client
     workdir: Path
+    services: Services | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, name: str, *roles: str, teams: tuple[str, ...] = ("default",)) -> dict[str, str]:
+        """Headers that act as user `name` (made on first use: role approver unless `roles` say otherwise)."""
+        if name not in self.tokens:
+            assert self.services is not None
+            svc = self.services
+            identity.add_user(svc.identity, svc.audit_log, "test", name, list(roles or ("approver",)), list(teams))
+            self.tokens[name], _ = identity.create_token(svc.identity, svc.audit_log, "test", name)
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
 
     async def wait_for(self, execution_id: str, *statuses: str, step: str | None = None,
                        timeout: float = 20.0) -> dict:
@@ -93,6 +106,11 @@ class Harness:
                     return body
             await asyncio.sleep(0.05)
         raise AssertionError(f"{execution_id} never reached {statuses} (step {step}); last: {body}")
+
+
+def admin_token(settings: Settings) -> str:
+    """The token the product's first start made for `admin` (written to DATA_DIR/admin-token)."""
+    return (settings.data_dir / "admin-token").read_text().strip()
 
 
 def make_settings(tmp_path: Path, temporal_address: str, database_url: str | None = None, **extra) -> Settings:
@@ -112,8 +130,10 @@ async def running_product(client: Client, settings: Settings, workdir: Path,
     app = create_app(settings, client)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-            h = Harness(http=http, settings=settings, store=app.state.services.store, client=client, workdir=workdir)
+        svc: Services = app.state.services
+        headers = {"Authorization": f"Bearer {admin_token(settings)}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers) as http:
+            h = Harness(http=http, settings=settings, store=svc.store, client=client, workdir=workdir, services=svc)
             if not with_worker:
                 yield h
                 return
