@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-DEFAULT_TEAM = "default"
+from runbooks.model import DEFAULT_TEAM
+
 ALL_TEAMS = "*"  # the deprecated SLACK_APPROVERS fallback acts for every team, as it always did
 
 
@@ -75,7 +76,8 @@ class Principal:
         return Role.admin in self.roles
 
     def may(self, permission: Permission, team: str | None = None) -> bool:
-        """Whether the roles grant it and, for a team's runbook, the principal is in that team (admins aside)."""
+        """Whether the roles grant it and, for a team's runbook (`Runbook.owning_team`), the principal is in
+        that team (admins aside). `team=None` checks the role alone (a door's first, coarse check)."""
         if permission not in self.permissions:
             return False
         return team is None or self.is_admin or ALL_TEAMS in self.teams or (team or DEFAULT_TEAM) in self.teams

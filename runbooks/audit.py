@@ -34,9 +34,10 @@ def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, action: str, 
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
-def mac(key: bytes, seq: int, digest: str) -> str:
-    """The keyed checkpoint of entry `seq` (and of the head): HMAC-SHA256 over its position and hash."""
-    return hmac.new(key, f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+def mac(key: bytes, seq: int, digest: str, label: str = "entry") -> str:
+    """The keyed checkpoint of entry `seq`, or (label "head") of the head: HMAC-SHA256 over what it is,
+    its position and hash. The labels differ so that a checkpoint cannot be copied into the head."""
+    return hmac.new(key, f"{label}:{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,6 @@ def verify(entries: Iterable[Entry], key: bytes | None, head: Head | None, every
     elif head.seq != last or head.hash != prev:
         return bad(min(head.seq, last) + 1 if head.seq != last else last,
                    f"the head says the log ends at entry {head.seq}, but it ends at {last} (entries cut or added)")
-    elif key is not None and not hmac.compare_digest(head.mac, mac(key, head.seq, head.hash)):
+    elif key is not None and not hmac.compare_digest(head.mac, mac(key, head.seq, head.hash, "head")):
         return bad(last, "the head's keyed checkpoint is wrong (the chain was rewritten)")
     return Verdict(True, count, checkpoints, keyed=key is not None)

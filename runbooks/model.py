@@ -14,6 +14,9 @@ from enum import Enum
 from pydantic import BaseModel, Field
 
 
+DEFAULT_TEAM = "default"  # the team of a runbook that names none
+
+
 class Risk(str, Enum):
     """green: read-only; yellow: changes state, reversible; red: destructive or irreversible."""
 
@@ -80,6 +83,11 @@ class Step(BaseModel):
     variables: list[str] = Field(default_factory=list)  # dotted names the command uses: labels.pod
 
     @property
+    def runs(self) -> bool:
+        """The engine runs it (a shell command); otherwise a person does it and confirms."""
+        return self.command is not None and self.language == "shell"
+
+    @property
     def manual(self) -> bool:
         """A step with no command is done by a person, who confirms it."""
         return self.command is None
@@ -101,6 +109,11 @@ class Runbook(BaseModel):
     source_path: str | None = None
     prerequisites: list[str] = Field(default_factory=list)  # tools, access, VPN the steps assume
     format: str = "structured"  # structured (ordered list of steps) | prose (commands found in text)
+
+    @property
+    def owning_team(self) -> str:
+        """Who may decide and edit: the `team:` of the front matter, else the default team."""
+        return self.team or DEFAULT_TEAM
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)

@@ -2,8 +2,9 @@
 
 A version goes live at once only when it cannot make anything more dangerous than the live one.
 It waits for review when it
-- declares a step's risk lower than the classifier's verdict on its command,
-- adds or changes the command (or target) of a yellow or red step, or a rollback that is not green
+- declares a step's risk lower than the classifier's verdict on its command, or lower than before,
+- adds or changes the command, target or language of a yellow or red step (a `text` block is done
+  by hand, a `bash` one is run), or a rollback that is not green
   (rollbacks run by themselves when a later step fails),
 - raises the mode (dry_run < copilot < autopilot), changes `match:`, lowers `approvals:`, or
   moves the runbook to another team;
@@ -48,9 +49,11 @@ def review_reasons(live: Runbook | None, new: Runbook) -> list[str]:
     before = {s.id: s for s in live.steps}
     for step in new.steps:
         old = before.get(step.id)
+        if old is not None and step.risk.rank < old.risk.rank:
+            reasons.append(f"lowers step {step.id!r} from {old.risk.value} to {step.risk.value}")
         risky = step.risk is not Risk.green or (old is not None and old.risk is not Risk.green)
-        if risky and (old is None or (old.command, old.target) != (step.command, step.target)):
-            what = "adds" if old is None else "changes the command or target of"
+        if risky and (old is None or (old.command, old.target, old.runs) != (step.command, step.target, step.runs)):
+            what = "adds" if old is None else "changes the command, target or language (run or done by hand) of"
             reasons.append(f"{what} {step.risk.value} step {step.id!r}")
         if (old is None or old.rollback != step.rollback) and _rollback_risky(step):
             reasons.append(f"{'adds' if old is None or not old.rollback else 'changes'} the rollback of step "
@@ -61,6 +64,6 @@ def review_reasons(live: Runbook | None, new: Runbook) -> list[str]:
         reasons.append("changes the `match:` selectors (which alerts run it)")
     if new.approvals < live.approvals:
         reasons.append(f"lowers `approvals:` from {live.approvals} to {new.approvals}")
-    if (new.team or None) != (live.team or None):
-        reasons.append(f"moves the runbook from team {live.team or 'default'!r} to {new.team or 'default'!r}")
+    if new.owning_team != live.owning_team:
+        reasons.append(f"moves the runbook from team {live.owning_team!r} to {new.owning_team!r}")
     return reasons

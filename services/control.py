@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.service import RPCError
 
-from runbooks.access import Permission, Principal
+from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.contract import ExecutionState, ExecutionStatus, Query
 from runbooks.model import Runbook
 from services.context import Services
@@ -41,7 +41,7 @@ async def cancel(svc: Services, who: Principal, execution_id: str) -> None:
     assert found is not None
     execution = found[0]
     version = await asyncio.to_thread(svc.store.version_row, execution.runbook_id, execution.runbook_version)
-    team = Runbook.model_validate(version.model).team if version else None
+    team = Runbook.model_validate(version.model).owning_team if version else DEFAULT_TEAM
     if (refused := who.refusal(Permission.cancel, team, "cancel executions")) is not None:
         raise Forbidden(refused)
     try:

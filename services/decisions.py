@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from temporalio.service import RPCError
 
-from runbooks.access import Permission, Principal
+from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.contract import Decision, ExecutionStatus, Signal
 from runbooks.model import Risk, Runbook
 from runbooks.policy import RefusalKind, StepFacts, decision_refusal
@@ -62,7 +62,7 @@ async def decidable_step(svc: Services, execution_id: str, step_id: str, *, appr
     red = step is not None and Risk(step.risk) is Risk.red
     permission = Permission.decide_red if approved and red else Permission.decide
     what = f"{'approve' if approved else 'reject'} {'red ' if permission is Permission.decide_red else ''}steps"
-    if (refused := who.refusal(permission, runbook.team if runbook else None, what)) is not None:
+    if (refused := who.refusal(permission, runbook.owning_team if runbook else DEFAULT_TEAM, what)) is not None:
         raise Forbidden(refused)
     facts = None if step is None else StepFacts(step_id=step.step_id, title=step.title, status=step.status,
                                                 risk=Risk(step.risk), needs=step.needs)

@@ -34,7 +34,7 @@ async def start_by_hand(svc: Services, who: Principal, runbook_id: str, mode: Mo
     permission = Permission.start_autopilot if mode is Mode.autopilot else Permission.start
     what = ("start in autopilot (it runs yellow steps without asking)" if mode is Mode.autopilot
             else "start runbooks")
-    if (refused := who.refusal(permission, runbook.team, what)) is not None:
+    if (refused := who.refusal(permission, runbook.owning_team, what)) is not None:
         raise Forbidden(refused)
     ref = await svc.launcher.start(runbook, version, mode, params=params or {}, started_by=who.name)
     await svc.audit(who.name, "execution.start", f"execution:{ref.id}", runbook=runbook.id, version=version,

@@ -24,7 +24,7 @@ from services.errors import Conflict, Forbidden, Invalid, NotFound
 def _may_edit(svc: Services, who: Principal, new: Runbook) -> list[str]:
     """Refuse an edit outside the principal's teams; else why the new version needs review."""
     live = svc.store.live_runbook(new.id)
-    for team in {new.team, live[0].team if live else new.team}:
+    for team in {new.owning_team, live[0].owning_team if live else new.owning_team}:
         if (refused := who.refusal(Permission.edit, team, "import or edit runbooks")) is not None:
             raise Forbidden(refused)
     return review_reasons(live[0] if live else None, new)
@@ -78,7 +78,7 @@ async def review(svc: Services, who: Principal, runbook_id: str, version: int, *
         raise NotFound(f"no runbook {runbook_id!r} version {version}")
     rb = Runbook.model_validate(row.model)
     live = await asyncio.to_thread(svc.store.live_runbook, runbook_id)
-    for team in {rb.team, live[0].team if live else rb.team}:
+    for team in {rb.owning_team, live[0].owning_team if live else rb.owning_team}:
         if (refused := who.refusal(Permission.review, team, "review runbook changes")) is not None:
             raise Forbidden(refused)
     self_review = row.author == who.name

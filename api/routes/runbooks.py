@@ -36,7 +36,7 @@ _TEXT_TYPES = ("text/markdown", "text/x-markdown", "text/plain", "application/ya
 @router.get("", response_model=list[RunbookSummary], dependencies=[Depends(needs(Permission.read))])
 async def list_runbooks(svc: Services = Depends(services)) -> list[RunbookSummary]:
     rows = await asyncio.to_thread(svc.store.list_runbooks)
-    teams = {rb.id: rb.team for rb, _ in await asyncio.to_thread(svc.store.live_runbooks)}
+    teams = {rb.id: rb.owning_team for rb, _ in await asyncio.to_thread(svc.store.live_runbooks)}
     return [RunbookSummary(id=r.id, title=r.title, service=r.service, latest_version=r.latest_version,
                            live_version=r.live_version, team=teams.get(r.id) or DEFAULT_TEAM,
                            source_path=r.source_path) for r in rows]
@@ -173,7 +173,7 @@ async def get_runbook(runbook_id: str, version: int | None = Query(None, ge=1, l
     assert row is not None and stored is not None
     return RunbookDetail(
         id=rb.id, title=rb.title, service=rb.service, latest_version=row.latest_version, live_version=row.live_version,
-        team=rb.team or DEFAULT_TEAM, state=stored.state, approvals=rb.approvals, source_path=rb.source_path,
+        team=rb.owning_team, state=stored.state, approvals=rb.approvals, source_path=rb.source_path,
         version=ver, description=rb.description, mode=rb.mode.value, format=rb.format,
         match=rb.match, escalation=[e.model_dump(mode="json") for e in rb.escalation],
         prerequisites=rb.prerequisites, quality=lint(rb),

@@ -69,7 +69,7 @@ class AuditLog:
                                prev_hash=prev, hash=digest,
                                checkpoint=mac(self.key, seq, digest) if seq % self.every == 0 else None))
                 head = s.get(AuditHeadRow, 1) or AuditHeadRow(id=1, seq=0, hash=GENESIS, mac="")
-                head.seq, head.hash, head.mac = seq, digest, mac(self.key, seq, digest)
+                head.seq, head.hash, head.mac = seq, digest, mac(self.key, seq, digest, "head")
                 s.add(head)
                 try:
                     s.commit()
