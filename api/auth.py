@@ -60,13 +60,18 @@ async def authenticate(request: Request, svc: Services) -> Principal:
         raise
 
 
+async def principal(request: Request, svc: Services = Depends(services)) -> Principal:
+    """The request's principal, as a dependency (one place: a unit test of a route may override it)."""
+    who = await authenticate(request, svc)
+    request.state.principal = who
+    return who
+
+
 def needs(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A route's rule: an authenticated principal whose roles grant `permission`."""
-    async def dependency(request: Request, svc: Services = Depends(services)) -> Principal:
-        who = await authenticate(request, svc)
+    async def dependency(who: Principal = Depends(principal)) -> Principal:
         if (refused := who.refusal(permission, None, permission.value.replace("_", " "))) is not None:
             raise Forbidden(refused)
-        request.state.principal = who
         return who
 
     setattr(dependency, RULE, permission)
@@ -84,7 +89,9 @@ def public(why: str) -> Callable[[], Awaitable[None]]:
 
 def metrics_rule() -> Callable[..., Awaitable[Principal | None]]:
     async def dependency(request: Request, svc: Services = Depends(services)) -> Principal | None:
-        return None if svc.settings.metrics_public else await needs(Permission.read)(request, svc)
+        if svc.settings.metrics_public:
+            return None
+        return await needs(Permission.read)(await principal(request, svc))
 
     setattr(dependency, RULE, Permission.read)  # by default; METRICS_PUBLIC=true opens it
     return dependency

@@ -24,7 +24,7 @@ from runbooks.storage.audit import AuditLog, audit_key
 from runbooks.storage.engine import make_engine
 from runbooks.storage.identity import IdentityStore
 from runbooks.storage.migrate import create_schema
-from services import identity
+from services import accounts
 from services.errors import ServiceError
 
 console = Console(stderr=True)
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _users(args: argparse.Namespace, settings: Settings) -> int:
     with _stores(settings) as st:
         if args.users_command == "add":
-            row = identity.add_user(st.identity, st.audit, OPERATOR.name, args.name, args.role, args.team,
+            row = accounts.add_user(st.identity, st.audit, OPERATOR.name, args.name, args.role, args.team,
                                     args.slack_id)
             print(f"added {row.name}: roles {', '.join(row.roles)}; teams {', '.join(row.teams)}"
                   + (f"; Slack {row.slack_id}" if row.slack_id else ""))
@@ -103,14 +103,14 @@ def _users(args: argparse.Namespace, settings: Settings) -> int:
 def _tokens(args: argparse.Namespace, settings: Settings) -> int:
     with _stores(settings) as st:
         if args.tokens_command == "create":
-            secret, row = identity.create_token(st.identity, st.audit, OPERATOR.name, args.name, args.user,
+            secret, row = accounts.create_token(st.identity, st.audit, OPERATOR.name, args.name, args.user,
                                                 args.expires_in_days)
             expires = f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
             console.print(f"token {row.name} for user {row.user}{expires}; it is shown this once:")
             print(secret)
             return 0
         if args.tokens_command == "revoke":
-            identity.revoke_token(st.identity, st.audit, OPERATOR.name, args.name)
+            accounts.revoke_token(st.identity, st.audit, OPERATOR.name, args.name)
             print(f"revoked {args.name}")
             return 0
         table = Table(title="tokens")

@@ -24,7 +24,7 @@ from runbooks.storage.identity import IdentityStore
 from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
 from services.catalog import Catalog
-from services.identity import ensure_admin
+from services.accounts import ensure_admin
 from services.launch import Launcher
 from workflows.client import connect
 

@@ -1,6 +1,6 @@
 """Identity and the audit trail: who am I, users, teams, tokens (admin), and the audit log (admin).
 
-Every change here is in the audit trail (services/identity.py); a token's secret is in the answer
+Every change here is in the audit trail (services/accounts.py); a token's secret is in the answer
 that creates it and nowhere else, ever.
 """
 
@@ -23,7 +23,7 @@ from api.schemas import (
 )
 from runbooks.access import Permission, Principal
 from runbooks.storage.tables import AuditRow, TokenRow, UserRow
-from services import identity
+from services import accounts
 from services.context import Services
 
 router = APIRouter(prefix="/api/v1", tags=["identity"], responses=responses(401, 403, 404, 409))
@@ -60,7 +60,7 @@ async def list_users(svc: Services = Depends(services)) -> list[UserView]:
 @router.post("/users", response_model=UserView, status_code=201)
 async def add_user(body: UserCreate, svc: Services = Depends(services), who: Principal = ADMIN) -> UserView:
     """A person or a service; teams that do not exist yet are made."""
-    row = await asyncio.to_thread(identity.add_user, svc.identity, svc.audit_log, who.name, body.name, body.roles,
+    row = await asyncio.to_thread(accounts.add_user, svc.identity, svc.audit_log, who.name, body.name, body.roles,
                                   body.teams, body.slack_id)
     return _user(row)
 
@@ -68,7 +68,7 @@ async def add_user(body: UserCreate, svc: Services = Depends(services), who: Pri
 @router.patch("/users/{name}", response_model=UserView)
 async def update_user(name: str, body: UserUpdate, svc: Services = Depends(services), who: Principal = ADMIN) -> UserView:
     """Change roles, teams or the Slack id, or disable the user (their tokens stop working at once)."""
-    row = await asyncio.to_thread(lambda: identity.update_user(
+    row = await asyncio.to_thread(lambda: accounts.update_user(
         svc.identity, svc.audit_log, who.name, name, roles=body.roles, teams=body.teams, slack_id=body.slack_id,
         disabled=body.disabled))
     return _user(row)
@@ -83,7 +83,7 @@ async def list_teams(svc: Services = Depends(services)) -> list[TeamView]:
 
 @router.post("/teams", response_model=TeamView, status_code=201)
 async def add_team(body: TeamCreate, svc: Services = Depends(services), who: Principal = ADMIN) -> TeamView:
-    teams = await asyncio.to_thread(identity.ensure_teams, svc.identity, svc.audit_log, who.name, [body.name])
+    teams = await asyncio.to_thread(accounts.ensure_teams, svc.identity, svc.audit_log, who.name, [body.name])
     found = next(t for t in await asyncio.to_thread(svc.identity.teams) if t.name == teams[0])
     return TeamView(name=found.name, created_at=found.created_at, members=[])
 
@@ -97,7 +97,7 @@ async def list_tokens(svc: Services = Depends(services)) -> list[TokenView]:
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
 async def create_token(body: TokenCreate, svc: Services = Depends(services), who: Principal = ADMIN) -> TokenCreated:
     """A new token: the secret is in this answer once; afterwards only its hash exists."""
-    secret, row = await asyncio.to_thread(identity.create_token, svc.identity, svc.audit_log, who.name, body.name,
+    secret, row = await asyncio.to_thread(accounts.create_token, svc.identity, svc.audit_log, who.name, body.name,
                                           body.user, body.expires_in_days)
     return TokenCreated(**_token(row).model_dump(), token=secret)
 
@@ -105,7 +105,7 @@ async def create_token(body: TokenCreate, svc: Services = Depends(services), who
 @router.delete("/tokens/{name}", status_code=200)
 async def revoke_token(name: str, svc: Services = Depends(services), who: Principal = ADMIN) -> dict:
     """Revoke the token of this name: the next request with it is refused (401)."""
-    count = await asyncio.to_thread(identity.revoke_token, svc.identity, svc.audit_log, who.name, name)
+    count = await asyncio.to_thread(accounts.revoke_token, svc.identity, svc.audit_log, who.name, name)
     return {"name": name, "revoked": count}
 
 

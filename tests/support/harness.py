@@ -25,7 +25,7 @@ from temporalio.client import Client
 from api.app import create_app
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
-from services import identity
+from services import accounts
 from services.context import Services
 from support.paths import TEST_RUNBOOKS
 from workers.main import build_worker
@@ -87,8 +87,8 @@ class Harness:
         if name not in self.tokens:
             assert self.services is not None
             svc = self.services
-            identity.add_user(svc.identity, svc.audit_log, "test", name, list(roles or ("approver",)), list(teams))
-            self.tokens[name], _ = identity.create_token(svc.identity, svc.audit_log, "test", name)
+            accounts.add_user(svc.identity, svc.audit_log, "test", name, list(roles or ("approver",)), list(teams))
+            self.tokens[name], _ = accounts.create_token(svc.identity, svc.audit_log, "test", name)
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
     async def wait_for(self, execution_id: str, *statuses: str, step: str | None = None,

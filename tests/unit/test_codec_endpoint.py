@@ -16,7 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api import auth
 from api.app import create_app
+from runbooks.access import Principal, Role
 from api.routes import codec as codec_routes
 from runbooks.settings import Settings
 from workflows.client import data_converter
@@ -37,6 +39,8 @@ def api(keys: str | None = f"k1:{K1}", **settings) -> TestClient:
     converter = data_converter(KeyRing.parse(keys) if keys else None)
     app.state.services = SimpleNamespace(settings=Settings(temporal_ui_port=8233, **settings),
                                          client=SimpleNamespace(data_converter=converter))
+    # who may call it is the matrix test's subject (tests/integration/test_access_matrix.py): here, a viewer
+    app.dependency_overrides[auth.principal] = lambda: Principal(name="vera", roles=frozenset({Role.viewer}))
     return TestClient(app)
 
 
