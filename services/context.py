@@ -62,7 +62,7 @@ class Services:
     audit_log: AuditLog
     known: KnownExecutions = field(default_factory=KnownExecutions)
     engine: Engine | None = None  # disposed by `close`
-    admin_token: str | None = None  # made at this start (the first), to be shown once
+    admin_token: str | None = field(default=None, repr=False)  # made at this start (the first), shown once
 
     async def audit(self, actor: str, action: str, target: str = "", **detail: object) -> int:
         """Append a security-relevant act to the audit trail (runbooks/audit.py)."""

@@ -17,10 +17,10 @@ async def test_a_missing_label_is_asked_for_and_the_answer_fills_exactly_one_arg
     assert not log.exists(), "nothing ran with a hole in it"
 
     url = f"/api/v1/executions/{ex}/steps/note-the-pod/approve"
-    no_value = await harness.http.post(url, json={"actor": "alice"})
+    no_value = await harness.http.post(url, json={}, headers=harness.auth("alice"))
     assert no_value.status_code == 422 and "labels.pod" in no_value.text
 
-    ok = await harness.http.post(url, json={"actor": "alice", "values": {"labels.pod": "web 7; rm -rf /"}})
+    ok = await harness.http.post(url, json={"values": {"labels.pod": "web 7; rm -rf /"}}, headers=harness.auth("alice"))
     assert ok.status_code == 202, ok.text
     body = await harness.wait_for(ex, "succeeded")
     assert log.read_text() == "web 7; rm -rf /\n", "the supplied value is data, one argument"
@@ -32,7 +32,7 @@ async def test_a_supplied_value_that_could_become_an_option_is_refused(harness: 
     ex = await fire(harness, "NeedsValue", log)
     await harness.wait_for(ex, "waiting_approval", step="note-the-pod")
     resp = await harness.http.post(f"/api/v1/executions/{ex}/steps/note-the-pod/approve",
-                                   json={"actor": "alice", "values": {"labels.pod": "--all"}})
+                                   json={"values": {"labels.pod": "--all"}}, headers=harness.auth("alice"))
     assert resp.status_code == 202
     body = await harness.wait_for(ex, "failed")
     assert "starts with '-'" in body["reason"]

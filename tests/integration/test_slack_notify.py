@@ -72,15 +72,15 @@ async def test_an_execution_lives_in_one_thread_and_decisions_update_the_request
         assert json.loads(button["value"]) == {"e": ex, "s": "change-a"}
     request_ts = ts_of(fake, request)
 
-    await decide(slack, ex, "change-a", "approve", actor="slack:U0ALICE")
+    await decide(slack, ex, "change-a", "approve", actor="alice")
     updated = await slack_call(fake, "chat.update", lambda a: a["ts"] == request_ts)
     assert updated["channel"] == CHANNEL
-    assert "<@U0ALICE>" in shown(updated) and "Approved" in shown(updated)
+    assert "*alice*" in shown(updated) and "Approved" in shown(updated)
     assert "approve in test" in shown(updated), "the comment"
     assert "<!date^" in shown(updated), "when"
     assert not blocks_of(updated, "actions"), "the buttons are gone"
     assert f"echo change-a >> {log}" in shown(updated), "what was approved stays readable"
-    await slack_call(fake, "chat.postMessage", in_thread(root, "Change A", "approved by <@U0ALICE>"))
+    await slack_call(fake, "chat.postMessage", in_thread(root, "Change A", "approved by *alice*"))
     await slack_call(fake, "chat.postMessage", in_thread(root, "Look before touching", "succeeded"))
 
     await decide(slack, ex, "change-b", "approve", actor="bob")

@@ -26,6 +26,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from services import accounts
 from support import fake_slack
 from support.alerts import fire, lines
 from support.fake_slack import FakeSlack
@@ -33,7 +34,7 @@ from support.harness import Harness, make_settings, running_product
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0APPROVALS"
-ALICE, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"  # Alice and Bob approve
+ALICE, BOB, CAROL, DANA, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0DANA", "U0MALLORY"  # Alice and Bob approve
 
 
 # -- Slack's side of the wire -------------------------------------------------------------------------
@@ -160,6 +161,10 @@ async def slack_product(temporal: WorkflowEnvironment, temporal_address: str,
                                  slack_channel=CHANNEL, slack_api_base_url=slack.base_url,
                                  slack_approvers=f"{ALICE},{BOB}")
         async with running_product(temporal.client, settings, tmp) as h:  # the worker runs the notifier too
+            svc = h.services
+            # Carol and Dana are users their Slack ids map to; Alice and Bob act through SLACK_APPROVERS
+            accounts.add_user(svc.identity, svc.audit_log, "test", "carol", ["responder"], ["default"], CAROL)
+            accounts.add_user(svc.identity, svc.audit_log, "test", "dana", ["viewer"], ["default"], DANA)
             yield Product(h, slack)
 
 
@@ -200,7 +205,8 @@ async def test_someone_not_in_slack_approvers_is_told_privately_and_nothing_chan
 
     assert (await product.interact(button(MALLORY, "approve", ex, "change-a"))).status_code == 200
     told = await product.ephemeral(MALLORY)
-    assert told["channel"] == CHANNEL and "not an approver" in told["text"] and "Nothing was changed" in told["text"]
+    assert told["channel"] == CHANNEL and "not mapped to a Living Runbooks user" in told["text"]
+    assert "--slack-id U0MALLORY" in told["text"] and "Nothing was changed" in told["text"]
 
     assert (await product.interact(button(MALLORY, "reject", ex, "change-a"))).status_code == 200
     assert len([a for a in product.slack.of("chat.postEphemeral") if a["user"] == MALLORY]) == 2
@@ -209,12 +215,28 @@ async def test_someone_not_in_slack_approvers_is_told_privately_and_nothing_chan
     submitted = await product.interact(reject_submission(MALLORY, {"e": ex, "s": "change-a", "c": CHANNEL}, "no"))
     assert submitted.status_code == 200
     assert submitted.json()["response_action"] == "errors"
-    assert "not an approver" in submitted.json()["errors"]["reason"]
+    assert "not mapped to a Living Runbooks user" in submitted.json()["errors"]["reason"]
 
     await asyncio.sleep(0.5)
     step = await product.step(ex, "change-a")
     assert step["status"] == "waiting_approval" and step["approval"] is None
     assert lines(log) == ["check"]
+
+
+async def test_a_mapped_slack_user_is_judged_by_that_users_roles_and_recorded_by_name(
+        product: Product, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    ex = await waiting(product, log)
+    assert (await product.interact(button(DANA, "approve", ex, "change-a"))).status_code == 200
+    told = await product.ephemeral(DANA)
+    assert "dana may not approve steps: it needs the role responder" in told["text"], "a viewer only reads"
+    assert (await product.step(ex, "change-a"))["status"] == "waiting_approval"
+
+    assert (await product.interact(button(CAROL, "approve", ex, "change-a"))).status_code == 200
+    await product.h.wait_for(ex, "waiting_approval", step="change-b")
+    assert (await product.step(ex, "change-a"))["approval"]["actor"] == "carol"
+    decided = product.h.services.audit_log.query(action="step.approve", target=f"execution:{ex}")
+    assert [(e.actor, e.detail["via"]) for e in decided] == [("carol", "slack")]
 
 
 async def test_unsigned_forged_and_stale_requests_are_refused_and_change_nothing(
@@ -369,18 +391,18 @@ async def test_payloads_the_doors_do_not_handle_are_acknowledged_and_ignored(pro
 
 # -- /runbook --------------------------------------------------------------------------------------------
 
-async def test_run_starts_an_execution_for_anyone_in_copilot(product: Product, tmp_path: Path) -> None:
+async def test_run_starts_an_execution_for_a_responder_in_copilot(product: Product, tmp_path: Path) -> None:
     log = tmp_path / "run.log"
     answer = await product.command(f"run e2e-change log={log}", user=CAROL)
     assert answer["text"].startswith("Started *End-to-end change with approvals*")
     ex = started_id(answer)
     body = await product.h.wait_for(ex, "waiting_approval", step="change-a")
-    assert body["started_by"] == "slack:U0CAROL" and body["mode"] == "copilot"
+    assert body["started_by"] == "carol" and body["mode"] == "copilot", "the user Carol's Slack id maps to"
     assert body["params"] == {"log": str(log)}
     assert lines(log) == ["check"], "green ran; the risky steps wait for an approver"
 
     autopilot = await product.command(f"run e2e-change log={log} mode=autopilot", user=CAROL)
-    assert "only approvers" in autopilot["text"] and "Nothing was started" in autopilot["text"]
+    assert "carol may not start in autopilot" in autopilot["text"] and "role approver" in autopilot["text"]
 
 
 async def test_run_explains_what_is_missing_or_wrong(product: Product, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ class Harness:
     client: Client
     workdir: Path
     services: Services | None = None
-    tokens: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     def auth(self, name: str, *roles: str, teams: tuple[str, ...] = ("default",)) -> dict[str, str]:
         """Headers that act as user `name` (made on first use: role approver unless `roles` say otherwise)."""
