@@ -1,8 +1,9 @@
 """The audit log in the application database: appended under the chain's rules (runbooks/audit.py),
 read back in order for verification, filtered for people and exported as JSON lines for a SIEM.
 
-Appends from several processes (API replicas, the CLI) serialise on the primary key: the entry
-after the last one has one number, and the loser of a race reads the new last entry and tries again.
+Appends from several processes (API replicas, the CLI) serialise on the head row (locked FOR
+UPDATE on PostgreSQL, the write lock on SQLite); should two still race (the very first entry), the
+primary key lets one win and the other reads the new last entry and tries again.
 """
 
 from __future__ import annotations
@@ -61,15 +62,17 @@ class AuditLog:
         detail = mask_mapping(detail)
         for attempt in range(50):
             with self.session() as s:
+                # The head row, locked (PostgreSQL): appends queue here instead of racing for `seq`.
+                head = s.exec(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).first()
                 last = s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
                 seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
                 at = utcnow()
                 digest = entry_hash(prev, seq, at, actor, action, target, detail)
+                head = head or AuditHeadRow(id=1, seq=0, hash=GENESIS, mac="")
+                head.seq, head.hash, head.mac = seq, digest, mac(self.key, seq, digest, "head")
                 s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, target=target, detail=detail,
                                prev_hash=prev, hash=digest,
                                checkpoint=mac(self.key, seq, digest) if seq % self.every == 0 else None))
-                head = s.get(AuditHeadRow, 1) or AuditHeadRow(id=1, seq=0, hash=GENESIS, mac="")
-                head.seq, head.hash, head.mac = seq, digest, mac(self.key, seq, digest, "head")
                 s.add(head)
                 try:
                     s.commit()

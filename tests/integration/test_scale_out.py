@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy
 from temporalio.testing import WorkflowEnvironment
 
-from support.harness import make_settings, throwaway_postgres
+from support.harness import grant, make_settings, throwaway_postgres
 from support.processes import Fleet, Process
 
 pytestmark = pytest.mark.postgres
@@ -49,6 +49,7 @@ def apis(postgres_url: str, temporal_address: str, tmp_path_factory: pytest.Temp
     with Fleet(make_settings(workdir, temporal_address, postgres_url), workdir) as fleet:
         fleet.api()
         fleet.api()
+        fleet.headers = grant(fleet.settings, "scale-test", "approver")  # type: ignore[attr-defined]
         yield fleet
 
 
@@ -82,7 +83,7 @@ def log_lines(log: Path) -> list[tuple[str, int]]:
 
 async def start(http: httpx.AsyncClient, api: Process, runbook: str, log: Path, mode: str = "copilot") -> str:
     resp = await http.post(f"{api.url}/api/v1/runbooks/{runbook}/executions",
-                           json={"params": {"log": str(log)}, "mode": mode, "started_by": "scale-test"})
+                           json={"params": {"log": str(log)}, "mode": mode})
     assert resp.status_code == 202, resp.text
     return resp.json()["id"]
 
@@ -113,7 +114,7 @@ async def wait_for(http: httpx.AsyncClient, api: Process, ids: list[str], *statu
 
 async def approve(http: httpx.AsyncClient, api: Process, ids: list[str], step: str) -> None:
     async def one(ex: str) -> None:
-        resp = await http.post(f"{api.url}/api/v1/executions/{ex}/steps/{step}/approve", json={"actor": "alice"})
+        resp = await http.post(f"{api.url}/api/v1/executions/{ex}/steps/{step}/approve", json={})
         assert resp.status_code == 202, resp.text
     await asyncio.gather(*(one(ex) for ex in ids))
 
@@ -136,7 +137,7 @@ async def test_parallel_deliveries_to_two_apis_start_each_alert_exactly_once(
     random.Random(3).shuffle(deliveries)
 
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=apis.headers) as http:
         async def send(k: int, n: int) -> tuple[int, httpx.Response]:
             return n, await http.post(f"{both[k % 2].url}/api/v1/alerts/alertmanager", json=delivery(run, n))
 
@@ -162,10 +163,10 @@ async def test_parallel_deliveries_to_two_apis_start_each_alert_exactly_once(
 # -- 2. workers on one task queue share the executions ------------------------------------------
 
 async def test_two_workers_on_one_task_queue_share_the_executions(
-        api: Process, workers: Fleet, tmp_path: Path) -> None:
+        api: Process, apis: Fleet, workers: Fleet, tmp_path: Path) -> None:
     one, two = await asyncio.to_thread(workers.start, "worker", "worker")
     logs = [tmp_path / f"who-{i}.log" for i in range(10)]
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=apis.headers) as http:
         ids = await asyncio.gather(*(start(http, api, "scale-who-runs", log) for log in logs))
         await wait_for(http, api, ids, "succeeded")
 
@@ -178,10 +179,10 @@ async def test_two_workers_on_one_task_queue_share_the_executions(
 # -- 3. SIGTERM drains the step in flight ----------------------------------------------------------
 
 async def test_sigterm_lets_the_running_step_finish_and_another_worker_goes_on(
-        api: Process, workers: Fleet, tmp_path: Path) -> None:
+        api: Process, apis: Fleet, workers: Fleet, tmp_path: Path) -> None:
     first = await asyncio.to_thread(workers.worker)
     log = tmp_path / "drain.log"
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=apis.headers) as http:
         ex = await start(http, api, "scale-drain", log)
         deadline = time.monotonic() + 20
         while not log_lines(log):
@@ -205,10 +206,10 @@ async def test_sigterm_lets_the_running_step_finish_and_another_worker_goes_on(
 # -- 4. kill -9 of one worker among two -----------------------------------------------------------
 
 async def test_kill_9_of_one_of_two_workers_loses_nothing_and_repeats_no_yellow_step(
-        api: Process, workers: Fleet, tmp_path: Path) -> None:
+        api: Process, apis: Fleet, workers: Fleet, tmp_path: Path) -> None:
     victim, survivor = await asyncio.to_thread(workers.start, "worker", "worker")
     logs = [tmp_path / f"kill-{i}.log" for i in range(10)]
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=apis.headers) as http:
         ids = await asyncio.gather(*(start(http, api, "scale-kill", log) for log in logs))
         await wait_for(http, api, ids, "waiting_approval", step="yellow-1")
         await approve(http, api, ids, "yellow-1")

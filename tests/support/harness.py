@@ -24,6 +24,9 @@ from temporalio.client import Client
 
 from api.app import create_app
 from runbooks.settings import Settings
+from runbooks.storage.audit import AuditLog, audit_key
+from runbooks.storage.engine import make_engine
+from runbooks.storage.identity import IdentityStore
 from runbooks.storage.store import Store
 from services import accounts
 from services.context import Services
@@ -32,6 +35,7 @@ from workers.main import build_worker
 
 # The key ring of the session's Temporal client (tests/conftest.py) and of make_settings: test data only.
 TEST_KEY_RING = "test-k1:" + base64.b64encode(b"living-runbooks-test-key-32bytes").decode()
+TEST_AUDIT_KEY = "living-runbooks-test-audit-key"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -108,6 +112,20 @@ class Harness:
         raise AssertionError(f"{execution_id} never reached {statuses} (step {step}); last: {body}")
 
 
+def grant(settings: Settings, name: str, *roles: str, teams: tuple[str, ...] = ("default",)) -> dict[str, str]:
+    """Headers acting as a new user `name` (role approver unless `roles` say otherwise), made in the
+    product's database directly: for tests that run the product as processes."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        store, audit = IdentityStore(engine), AuditLog(engine, audit_key(settings))
+        if store.get_user(name) is None:
+            accounts.add_user(store, audit, "test", name, list(roles or ("approver",)), list(teams))
+        secret, _ = accounts.create_token(store, audit, "test", f"{name}-{uuid.uuid4().hex[:6]}", name)
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {secret}"}
+
+
 def admin_token(settings: Settings) -> str:
     """The token the product's first start made for `admin` (written to DATA_DIR/admin-token)."""
     return (settings.data_dir / "admin-token").read_text().strip()
@@ -117,6 +135,7 @@ def make_settings(tmp_path: Path, temporal_address: str, database_url: str | Non
     """Encryption on, as in production: the session's key ring unless the test names its own (or none)."""
     if not {"runbooks_encryption_keys", "runbooks_encryption_key_file"} & set(extra):
         extra["runbooks_encryption_keys"] = SecretStr(TEST_KEY_RING)
+    extra.setdefault("audit_key", SecretStr(TEST_AUDIT_KEY))
     return Settings(data_dir=tmp_path / "data", runbooks_dir=TEST_RUNBOOKS,
                     database_url=database_url or f"sqlite:///{tmp_path / 'app.db'}",
                     temporal_address=temporal_address, task_queue=f"tq-{uuid.uuid4().hex[:8]}",

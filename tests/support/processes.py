@@ -46,6 +46,8 @@ def product_env(settings: Settings, **extra: str) -> dict[str, str]:
             "RUNBOOKS_ENCRYPTION": "on" if settings.runbooks_encryption else "off",
             "RUNBOOKS_ENCRYPTION_KEYS": keys.get_secret_value() if (keys := settings.runbooks_encryption_keys) else "",
             "RUNBOOKS_ENCRYPTION_KEY_FILE": str(settings.runbooks_encryption_key_file or ""),
+            # one audit key for every process of the deployment (the test's own appends included)
+            "AUDIT_KEY": key.get_secret_value() if (key := settings.audit_key) else "",
             **extra}
 
 
