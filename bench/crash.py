@@ -40,7 +40,7 @@ def drill(alerts: int, clients: int, kill_after: int) -> crash.DrillReport:
         began = time.monotonic()
         codes = crash.resend_until_accepted(api, payloads)
         refused = [c for c in codes if c != 202]
-        rows = crash.wait_finished(api, alerts, 300)
+        rows = crash.wait_finished(api, alerts, 300, crash.admin_headers(work / "state"))
         workflows = asyncio.run(crash.temporal_workflows(env["TEMPORAL_ADDRESS"]))
         report = crash.judge(payloads, rows, workflows, log, time.monotonic() - began)
         if refused:

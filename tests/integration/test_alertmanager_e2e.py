@@ -21,7 +21,7 @@ import httpx
 import pytest
 import uvicorn
 from support.alertmanager import Alertmanager, alertmanager_available, rfc3339
-from support.harness import Harness, make_settings, require
+from support.harness import Harness, admin_token, make_settings, require
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -63,8 +63,10 @@ async def served_product(client: Client, settings: Settings, workdir: Path) -> A
                 raise RuntimeError("the API did not start (see the log above)")
             await asyncio.sleep(0.02)
         url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=url, timeout=10, trust_env=False) as http:
-            h = Harness(http=http, settings=settings, store=app.state.services.store, client=client, workdir=workdir)
+        headers = {"Authorization": f"Bearer {admin_token(settings)}"}
+        async with httpx.AsyncClient(base_url=url, timeout=10, trust_env=False, headers=headers) as http:
+            h = Harness(http=http, settings=settings, store=app.state.services.store, client=client, workdir=workdir,
+                        services=app.state.services)
             with ThreadPoolExecutor(max_workers=32) as executor:
                 async with build_worker(client, settings, h.store, executor):
                     yield h, url

@@ -24,7 +24,7 @@ from services.context import KnownExecutions
 from services.ingest import receive
 from services.sources import Delivery
 from support import crash
-from support.harness import Harness, make_settings, throwaway_postgres
+from support.harness import Harness, grant, make_settings, throwaway_postgres
 from support.postgres import PrivateCluster
 from support.processes import Fleet, free_port
 
@@ -98,6 +98,7 @@ async def test_kill_9_of_the_api_alone_during_a_storm_then_redelivery_gives_one_
             Fleet(make_settings(tmp_path, temporal_address, url), tmp_path) as fleet:
         fleet.worker()
         api = fleet.api()
+        reader = grant(fleet.settings, "drill", "viewer")
         codes = await asyncio.to_thread(crash.send, api.url, payloads, kill_after=20, kill=api.kill9)
         assert not api.alive and codes.count(None) > 0, "the API died in the middle of the storm"
 
@@ -105,7 +106,7 @@ async def test_kill_9_of_the_api_alone_during_a_storm_then_redelivery_gives_one_
         began = time.monotonic()
         codes = await asyncio.to_thread(crash.resend_until_accepted, api.url, payloads)
         assert codes == [202] * len(payloads), codes
-        rows = await asyncio.to_thread(crash.wait_finished, api.url, len(payloads), 90)
+        rows = await asyncio.to_thread(crash.wait_finished, api.url, len(payloads), 90, reader)
         report = crash.judge(payloads, rows, await crash.temporal_workflows(temporal_address), log,
                              time.monotonic() - began)
     _assert_clean(report)
@@ -127,7 +128,8 @@ async def test_kill_9_of_the_whole_dev_tree_during_a_storm_then_restart_and_rede
         began = time.monotonic()
         codes = await asyncio.to_thread(crash.resend_until_accepted, api, payloads)
         assert codes == [202] * len(payloads), codes
-        rows = await asyncio.to_thread(crash.wait_finished, api, len(payloads), 120)
+        rows = await asyncio.to_thread(crash.wait_finished, api, len(payloads), 120,
+                                       crash.admin_headers(tmp_path / "state"))
         report = crash.judge(payloads, rows, await crash.temporal_workflows(env["TEMPORAL_ADDRESS"]), log,
                              time.monotonic() - began)
     finally:
@@ -146,6 +148,7 @@ async def test_kill_9_of_the_temporal_server_mid_execution_then_restart_finishes
                 Fleet(make_settings(tmp_path, address, url), tmp_path) as fleet:
             fleet.worker()
             api = fleet.api()
+            reader = grant(fleet.settings, "drill", "viewer")
             codes = await asyncio.to_thread(crash.send, api.url, payloads)
             assert codes == [202] * len(payloads), codes
             await asyncio.to_thread(_wait_for_lines, log, "change", 1)  # yellow steps are in flight
@@ -154,7 +157,7 @@ async def test_kill_9_of_the_temporal_server_mid_execution_then_restart_finishes
             await asyncio.sleep(1)
             server = start_dev_server(state, address, ui_port, "default")  # the same database file
             began = time.monotonic()
-            rows = await asyncio.to_thread(crash.wait_finished, api.url, len(payloads), 120)
+            rows = await asyncio.to_thread(crash.wait_finished, api.url, len(payloads), 120, reader)
             report = crash.judge(payloads, rows, await crash.temporal_workflows(address), log,
                                  time.monotonic() - began)
     finally:
@@ -182,6 +185,7 @@ async def test_postgresql_stopped_for_20_s_gets_503s_retried_records_and_loses_n
         with Fleet(make_settings(tmp_path, temporal_address, cluster.url), tmp_path) as fleet:
             fleet.worker()
             api = fleet.api()
+            reader = grant(fleet.settings, "drill", "viewer")
             assert await asyncio.to_thread(crash.send, api.url, during_run) == [202] * 10
             await asyncio.to_thread(_wait_for_lines, log, "look", 10)  # their yellow steps are running now
             cluster.stop()
@@ -196,10 +200,10 @@ async def test_postgresql_stopped_for_20_s_gets_503s_retried_records_and_loses_n
             assert refused.status_code == 503 and "database" in refused.text, refused.text
             assert await asyncio.to_thread(crash.resend_until_accepted, api.url, during_outage) == [202] * 10
             payloads = during_run + during_outage
-            rows = await asyncio.to_thread(crash.wait_finished, api.url, len(payloads), 120)
+            rows = await asyncio.to_thread(crash.wait_finished, api.url, len(payloads), 120, reader)
             report = crash.judge(payloads, rows, await crash.temporal_workflows(temporal_address), log,
                                  time.monotonic() - began)
-            async with httpx.AsyncClient(base_url=api.url) as http:
+            async with httpx.AsyncClient(base_url=api.url, headers=reader) as http:
                 details = [(await http.get(f"/api/v1/executions/{r['id']}")).json() for r in rows]
     finally:
         cluster.close()

@@ -71,7 +71,7 @@ async def run(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run]:
             printed = codecs.encode(token, "rot13")
             assert printed in body["steps"][0]["output"], body["steps"][0]  # the step ran and printed it
             resp = await h.http.post(f"/api/v1/executions/{ex}/steps/change-something/reject",
-                                     json={"actor": actor, "comment": "not now"})
+                                     json={"comment": "not now"}, headers=h.auth(actor, "responder"))
             assert resp.status_code == 202, resp.text
             body = await h.wait_for(ex, "failed", "rolled_back")
             assert actor in body["reason"]

@@ -155,20 +155,25 @@ def start_dev(env: dict[str, str], log: Path, timeout: float = 90) -> subprocess
     raise AssertionError(f"runbooks dev did not come up:\n{log.read_text()[-4000:]}")
 
 
-def executions(api: str) -> list[dict]:
-    with httpx.Client(base_url=api, timeout=30) as http:
+def admin_headers(data_dir: Path) -> dict[str, str]:
+    """Acting as the admin the product's first start made (its token is in DATA_DIR/admin-token)."""
+    return {"Authorization": f"Bearer {(data_dir / 'admin-token').read_text().strip()}"}
+
+
+def executions(api: str, headers: dict[str, str]) -> list[dict]:
+    with httpx.Client(base_url=api, timeout=30, headers=headers) as http:
         resp = http.get("/api/v1/executions", params={"runbook_id": STORM_RUNBOOK, "limit": 1000})
         resp.raise_for_status()
         return resp.json()
 
 
-def wait_finished(api: str, expected: int, timeout: float) -> list[dict]:
+def wait_finished(api: str, expected: int, timeout: float, headers: dict[str, str]) -> list[dict]:
     """Poll until `expected` storm executions exist and all are terminal; returns the last listing."""
     deadline = time.monotonic() + timeout
     rows: list[dict] = []
     while time.monotonic() < deadline:
         try:
-            rows = executions(api)
+            rows = executions(api, headers)
         except httpx.HTTPError:
             rows = []
         if len(rows) >= expected and all(r["status"] in TERMINAL for r in rows):
