@@ -151,6 +151,10 @@ class Settings(BaseSettings):
                                 "(oauth2-proxy): only from these is PROXY_USER_HEADER believed.")
     proxy_user_header: str = Field(default="X-Forwarded-User",
                                    description="The header naming the user the proxy authenticated.")
+    web_session_hours: float = Field(default=12.0, gt=0, description="How long a browser stays signed in to the "
+                                     "web cockpit (a session also ends with the token it signed in with).")
+    web_cookie_secure: bool = Field(default=False, description="Mark the cockpit's session cookie Secure (sent over "
+                                    "HTTPS only): turn on behind a TLS reverse proxy.")
     audit_key: SecretStr | None = Field(default=None, description="Key of the audit log's checkpoints (any string); "
                                                                   "the same in every process of a deployment.")
     audit_key_file: Path | None = Field(default=None, description="A file holding it instead; default "

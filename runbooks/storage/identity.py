@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from runbooks.storage.tables import TeamRow, TokenRow, UserRow, utcnow
+from runbooks.storage.tables import TeamRow, TokenRow, UserRow, WebSessionRow, utcnow
 
 TOKEN_PREFIX = "lrb_"
 _TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is a hint: one write a minute per token, not per request
@@ -152,6 +152,49 @@ class IdentityStore:
                 s.exec(update(TokenRow).where(TokenRow.id == token.id).values(last_used_at=now))  # type: ignore[call-overload]
                 s.commit()
             return Authenticated(user=user, token=token)
+
+
+    # -- browser sessions (the web cockpit) --------------------------------------------------------
+
+    def open_session(self, user: str, via: str, lifetime: timedelta, token_id: int | None = None) -> tuple[str, WebSessionRow]:
+        """A new browser session; returns the cookie's secret (kept here only as its hash) and the row."""
+        secret = secrets.token_urlsafe(32)
+        now = utcnow()
+        row = WebSessionRow(id=token_digest(secret), user=user, token_id=token_id, via=via,
+                            csrf=secrets.token_urlsafe(24), created_at=now, expires_at=now + lifetime)
+        with self.session() as s:
+            s.add(row)
+            s.commit()
+        return secret, row
+
+    def session_user(self, secret: str, now: datetime | None = None) -> tuple[WebSessionRow, UserRow] | str:
+        """The session and user a cookie belongs to, or why not: unknown, expired, its token revoked or
+        expired, its user disabled."""
+        now = now or utcnow()
+        with self.session() as s:
+            found = s.exec(select(WebSessionRow, UserRow).join(UserRow, col(UserRow.name) == col(WebSessionRow.user))
+                           .where(WebSessionRow.id == token_digest(secret))).first()
+            if found is None:
+                return "no such session (signed out?)"
+            session, user = found
+            if session.expires_at is not None and session.expires_at <= now:
+                return "the session expired"
+            if user.disabled:
+                return f"user {user.name!r} is disabled"
+            if session.token_id is not None:
+                token = s.get(TokenRow, session.token_id)
+                if token is None or token.revoked_at is not None:
+                    return "the token this session signed in with was revoked"
+                if token.expires_at is not None and token.expires_at <= now:
+                    return "the token this session signed in with expired"
+            return session, user
+
+    def close_session(self, secret: str) -> None:
+        with self.session() as s:
+            row = s.get(WebSessionRow, token_digest(secret))
+            if row is not None:
+                s.delete(row)
+                s.commit()
 
 
 def expiry(days: float | None) -> datetime | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from runbooks.contract import ExecutionEvent, ExecutionState, StepState
@@ -165,6 +166,7 @@ class Store:
     def record_execution(self, row: ExecutionRow) -> str:
         """Write the row of a started workflow, or complete the one its first save wrote; returns its status."""
         row.params = mask_mapping(row.params or {})
+        row.updated_at = utcnow()
         with self.session() as s:
             existing = s.get(ExecutionRow, row.id)
             if existing is None:
@@ -179,6 +181,7 @@ class Store:
             for name in ("alertname", "alert_fingerprint", "group_key"):
                 if getattr(existing, name) is None and getattr(row, name) is not None:
                     setattr(existing, name, getattr(row, name))
+            existing.updated_at = row.updated_at
             s.add(existing)
             s.commit()
             return existing.status
@@ -202,7 +205,7 @@ class Store:
             if state.status.terminal:  # the group may start a new execution from now on
                 for claim in s.exec(select(GroupClaim).where(GroupClaim.execution_id == state.execution_id)):
                     s.delete(claim)
-            ex.finished_at, ex.resolved_at = state.finished_at, state.resolved_at
+            ex.finished_at, ex.resolved_at, ex.updated_at = state.finished_at, state.resolved_at, utcnow()
             s.add(ex)
             existing = {r.step_id: r for r in s.exec(select(StepRow).where(StepRow.execution_id == state.execution_id))}
             decided = set(s.exec(select(ApprovalRow.step_id).where(ApprovalRow.execution_id == state.execution_id)))
@@ -216,7 +219,7 @@ class Store:
                 row = row or StepRow(execution_id=state.execution_id, step_id=st.id, position=st.position,
                                      title=st.title, risk=st.risk.value, status=st.status.value)
                 for name in ("risk_reason", "target", "exit_code", "started_at", "finished_at", "rollback_exit_code",
-                             "needs"):
+                             "needs", "waiting_since"):
                     setattr(row, name, getattr(st, name))
                 if moved:
                     for name in ("command", "output", "rollback_command", "rollback_output"):  # stored masked
@@ -254,7 +257,33 @@ class Store:
         with self.session() as s:
             s.add(EventRow(execution_id=ev.execution_id, kind=ev.kind.value, step_id=ev.step_id, target=ev.target,
                            message=mask(ev.message), at=ev.at or utcnow()))
+            self._touch(s, ev.execution_id)
             s.commit()
+
+    @staticmethod
+    def _touch(s: Session, execution_id: str) -> None:
+        s.exec(update(ExecutionRow).where(ExecutionRow.id == execution_id)  # type: ignore[call-overload]
+               .values(updated_at=utcnow()))
+
+    def save_partial_output(self, execution_id: str, step_id: str, output: str) -> bool:
+        """The output so far of a step that is still running (shown live); False once it has ended,
+        when the final output is the workflow's to write."""
+        with self.session() as s:
+            done = s.exec(update(StepRow).where(  # type: ignore[call-overload]
+                StepRow.execution_id == execution_id, StepRow.step_id == step_id, StepRow.status == "running")
+                .values(output=mask(output) or ""))
+            if not done.rowcount:
+                return False
+            self._touch(s, execution_id)
+            s.commit()
+            return True
+
+    def changed_since(self, since: datetime, limit: int = 1000) -> list[tuple[str, datetime]]:
+        """Executions written at or after `since` (id, updated_at), oldest change first: the live feed."""
+        with self.session() as s:
+            return [tuple(r) for r in s.exec(  # type: ignore[misc]
+                select(ExecutionRow.id, ExecutionRow.updated_at).where(col(ExecutionRow.updated_at) >= since)
+                .order_by(col(ExecutionRow.updated_at)).limit(limit))]
 
     def get_execution(self, execution_id: str) -> tuple[ExecutionRow, list[StepRow], list[ApprovalRow],
                                                           list[EventRow]] | None:

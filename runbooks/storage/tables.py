@@ -111,6 +111,8 @@ class ExecutionRow(SQLModel, table=True):
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()
     resolved_at: datetime | None = _ts()
+    # moved by every write about this execution (state, step output, timeline): what live pages follow
+    updated_at: datetime | None = _ts(index=True)
 
 
 class GroupClaim(SQLModel, table=True):
@@ -169,6 +171,7 @@ class StepRow(SQLModel, table=True):
     rollback_exit_code: int | None = None
     rollback_output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     needs: list = _json(list)
+    waiting_since: datetime | None = _ts()  # when it began waiting for a decision (escalations count from here)
 
 
 class ApprovalRow(SQLModel, table=True):
@@ -257,6 +260,20 @@ class AuditHeadRow(SQLModel, table=True):
     seq: int
     hash: str = Field(max_length=64)
     mac: str = Field(max_length=64)
+
+
+class WebSessionRow(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random secret, this row only its SHA-256. A session
+    made from a token ends with that token (revoked, expired), and with its user (disabled)."""
+
+    __tablename__ = "web_sessions"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's secret
+    user: str = Field(index=True, max_length=200)
+    token_id: int | None = None  # the API token used to sign in; None for single sign-on
+    via: str = Field(default="token", max_length=16)  # token | proxy
+    csrf: str = Field(max_length=64)  # the value every form and htmx request of this session must echo
+    created_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()
 
 
 class EventRow(SQLModel, table=True):
