@@ -4,11 +4,15 @@ The target's kind picks the executor (activities/targets/). A command that ran a
 is a *result*, not an exception, so Temporal never retries it; only infrastructure failures (a lost
 worker) surface as errors, and the workflow's retry policy decides whether those may be retried
 (read-only steps) or not.
+
+While a step runs, its output so far is written to the step's row (masked, like the final output)
+so that people can watch it; that is best effort and never changes the step's course.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from temporalio import activity
@@ -18,6 +22,7 @@ from activities.targets import EXECUTORS
 from runbooks.contract import Activity, CommandRequest, CommandResult
 from runbooks.masking import mask
 from runbooks.settings import Settings
+from runbooks.storage.store import Store
 from runbooks.targets import TargetError, parse_target
 from runbooks.telemetry.metrics import STEP_DURATION
 
@@ -25,8 +30,10 @@ log = logging.getLogger("runbooks.activities")
 
 
 class CommandActivities:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, store: Store | None = None):
+        """`store`: where a running step's output so far goes; without one, only the final output is kept."""
         self.executors = {kind: make(settings) for kind, make in EXECUTORS.items()}
+        self.store = store
 
     @activity.defn(name=Activity.RUN_COMMAND)
     def run_command(self, req: CommandRequest) -> CommandResult:
@@ -50,12 +57,64 @@ class CommandActivities:
         if executor is None:
             raise ApplicationError(f"no executor for target {req.target!r} (kind {target.kind}) on this worker",
                                    type="CommandError", non_retryable=True)
-        result = executor.run(target, req.command, req.timeout_seconds, activity.heartbeat)
+        live = _LiveOutput(self.store, req) if self.store is not None and not req.rollback else None
+        try:
+            result = executor.run(target, req.command, req.timeout_seconds, activity.heartbeat, progress=live)
+        finally:
+            if live is not None:
+                live.close()
         # Masked before it leaves the worker: the result goes into Temporal's history, the database and chat.
         result = result.model_copy(update={"output": mask(result.output), "error": mask(result.error)})
         log.info("%s %s exited %s in %.2fs", kind, req.step_id, result.exit_code, result.duration_seconds,
                  extra={"execution_id": req.execution_id, "step_id": req.step_id})
         return result
+
+
+class _LiveOutput:
+    """The `progress` callback of one step: keeps the newest output and writes it from its own thread.
+
+    The executor's loop (heartbeats, the timeout) never waits on the database: a slow or locked
+    database (SQLite waits up to 30 s, as long as the heartbeat timeout) only skips intermediate
+    texts, and a failed write is logged, never raised. Rollbacks are not shown live (their row is
+    not `running`).
+    """
+
+    def __init__(self, store: Store, req: CommandRequest) -> None:
+        self._store, self._execution_id, self._step_id = store, req.execution_id, req.step_id
+        self._where = {"execution_id": req.execution_id, "step_id": req.step_id}
+        self._cond = threading.Condition()
+        self._pending: str | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, text: str) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._pending = text
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="live-output", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Drop what was not written yet: the final output is the workflow's to save."""
+        with self._cond:
+            self._closed, self._pending = True, None
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                text, self._pending = self._pending, None
+            try:
+                self._store.save_partial_output(self._execution_id, self._step_id, mask(text) or "")
+            except Exception:  # the step goes on; its final output is saved by the workflow
+                log.warning("could not save the output so far", exc_info=True, extra=self._where)
 
 
 def _outcome(result: CommandResult) -> str:

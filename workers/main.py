@@ -29,7 +29,7 @@ log = logging.getLogger("runbooks.worker")
 def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
     register_secrets(settings.secret_values())
     records = RecordActivities(store)
-    commands = CommandActivities(settings)
+    commands = CommandActivities(settings, store)  # shows a running step's output so far
     # Always registered: an execution started with notify on may land on a worker without Slack
     # settings, where "notify" is then a logged no-op instead of an unknown activity.
     slack = SlackNotifier(settings, store)

@@ -18,8 +18,12 @@ from runbooks.targets import Target
 
 class Executor(Protocol):
     def run(self, target: Target, command: RenderedCommand, timeout: float,
-            heartbeat: Callable[[], None]) -> CommandResult:
+            heartbeat: Callable[[], None], progress: Callable[[str], None] | None = None) -> CommandResult:
         """Run `command` on `target` within `timeout` seconds, calling `heartbeat` every few seconds.
+
+        `progress`, when given, gets the output collected so far (bounded, as in the result) about
+        every half second while it changes (activities/targets/output.py OutputProgress), so that a
+        running step can be watched; it is never called with unchanged output.
 
         A command that ran and failed, timed out or could not start is a CommandResult (with
         `exit_code`, `timed_out` or `error`), never an exception: only a lost worker is.

@@ -2,7 +2,8 @@
 
 The command runs in its own process group so that a timeout (or a cancelled activity) kills
 everything it started, not just the shell. Output is drained by a thread so that a quiet or a
-very chatty command never delays the heartbeats that keep the activity alive.
+very chatty command never delays the heartbeats that keep the activity alive, nor the reports of
+the output so far (`progress`) that let people watch a step while it runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from typing import IO, Callable
 
-from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector
+from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, OutputProgress
 from runbooks.contract import CommandResult, RenderedCommand
 from runbooks.settings import Settings
 from runbooks.targets import LocalTarget
@@ -28,12 +29,14 @@ def run_local(
     timeout: float,
     max_output: int = DEFAULT_MAX_OUTPUT,
     heartbeat: Callable[[], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run `command` (exec form if it has argv, else `/bin/sh -c script`) and report its result.
 
     Never raises for command failures: a non-zero exit, a timeout or a missing binary are all
     reported in the CommandResult. A timeout is reached when the process has not exited, or when
     something it left behind still holds its output open, `timeout` seconds after the start.
+    `progress` gets the output so far while it changes (OutputProgress); the result has the rest.
     """
     args = list(command.argv) if command.argv else ["/bin/sh", "-c", command.script]
     started = time.monotonic()
@@ -55,6 +58,7 @@ def run_local(
     collector = OutputCollector(max_output)
     reader = threading.Thread(target=_drain, args=(proc.stdout, collector), daemon=True)
     reader.start()
+    reporter = OutputProgress(collector, progress)
     deadline = started + timeout
     next_beat = started
     timed_out = False
@@ -64,10 +68,11 @@ def run_local(
             if heartbeat is not None and now >= next_beat:
                 heartbeat()
                 next_beat = now + HEARTBEAT_INTERVAL
+            reporter.tick(now)
             if now >= deadline:
                 timed_out = True
                 break
-            wait = (min(deadline, next_beat) if heartbeat is not None else deadline) - now
+            wait = min(deadline, next_beat if heartbeat is not None else deadline, reporter.due) - now
             if reader.is_alive():  # output still open: wait for EOF first
                 reader.join(max(wait, 0.01))
                 continue
@@ -151,5 +156,5 @@ class LocalExecutor:
         self.max_output = settings.max_output_bytes
 
     def run(self, target: LocalTarget, command: RenderedCommand, timeout: float,
-            heartbeat: Callable[[], None]) -> CommandResult:
-        return run_local(command, timeout, self.max_output, heartbeat)
+            heartbeat: Callable[[], None], progress: Callable[[str], None] | None = None) -> CommandResult:
+        return run_local(command, timeout, self.max_output, heartbeat, progress)

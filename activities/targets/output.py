@@ -7,9 +7,13 @@ the head shows what the command started doing, the tail shows how it ended (the 
 
 from __future__ import annotations
 
+import math
 import threading
+import time
+from collections.abc import Callable
 
 DEFAULT_MAX_OUTPUT = 64 * 1024
+PROGRESS_INTERVAL = 0.5
 
 
 def omitted_marker(omitted: int) -> str:
@@ -63,3 +67,32 @@ class OutputCollector:
             + omitted_marker(omitted)
             + tail.decode("utf-8", errors="replace")
         )
+
+
+class OutputProgress:
+    """Hands a running command's output so far to `progress`, for people to watch it live.
+
+    At most every `interval` seconds and only when it changed: each report may be written to the
+    database, and a quiet command (a long `sleep`) should cost nothing. `tick` is called from the
+    executor's wait loop, which also wakes at `due`; without a `progress` callback it does nothing.
+    """
+
+    def __init__(self, collector: OutputCollector, progress: Callable[[str], None] | None,
+                 interval: float = PROGRESS_INTERVAL) -> None:
+        self.collector, self.progress, self.interval = collector, progress, interval
+        self.due = time.monotonic() + interval if progress is not None else math.inf
+        self._seen = 0
+        self._last = ""
+
+    def tick(self, now: float) -> None:
+        if self.progress is None or now < self.due:
+            return
+        self.due = now + self.interval
+        total = self.collector.total_bytes
+        if total == self._seen:
+            return
+        self._seen = total
+        text = self.collector.text()  # may already hold bytes that came after `total`: never sent twice
+        if text != self._last:
+            self._last = text
+            self.progress(text)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import paramiko
 
-from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector
+from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, OutputProgress
 from runbooks.contract import CommandResult, RenderedCommand
 from runbooks.settings import Settings
 from runbooks.targets import SshTarget
@@ -56,11 +56,13 @@ def run_ssh(
     max_output: int = DEFAULT_MAX_OUTPUT,
     heartbeat: Callable[[], None] | None = None,
     connect_timeout: float = 10.0,
+    progress: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run `command.script` on `target` with `sh -c` (under the watchdog) and report its result.
 
     Connection problems (host key, auth, network) come back as `error`, never as exceptions.
     On timeout the channel is closed, which makes the watchdog kill the remote command.
+    `progress` gets the output so far while it changes (OutputProgress); the result has the rest.
     """
     started = time.monotonic()
     user = target.user or default_user
@@ -85,7 +87,7 @@ def run_ssh(
             chan.exec_command(remote_command(command.script))
         except (paramiko.SSHException, OSError) as exc:
             return _failed(f"cannot start command on {where}: {exc}", started)
-        return _collect(chan, started, timeout, max_output, heartbeat)
+        return _collect(chan, started, timeout, max_output, heartbeat, progress)
     finally:
         client.close()
 
@@ -122,8 +124,10 @@ def _connect(client, target, user, key_file, known_hosts, connect_timeout, where
     return None
 
 
-def _collect(chan: paramiko.Channel, started: float, timeout: float, max_output: int, heartbeat) -> CommandResult:  # noqa: ANN001
+def _collect(chan: paramiko.Channel, started: float, timeout: float, max_output: int,
+             heartbeat, progress) -> CommandResult:  # noqa: ANN001
     collector = OutputCollector(max_output)
+    reporter = OutputProgress(collector, progress)  # recv and the exit wait time out every 0.2 s: often enough
     deadline = started + timeout
     next_beat = time.monotonic() + HEARTBEAT_INTERVAL
     chan.settimeout(0.2)
@@ -133,6 +137,7 @@ def _collect(chan: paramiko.Channel, started: float, timeout: float, max_output:
         if heartbeat is not None and now >= next_beat:
             heartbeat()
             next_beat = now + HEARTBEAT_INTERVAL
+        reporter.tick(now)
         if now >= deadline:
             chan.close()  # the remote watchdog sees EOF and kills the command
             return CommandResult(
@@ -179,6 +184,7 @@ class SshExecutor:
         self.max_output = settings.max_output_bytes
 
     def run(self, target: SshTarget, command: RenderedCommand, timeout: float,
-            heartbeat: Callable[[], None]) -> CommandResult:
+            heartbeat: Callable[[], None], progress: Callable[[str], None] | None = None) -> CommandResult:
         return run_ssh(target, command, timeout, known_hosts=self.known_hosts, key_file=self.key_file,
-                       default_user=self.user, max_output=self.max_output, heartbeat=heartbeat)
+                       default_user=self.user, max_output=self.max_output, heartbeat=heartbeat,
+                       progress=progress)

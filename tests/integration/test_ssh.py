@@ -133,6 +133,14 @@ def test_heartbeats_while_the_remote_command_runs(sshd):
     assert len(beats) >= 2
 
 
+def test_reports_the_output_so_far_while_the_remote_command_runs(sshd):
+    reports: list[str] = []
+    result = run(sshd, "echo first; sleep 1.5; echo second; sleep 1", progress=reports.append)
+    assert result.exit_code == 0 and result.output == "first\nsecond\n"
+    assert reports[0] == "first\n", "seen before the command goes on"
+    assert reports == ["first\n", "first\nsecond\n"], "each change once, unchanged output not again"
+
+
 # -- refusing to connect -------------------------------------------------------------------
 
 

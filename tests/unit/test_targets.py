@@ -91,7 +91,7 @@ def test_a_new_kind_is_a_spec_and_an_executor_each_in_its_registry(monkeypatch: 
         def __init__(self, settings: Settings) -> None:
             self.prefix = settings.task_queue
 
-        def run(self, target, command, timeout, heartbeat) -> CommandResult:  # noqa: ANN001
+        def run(self, target, command, timeout, heartbeat, progress=None) -> CommandResult:  # noqa: ANN001
             heartbeat()
             return CommandResult(exit_code=0, output=f"{self.prefix}: {command.script}")
 
