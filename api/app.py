@@ -1,4 +1,4 @@
-"""The FastAPI application: alert webhooks, the REST API, Slack's endpoints, health and metrics.
+"""The FastAPI application: alert webhooks, the REST API, Slack's endpoints, the web cockpit, health and metrics.
 
 Every route declares who may call it (api/auth.py); routes parse the request, call a service and shape the answer; every refusal (a service's
 `ServiceError`, a bad request, the database away) is answered as problem details (api/problems.py),
@@ -16,6 +16,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import check_rules
 from api.limits import BodyLimit
+from api import web
 from api.routes import admin, alerts, codec, executions, health, match, metrics, runbooks, slack
 from runbooks.settings import Settings, get_settings
 from services.context import Services, open_services
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     problems.install(app)
     for module in (health, metrics, alerts, match, runbooks, executions, admin, slack, codec):
         app.include_router(module.router)
+    web.install(app)  # the cockpit's pages at / (api/web/)
     check_rules(app)  # every route declares who may call it (api/auth.py)
     app.add_middleware(BodyLimit)
     return app

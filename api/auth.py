@@ -30,7 +30,7 @@ log = logging.getLogger("runbooks.auth")
 RULE = "__access__"  # the attribute a rule's dependency carries: a Permission, or "public: why"
 
 
-def _trusted_proxy(svc: Services, request: Request) -> bool:
+def trusted_proxy(svc: Services, request: Request) -> bool:
     networks = svc.settings.proxy_networks
     if not networks or request.client is None:
         return False
@@ -45,7 +45,7 @@ async def authenticate(request: Request, svc: Services) -> Principal:
     """The principal of this request, or Unauthenticated (audited) with what was wrong."""
     try:
         proxied = request.headers.get(svc.settings.proxy_user_header)
-        if proxied and _trusted_proxy(svc, request):
+        if proxied and trusted_proxy(svc, request):
             return await from_proxy(svc, proxied.strip())
         header = request.headers.get("authorization")
         if not header:

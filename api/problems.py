@@ -51,7 +51,7 @@ def problem(status: int, detail: str, errors: list[FieldError] | None = None,
 _RESERVED = {"type", "title", "status", "detail", "errors", "message"}
 
 
-async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     """`reason` is the detail; a structured `detail` (the line of a bad runbook, the steps lacking
     values) becomes extension members beside it."""
     extra = {k: v for k, v in exc.detail.items() if k not in _RESERVED} if isinstance(exc.detail, dict) else {}
@@ -59,7 +59,7 @@ async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     return problem(exc.status, exc.reason, headers=headers, **extra)
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
@@ -83,8 +83,8 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ServiceError, service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_away)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _bug)

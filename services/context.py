@@ -26,6 +26,7 @@ from runbooks.storage.store import Store
 from services.catalog import Catalog
 from services.accounts import ensure_admin
 from services.launch import Launcher
+from services.live import ChangeFeed
 from workflows.client import connect
 
 log = logging.getLogger("runbooks.services")
@@ -61,6 +62,7 @@ class Services:
     identity: IdentityStore
     audit_log: AuditLog
     known: KnownExecutions = field(default_factory=KnownExecutions)
+    live: ChangeFeed | None = None  # what changed, for live pages (services/live.py)
     engine: Engine | None = None  # disposed by `close`
     admin_token: str | None = field(default=None, repr=False)  # made at this start (the first), shown once
 
@@ -93,6 +95,6 @@ async def open_services(settings: Settings, client: Client | None = None) -> Ser
     await catalog.refresh()
     svc = Services(settings=settings, store=store, client=temporal, catalog=catalog,
                    launcher=Launcher(temporal, store, settings), identity=IdentityStore(engine), audit_log=audit_log,
-                   engine=engine)
+                   engine=engine, live=ChangeFeed(store))
     svc.admin_token = await asyncio.to_thread(ensure_admin, svc.identity, audit_log, settings)
     return svc

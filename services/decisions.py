@@ -55,7 +55,7 @@ async def decidable_step(svc: Services, execution_id: str, step_id: str, *, appr
     found = await asyncio.to_thread(svc.store.get_execution, execution_id)
     if found is None:
         raise NotFound(f"no execution {execution_id!r}")
-    execution, steps, _, _ = found
+    execution, steps, approvals, _ = found
     version = await asyncio.to_thread(svc.store.version_row, execution.runbook_id, execution.runbook_version)
     runbook = Runbook.model_validate(version.model) if version else None
     step = next((s for s in steps if s.step_id == step_id), None)
@@ -71,6 +71,10 @@ async def decidable_step(svc: Services, execution_id: str, step_id: str, *, appr
     refusal = decision_refusal(execution_id, facts, requested_id=step_id, approved=approved, actor=who.name,
                                started_by=execution.started_by, values=values, ended=ended, author=author)
     if refusal is not None:
+        done = next((a for a in approvals if a.step_id == step_id), None)
+        if refusal.kind is RefusalKind.conflict and done is not None and step is not None:  # a stale page, a double click
+            raise Conflict(f"step {step.title!r} was already {'approved' if done.approved else 'rejected'} by "
+                           f"{done.actor}" + (f" at {done.decided_at:%Y-%m-%d %H:%M:%S} UTC" if done.decided_at else ""))
         raise REFUSALS[refusal.kind](refusal.reason)
     assert step is not None
     return Decidable(execution, step, runbook, author)

@@ -374,3 +374,56 @@ class Store:
     def execution_status(self, execution_id: str) -> str | None:
         with self.session() as s:
             return s.exec(select(ExecutionRow.status).where(ExecutionRow.id == execution_id)).first()
+
+    # -- what the cockpit reads -------------------------------------------------------------------
+
+    def open_executions(self, limit: int = 500) -> list[ExecutionRow]:
+        with self.session() as s:
+            return list(s.exec(select(ExecutionRow).where(
+                col(ExecutionRow.status).in_(["running", "waiting_approval"]))
+                .order_by(col(ExecutionRow.started_at).desc()).limit(limit)))
+
+    def steps_of(self, execution_ids: list[str], status: str | None = None) -> list[StepRow]:
+        if not execution_ids:
+            return []
+        with self.session() as s:
+            q = select(StepRow).where(col(StepRow.execution_id).in_(execution_ids)).order_by(StepRow.position)
+            if status:
+                q = q.where(StepRow.status == status)
+            return list(s.exec(q))
+
+    def escalations_of(self, execution_ids: list[str]) -> dict[tuple[str, str], int]:
+        """How many escalations each (execution, step) has had."""
+        if not execution_ids:
+            return {}
+        with self.session() as s:
+            return {(eid, sid): n for eid, sid, n in s.exec(
+                select(EventRow.execution_id, EventRow.step_id, func.count()).where(
+                    col(EventRow.execution_id).in_(execution_ids), EventRow.kind == "escalation")
+                .group_by(EventRow.execution_id, EventRow.step_id))}
+
+    def last_runs(self) -> dict[str, ExecutionRow]:
+        """The latest execution of every runbook that ran."""
+        with self.session() as s:
+            latest = (select(ExecutionRow.runbook_id, func.max(ExecutionRow.started_at).label("at"))
+                      .group_by(ExecutionRow.runbook_id).subquery())
+            rows = s.exec(select(ExecutionRow).join(latest, (col(ExecutionRow.runbook_id) == latest.c.runbook_id)
+                                                    & (col(ExecutionRow.started_at) == latest.c.at)))
+            return {r.runbook_id: r for r in rows}
+
+    def alert_of_execution(self, execution_id: str) -> AlertRow | None:
+        with self.session() as s:
+            return s.exec(select(AlertRow).where(AlertRow.execution_id == execution_id)
+                          .order_by(col(AlertRow.id))).first()
+
+    def get_alert(self, alert_id: int) -> AlertRow | None:
+        with self.session() as s:
+            return s.get(AlertRow, alert_id)
+
+    def latest_alert_named(self, alertname: str | None, unmatched: bool = True) -> AlertRow | None:
+        with self.session() as s:
+            q = select(AlertRow).where(AlertRow.alertname == alertname if alertname is not None
+                                       else col(AlertRow.alertname).is_(None))
+            if unmatched:
+                q = q.where(col(AlertRow.runbook_id).is_(None))
+            return s.exec(q.order_by(col(AlertRow.id).desc())).first()

@@ -7,6 +7,7 @@ starting at all (`check_rules`), which the last test shows.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,8 +17,10 @@ from fastapi import APIRouter
 
 from api.app import create_app
 from api.auth import api_routes, rule_of
+from api.web.session import PageRule
 from runbooks.access import Permission, Role, granted
 from support.harness import Harness, make_settings, running_product
+from support.web import sign_in
 
 BODIES = {"POST": {}, "PATCH": {}, "DELETE": None, "GET": None, "OPTIONS": None}
 
@@ -54,6 +57,8 @@ async def test_every_route_answers_each_identity_as_its_rule_says(product: Harne
     wrong_scheme = {"Authorization": "Basic YWRtaW46YWRtaW4="}
     seen: list[str] = []
     for method, path, rule in routes:
+        if isinstance(rule, PageRule):  # the cockpit's pages: a session cookie, not a token (the next test)
+            continue
         if not isinstance(rule, Permission):  # public: what it answers does not depend on our tokens
             assert rule.startswith("public: ")
             statuses = {await _call(product, method, path, h) for h in (anonymous, bad, users[Role.admin])}
@@ -71,6 +76,38 @@ async def test_every_route_answers_each_identity_as_its_rule_says(product: Harne
         seen.append(f"{method} {path}")
     assert {"POST /api/v1/runbooks", "POST /api/v1/executions/{execution_id}/steps/{step_id}/approve",
             "GET /api/v1/audit", "POST /codec/decode", "GET /metrics"} <= set(seen)
+
+
+async def _page(h: Harness, method: str, path: str, headers: dict[str, str], csrf: str | None = None) -> int:
+    """A page's status; a live stream that opens (its rule passed) is cut after a moment and counts as 200."""
+    data = {"csrf": csrf} if csrf is not None and method == "POST" else {}
+    call = h.http.request(method, _url(path), headers=headers, **({"data": data} if method == "POST" else {}))
+    try:
+        return (await asyncio.wait_for(call, 3)).status_code
+    except asyncio.TimeoutError:
+        assert path.startswith("/live/"), f"{method} {path} did not answer"
+        return 200
+
+
+async def test_every_page_answers_each_signed_in_role_as_its_rule_says(product: Harness) -> None:
+    pages = sorted(((m, p, r) for m, p, r in _routes(product) if isinstance(r, PageRule)),
+                   key=lambda page: page[1] == "/logout")  # signing out ends the session: last
+    assert len(pages) >= 15, "the cockpit's pages are in the matrix by construction"
+    browsers = {role: await sign_in(product, f"page-{role.value}", role.value) for role in Role}
+    stranger = {"Authorization": "", "Cookie": "lrb_session=not-a-session"}
+    for method, path, rule in pages:
+        for headers in ({"Authorization": ""}, stranger, {"Authorization": f"Bearer {product.tokens['page-admin']}"}):
+            status = await _page(product, method, path, headers)
+            # no session: a page sends the browser to sign in; a change (or a live stream) is refused
+            assert status == (303 if method == "GET" and not path.startswith("/live/") else 401), (method, path, status)
+        for role, browser in browsers.items():
+            if method == "POST":  # the session alone is not enough: a form from elsewhere carries no CSRF value
+                assert await _page(product, method, path, browser.headers) == 403, (method, path, role)
+            status = await _page(product, method, path, browser.headers, browser.csrf)
+            if rule.permission in granted([role]):
+                assert status not in (401, 403), (method, path, role, status)
+            else:
+                assert status == 403, (method, path, role, status)
 
 
 async def test_a_refused_token_is_told_why_and_audited(product: Harness) -> None:

@@ -1,0 +1,278 @@
+"""What the web cockpit shows, read once per page: the doors render it, the rules stay here.
+
+Who may press which button is decided by the same checks the actions make (`Principal.refusal`,
+`policy.decision_refusal`), so a page never offers what the service would refuse, and a stale
+page that offers it anyway gets the service's reason ("already decided by X").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from runbooks.access import DEFAULT_TEAM, Permission, Principal
+from runbooks.authoring.lint import Quality, lint
+from runbooks.authoring.reader import parse_text
+from runbooks.contract import ExecutionStatus
+from runbooks.errors import RunbookParseError
+from runbooks.matching.results import MatchOutcome
+from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel, Risk, Runbook
+from runbooks.policy import StepFacts, decision_refusal
+from runbooks.review import review_reasons
+from runbooks.storage.tables import (
+    AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, RunbookVersionRow, StepRow, utcnow,
+)
+from services.context import Services
+from services.errors import Invalid, NotFound
+
+
+@dataclass
+class NextEscalation:
+    due: datetime
+    action: str  # notify | reject
+    target: str | None
+
+    @property
+    def words(self) -> str:
+        return "rejected by the timer" if self.action == EscalationAction.reject.value else \
+            f"escalates to {self.target or 'on-call'}"
+
+
+@dataclass
+class Waiting:
+    """A step that waits for a decision, with whether this viewer may give it (and why not)."""
+
+    step: StepRow
+    refusal: str | None
+    next_escalation: NextEscalation | None
+
+
+@dataclass
+class OpenExecution:
+    execution: ExecutionRow
+    title: str
+    waiting: list[Waiting]
+
+    @property
+    def mine(self) -> bool:
+        return any(w.refusal is None for w in self.waiting)
+
+    @property
+    def waits_since(self) -> datetime | None:
+        return min((w.step.waiting_since for w in self.waiting if w.step.waiting_since), default=None)
+
+
+@dataclass
+class StepCard:
+    step: StepRow
+    approval: ApprovalRow | None
+    votes: list[str]
+    may_approve: str | None  # None: may; else why not
+    may_reject: str | None
+    next_escalation: NextEscalation | None
+
+
+@dataclass
+class ExecutionPage:
+    execution: ExecutionRow
+    runbook: Runbook | None
+    author: str | None
+    steps: list[StepCard]
+    events: list[EventRow]
+    alert: AlertRow | None
+    may_cancel: str | None
+    temporal_ui_url: str
+
+    @property
+    def open(self) -> bool:
+        return not ExecutionStatus(self.execution.status).terminal
+
+
+@dataclass
+class CatalogueEntry:
+    row: RunbookRow
+    team: str
+    quality: Quality | None
+    last_run: ExecutionRow | None
+
+
+@dataclass
+class Preview:
+    runbook: Runbook | None
+    quality: Quality | None
+    reasons: list[str] = field(default_factory=list)  # why saving it would wait for review
+    error: RunbookParseError | None = None
+    exists: bool = False
+
+
+def _team(version: RunbookVersionRow | None) -> str:
+    return Runbook.model_validate(version.model).owning_team if version else DEFAULT_TEAM
+
+
+def _chain(runbook: Runbook | None) -> list[EscalationLevel]:
+    return runbook.escalation if runbook is not None else DEFAULT_ESCALATION
+
+
+def next_escalation(step: StepRow, chain: list[EscalationLevel], done: int) -> NextEscalation | None:
+    """The escalation that comes next for a waiting step: the timers count from when it began waiting."""
+    if step.status != "waiting_approval" or step.waiting_since is None or done >= len(chain):
+        return None
+    level = chain[done]
+    return NextEscalation(step.waiting_since + timedelta(seconds=level.after_seconds), level.action.value,
+                          level.target)
+
+
+def _refusal(who: Principal, ex: ExecutionRow, step: StepRow, team: str, author: str | None, *,
+             approved: bool) -> str | None:
+    red = Risk(step.risk) is Risk.red
+    permission = Permission.decide_red if approved and red else Permission.decide
+    what = f"{'approve' if approved else 'reject'} {'red ' if permission is Permission.decide_red else ''}steps"
+    if (refused := who.refusal(permission, team, what)) is not None:
+        return refused
+    facts = StepFacts(step_id=step.step_id, title=step.title, status=step.status, risk=Risk(step.risk),
+                      needs=step.needs)
+    ended = ex.status if ExecutionStatus(ex.status).terminal else None
+    found = decision_refusal(ex.id, facts, requested_id=step.step_id, approved=approved, actor=who.name,
+                             started_by=ex.started_by, values={n: "x" for n in step.needs}, ended=ended,
+                             author=author)
+    return found.reason if found is not None else None
+
+
+def _open_executions(svc: Services, who: Principal) -> list[OpenExecution]:
+    store = svc.store
+    executions = store.open_executions()
+    ids = [e.id for e in executions]
+    waiting = store.steps_of(ids, status="waiting_approval")
+    escalated = store.escalations_of(ids)
+    versions: dict[tuple[str, int], RunbookVersionRow | None] = {}
+    out = []
+    for ex in executions:
+        key = (ex.runbook_id, ex.runbook_version)
+        if key not in versions:
+            versions[key] = store.version_row(*key)
+        version = versions[key]
+        runbook = Runbook.model_validate(version.model) if version else None
+        team, author = (runbook.owning_team if runbook else DEFAULT_TEAM), (version.author if version else None)
+        steps = [s for s in waiting if s.execution_id == ex.id]
+        out.append(OpenExecution(ex, runbook.title if runbook else ex.runbook_id, [
+            Waiting(s, _refusal(who, ex, s, team, author, approved=True),
+                    next_escalation(s, _chain(runbook), escalated.get((ex.id, s.step_id), 0))) for s in steps]))
+    return out
+
+
+async def now(svc: Services, who: Principal) -> tuple[list[OpenExecution], list[OpenExecution]]:
+    """Open executions: those waiting for this viewer first (longest waiting first), then the rest."""
+    found = await asyncio.to_thread(_open_executions, svc, who)
+    mine = sorted((o for o in found if o.mine), key=lambda o: o.waits_since or utcnow())
+    return mine, [o for o in found if not o.mine]
+
+
+def _execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
+    store = svc.store
+    found = store.get_execution(execution_id)
+    if found is None:
+        raise NotFound(f"no execution {execution_id!r}")
+    ex, steps, approvals, events = found
+    version = store.version_row(ex.runbook_id, ex.runbook_version)
+    runbook = Runbook.model_validate(version.model) if version else None
+    team, author = _team(version), (version.author if version else None)
+    by_step = {a.step_id: a for a in approvals}
+    escalated = store.escalations_of([ex.id])
+    cards = []
+    for s in steps:
+        waiting = s.status == "waiting_approval"
+        cards.append(StepCard(
+            step=s, approval=by_step.get(s.step_id), votes=store.votes(ex.id, s.step_id) if waiting else [],
+            may_approve=_refusal(who, ex, s, team, author, approved=True) if waiting else "not waiting",
+            may_reject=_refusal(who, ex, s, team, author, approved=False) if waiting else "not waiting",
+            next_escalation=next_escalation(s, _chain(runbook), escalated.get((ex.id, s.step_id), 0))))
+    terminal = ExecutionStatus(ex.status).terminal
+    may_cancel = "it has ended" if terminal else who.refusal(Permission.cancel, team, "cancel executions")
+    ui = (f"http://127.0.0.1:{svc.settings.temporal_ui_port}/namespaces/{svc.settings.temporal_namespace}"
+          f"/workflows/{ex.id}")
+    return ExecutionPage(ex, runbook, author, cards, events, store.alert_of_execution(ex.id), may_cancel, ui)
+
+
+async def execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
+    return await asyncio.to_thread(_execution_page, svc, who, execution_id)
+
+
+@lru_cache(maxsize=4096)
+def _quality(runbook_id: str, version: int, model_json: str) -> Quality:
+    return lint(Runbook.model_validate_json(model_json))
+
+
+def quality_of(runbook: Runbook, version: int) -> Quality:
+    """Lints of a stored version (immutable, so computed once per process)."""
+    return _quality(runbook.id, version, runbook.model_dump_json())
+
+
+def _catalogue(svc: Services, query: str, team: str | None) -> list[CatalogueEntry]:
+    rows = svc.store.list_runbooks()
+    live = {rb.id: (rb, v) for rb, v in svc.catalog.runbooks.values()}
+    last = svc.store.last_runs()
+    words = query.lower().split()
+    out = []
+    for row in rows:
+        found = live.get(row.id)
+        rb_team = found[0].owning_team if found else DEFAULT_TEAM
+        haystack = " ".join(filter(None, (row.id, row.title, row.service, rb_team))).lower()
+        if any(w not in haystack for w in words) or (team and rb_team != team):
+            continue
+        out.append(CatalogueEntry(row, rb_team, quality_of(*found) if found else None, last.get(row.id)))
+    return out
+
+
+async def catalogue(svc: Services, query: str = "", team: str | None = None) -> list[CatalogueEntry]:
+    """Runbooks whose id, title, service or team contain every word of `query`."""
+    return await asyncio.to_thread(_catalogue, svc, query, team)
+
+
+def _preview(svc: Services, text: str) -> Preview:
+    if not text.strip():
+        raise Invalid("paste a runbook: Markdown (with or without front matter) or YAML")
+    try:
+        runbook = parse_text(text, None, None, svc.settings.llm)
+    except RunbookParseError as exc:
+        return Preview(None, None, error=exc)
+    live = svc.store.live_runbook(runbook.id)
+    exists = live is not None or svc.store.runbook_row(runbook.id) is not None
+    return Preview(runbook, lint(runbook), review_reasons(live[0] if live else None, runbook), exists=exists)
+
+
+async def preview(svc: Services, text: str) -> Preview:
+    """What a pasted runbook becomes, before anything is saved: its steps and risks, lints, and
+    whether saving it would wait for review."""
+    return await asyncio.to_thread(_preview, svc, text)
+
+
+@dataclass
+class Gap:
+    alertname: str | None
+    count: int
+    last_seen: datetime | None
+    closest: MatchOutcome | None
+
+
+def _gaps(svc: Services) -> list[Gap]:
+    out = []
+    for name, count, last in svc.store.alert_counts(matched=False)[:100]:
+        sample = svc.store.latest_alert_named(name)
+        closest = svc.catalog.outcome(sample.labels, sample.annotations) if sample else None
+        out.append(Gap(name, count, last, closest))  # type: ignore[arg-type]
+    return out
+
+
+async def gaps(svc: Services) -> list[Gap]:
+    """Alerts no runbook answered, by name, with how often and the runbooks that came closest."""
+    return await asyncio.to_thread(_gaps, svc)
+
+
+async def why_matched(svc: Services, alert_id: int) -> tuple[AlertRow, MatchOutcome]:
+    """An alert as received, and how matching reads it today (the runbook, the reason, the runners-up)."""
+    alert = await asyncio.to_thread(svc.store.get_alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    return alert, svc.catalog.outcome(alert.labels, alert.annotations)
