@@ -245,8 +245,9 @@ async def import_save(request: Request, viewer: Viewer = Depends(page(Permission
         result = await add_text(svc, viewer.principal, text, path=None, default_id=None, kind="paste")
     except ServiceError as exc:
         shown = await cockpit.preview(svc, text) if text.strip() else None
+        error = None if shown is not None and shown.error is not None else exc.reason  # the line says it
         return render(request, "import.html", status_code=exc.status, viewer=viewer, text=text, preview=shown,
-                      error=exc.reason, nav="import")
+                      error=error, nav="import")
     return RedirectResponse(f"/runbooks/{result.id}?version={result.version}", status_code=303)
 
 
