@@ -76,7 +76,8 @@ async def _banner(server, app, settings: Settings, api: str) -> None:  # noqa: A
          f"\n    {made}\n" if made else f"\n  Admin token     in {token_file}\n") +
         f"  Self-review     {'allowed (ALLOW_SELF_REVIEW): an admin may confirm their own runbook change' if settings.allow_self_review else 'off: a second author or admin reviews risky runbook changes'}\n", soft_wrap=True)
     console.print(
-        f"\n  API            {api}   (docs: {api}/docs)\n"
+        f"\n  Cockpit         {api}/   (sign in with the admin token)\n"
+        f"  API            {api}   (docs: {api}/docs)\n"
         f"  Temporal Web UI http://127.0.0.1:{settings.temporal_ui_port}\n"
         f"  Temporal        {settings.temporal_address} (namespace {settings.temporal_namespace})\n"
         f"  State folder    {settings.data_dir.resolve()}\n"

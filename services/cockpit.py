@@ -74,13 +74,20 @@ class StepCard:
     next_escalation: NextEscalation | None
 
 
+@dataclass(frozen=True)
+class Moment:
+    at: datetime
+    kind: str
+    message: str
+
+
 @dataclass
 class ExecutionPage:
     execution: ExecutionRow
     runbook: Runbook | None
     author: str | None
     steps: list[StepCard]
-    events: list[EventRow]
+    timeline: list[Moment]
     alert: AlertRow | None
     may_cancel: str | None
     temporal_ui_url: str
@@ -169,6 +176,32 @@ async def now(svc: Services, who: Principal) -> tuple[list[OpenExecution], list[
     return mine, [o for o in found if not o.mine]
 
 
+DERIVED = {"started", "approval_requested", "decided", "step_finished"}  # read from the rows below instead
+
+
+def timeline(ex: ExecutionRow, steps: list[StepRow], approvals: list[ApprovalRow], events: list[EventRow]) -> list[Moment]:
+    """What happened, in order: the recorded events (escalations, the end, the alert resolving) with
+    what the step records say (each start, wait, decision and finish), which chat-less runs lack."""
+    titles = {s.step_id: s.title for s in steps}
+    out = [Moment(e.at, e.kind, e.message) for e in events if e.at is not None and e.kind not in DERIVED]
+    if ex.started_at is not None:
+        out.append(Moment(ex.started_at, "started", f"started ({ex.mode}) by {ex.started_by}"))
+    for s in steps:
+        if s.waiting_since is not None:
+            out.append(Moment(s.waiting_since, "approval_requested", f"'{s.title}' ({s.risk}) waits for a decision"))
+        if s.started_at is not None:
+            out.append(Moment(s.started_at, "step_started", f"'{s.title}' started"))
+        if s.finished_at is not None and s.status in ("succeeded", "failed"):
+            exit_code = f" (exit {s.exit_code})" if s.exit_code is not None else ""
+            out.append(Moment(s.finished_at, "step_finished", f"'{s.title}' {s.status}{exit_code}"))
+    for a in approvals:
+        if a.decided_at is not None:
+            verdict = "approved" if a.approved else "rejected"
+            comment = f": {a.comment}" if a.comment else ""
+            out.append(Moment(a.decided_at, "decided", f"'{titles.get(a.step_id, a.step_id)}' {verdict} by {a.actor}{comment}"))
+    return sorted(out, key=lambda m: m.at)
+
+
 def _execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
     store = svc.store
     found = store.get_execution(execution_id)
@@ -192,7 +225,8 @@ def _execution_page(svc: Services, who: Principal, execution_id: str) -> Executi
     may_cancel = "it has ended" if terminal else who.refusal(Permission.cancel, team, "cancel executions")
     ui = (f"http://127.0.0.1:{svc.settings.temporal_ui_port}/namespaces/{svc.settings.temporal_namespace}"
           f"/workflows/{ex.id}")
-    return ExecutionPage(ex, runbook, author, cards, events, store.alert_of_execution(ex.id), may_cancel, ui)
+    return ExecutionPage(ex, runbook, author, cards, timeline(ex, steps, approvals, events),
+                         store.alert_of_execution(ex.id), may_cancel, ui)
 
 
 async def execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
@@ -216,7 +250,7 @@ def _catalogue(svc: Services, query: str, team: str | None) -> list[CatalogueEnt
     words = query.lower().split()
     out = []
     for row in rows:
-        found = live.get(row.id)
+        found = live.get(row.id) or svc.store.get_runbook(row.id)  # none live yet: the version waiting for review
         rb_team = found[0].owning_team if found else DEFAULT_TEAM
         haystack = " ".join(filter(None, (row.id, row.title, row.service, rb_team))).lower()
         if any(w not in haystack for w in words) or (team and rb_team != team):

@@ -24,7 +24,7 @@ STATUS_WORDS = {
     "dry_run": "dry run: shown, not run", "rolled_back": "rolled back", "cancelled": "cancelled",
 }
 STATUS_ICONS = {
-    "pending": "○", "waiting_approval": "‖", "running": "⟳", "succeeded": "✔", "failed": "✖", "rejected": "✋",
+    "pending": "○", "waiting_approval": "‖", "running": "⟳", "succeeded": "✔", "failed": "✖", "rejected": "✗",
     "skipped": "↷", "dry_run": "◌", "rolled_back": "↶", "cancelled": "■",
 }
 
