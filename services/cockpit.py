@@ -199,7 +199,7 @@ def timeline(ex: ExecutionRow, steps: list[StepRow], approvals: list[ApprovalRow
             verdict = "approved" if a.approved else "rejected"
             comment = f": {a.comment}" if a.comment else ""
             out.append(Moment(a.decided_at, "decided", f"'{titles.get(a.step_id, a.step_id)}' {verdict} by {a.actor}{comment}"))
-    return sorted(out, key=lambda m: m.at)
+    return sorted(out, key=lambda m: (m.at, m.kind != "started"))
 
 
 def _execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
