@@ -64,7 +64,7 @@ async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResp
     return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
 
-async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [FieldError(loc=[str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
                          msg=str(e.get("msg", "invalid"))) for e in exc.errors()]
     first = errors[0] if errors else None
@@ -85,7 +85,7 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_away)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _bug)
     _with_problem_schema(app)

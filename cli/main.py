@@ -15,6 +15,9 @@ from cli import db_commands, identity_commands, runbook_commands
 from runbooks.settings import Settings, get_settings
 
 console = Console(stderr=True)
+# Open cockpit pages hold live streams that never end by themselves: on shutdown, requests still open
+# after this many seconds are cut (the browser reconnects to the next server).
+GRACE = 5
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -53,7 +56,8 @@ async def _dev(settings: Settings) -> None:
     try:
         # log_config=None: uvicorn's records go through our handler (JSON or text) like the rest
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
-                                               port=settings.api_port, log_level="warning", log_config=None))
+                                               port=settings.api_port, log_level="warning", log_config=None,
+                                               timeout_graceful_shutdown=GRACE))
         api = f"http://{settings.api_host}:{settings.api_port}"
         app = server.config.app
         banner = asyncio.create_task(_banner(server, app, settings, api))
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
             from api.app import create_app
             _require_key_ring(settings)
             uvicorn.run(create_app(settings, on_start=_first_admin), host=settings.api_host, port=settings.api_port,
-                        log_config=None)
+                        log_config=None, timeout_graceful_shutdown=GRACE)
     except KeyboardInterrupt:
         pass
     except SystemExit as exc:

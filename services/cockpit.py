@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.authoring.lint import Quality, lint
@@ -233,14 +232,17 @@ async def execution_page(svc: Services, who: Principal, execution_id: str) -> Ex
     return await asyncio.to_thread(_execution_page, svc, who, execution_id)
 
 
-@lru_cache(maxsize=4096)
-def _quality(runbook_id: str, version: int, model_json: str) -> Quality:
-    return lint(Runbook.model_validate_json(model_json))
+_QUALITY: dict[tuple[str, int], Quality] = {}
 
 
 def quality_of(runbook: Runbook, version: int) -> Quality:
-    """Lints of a stored version (immutable, so computed once per process)."""
-    return _quality(runbook.id, version, runbook.model_dump_json())
+    """Lints of a stored version: versions are immutable, so each is linted once per process."""
+    key = (runbook.id, version)
+    if key not in _QUALITY:
+        if len(_QUALITY) > 20_000:
+            _QUALITY.clear()
+        _QUALITY[key] = lint(runbook)
+    return _QUALITY[key]
 
 
 def _catalogue(svc: Services, query: str, team: str | None) -> list[CatalogueEntry]:
@@ -290,17 +292,20 @@ class Gap:
     closest: MatchOutcome | None
 
 
-def _gaps(svc: Services) -> list[Gap]:
+def _gaps(svc: Services, limit: int = 50) -> list[Gap]:
+    counts = svc.store.alert_counts(matched=False)[:limit]
+    samples = svc.store.latest_unmatched([name for name, _, _ in counts])
     out = []
-    for name, count, last in svc.store.alert_counts(matched=False)[:100]:
-        sample = svc.store.latest_alert_named(name)
+    for name, count, last in counts:
+        sample = samples.get(name)
         closest = svc.catalog.outcome(sample.labels, sample.annotations) if sample else None
         out.append(Gap(name, count, last, closest))  # type: ignore[arg-type]
     return out
 
 
 async def gaps(svc: Services) -> list[Gap]:
-    """Alerts no runbook answered, by name, with how often and the runbooks that came closest."""
+    """Alerts no runbook answered, by name (the most frequent first), with how often and the runbooks
+    that came closest to the latest of them."""
     return await asyncio.to_thread(_gaps, svc)
 
 

@@ -8,6 +8,7 @@ again with the reason beside the field), while /api/v1 keeps answering problem d
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,6 +42,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                   message=message, headers=getattr(exc, "headers", None))
 
 
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    if not is_page(request) or request.url.path.startswith("/live/"):
+        return await problems.invalid(request, exc)
+    viewer = await session.viewer_of(request, request.app.state.services)
+    where = ", ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}" for e in exc.errors())
+    return render(request, "error.html", status_code=422, viewer=viewer, status=422,
+                  message=f"this address is not one the cockpit understands ({where})")
+
+
 async def _login(_request: Request, exc: session.LoginRequired) -> Response:
     return session.login_redirect(exc)
 
@@ -53,3 +63,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(session.LoginRequired, _login)  # type: ignore[arg-type]
     app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]

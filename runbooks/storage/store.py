@@ -420,10 +420,11 @@ class Store:
         with self.session() as s:
             return s.get(AlertRow, alert_id)
 
-    def latest_alert_named(self, alertname: str | None, unmatched: bool = True) -> AlertRow | None:
+    def latest_unmatched(self, alertnames: list[str | None]) -> dict[str | None, AlertRow]:
+        """The latest firing alert of each name that no runbook answered, in one query."""
+        unmatched = (col(AlertRow.runbook_id).is_(None), AlertRow.status == "firing")
         with self.session() as s:
-            q = select(AlertRow).where(AlertRow.alertname == alertname if alertname is not None
-                                       else col(AlertRow.alertname).is_(None))
-            if unmatched:
-                q = q.where(col(AlertRow.runbook_id).is_(None))
-            return s.exec(q.order_by(col(AlertRow.id).desc())).first()
+            latest = (select(func.max(AlertRow.id)).where(*unmatched).group_by(AlertRow.alertname))
+            rows = s.exec(select(AlertRow).where(col(AlertRow.id).in_(latest)))
+            wanted = set(alertnames)
+            return {r.alertname: r for r in rows if r.alertname in wanted}

@@ -108,3 +108,14 @@ async def test_a_red_step_approved_from_a_page_needs_the_confirmation_box(harnes
     assert harness.services is not None
     decided = harness.services.audit_log.query(action="step.approve", target=f"execution:{execution_id}")
     assert decided[-1].actor == "gus" and decided[-1].detail["via"] == "web"
+
+
+async def test_a_page_address_that_makes_no_sense_is_a_page_that_says_so(harness: Harness) -> None:
+    browser = await sign_in(harness, "ida", "viewer")
+    for path, status in (("/alerts/not-a-number", 422), ("/executions/no-such-execution", 404),
+                         ("/runbooks/no-such-runbook", 404), ("/nowhere", 404)):
+        resp = await harness.http.get(path, headers=browser.headers)
+        assert resp.status_code == status, (path, resp.text)
+        assert resp.headers["content-type"].startswith("text/html") and 'role="alert"' in resp.text, path
+    api = await harness.http.get("/api/v1/executions/no-such-execution")
+    assert api.headers["content-type"] == "application/problem+json", "the API keeps its problem details"
