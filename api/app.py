@@ -7,6 +7,7 @@ and bodies are bounded before they are read (api/limits.py).
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
@@ -32,6 +33,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         app.state.services = await open_services(settings, client)
         if on_start is not None:
             on_start(app.state.services)
+        # What start-up built (modules, the index, the model) lives as long as the process: out of the
+        # collector's sight, a full collection scans what requests make, not ~200k objects (~150 ms).
+        gc.collect()
+        gc.freeze()
         yield
         app.state.services.close()
 

@@ -22,7 +22,7 @@ The client, the server and the worker share one process and event loop (the clie
 the server works: requests are sequential). Hardware: whatever runs it; say so with the figures.
 
     .venv/bin/python bench/cockpit.py [--requests 200] [--warmup 20] [--decisions 20]
-                                      [--executions 1000] [--database-url URL | --postgres] [--gc-freeze]
+                                      [--executions 1000] [--database-url URL | --postgres]
 """
 
 from __future__ import annotations
@@ -544,10 +544,8 @@ async def run(args: argparse.Namespace, database_url: str, work: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         async with serving(timing, port):
             svc = app.state.services
-            if args.gc_freeze:  # what the product could do once started: its start-up objects out of full GCs
-                gc.collect()
-                gc.freeze()
-                print(f"gc.freeze(): {gc.get_freeze_count():,} objects of the started process left out of collections")
+            # the app froze what start-up built (api/app.py): out of full collections from then on
+            print(f"gc.freeze() at start-up: {gc.get_freeze_count():,} objects left out of collections")
             print(f"product up {time.perf_counter() - began:.1f} s after the start of the run "
                   f"({len(svc.store.list_runbooks())} runbooks in the database)")
             headers = {"Authorization": f"Bearer {admin_token(settings)}"}
@@ -594,8 +592,6 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=50, help="of the executions, open ones waiting for a decision")
     parser.add_argument("--unmatched", type=int, default=300, help="alerts no runbook answered")
     parser.add_argument("--corpus", help="default: ../shared/corpus")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="gc.freeze() once the product is up (an experiment: the product does not do it)")
     db = parser.add_mutually_exclusive_group()
     db.add_argument("--database-url", help="an empty database (default: a SQLite file in a temporary folder)")
     db.add_argument("--postgres", action="store_true",

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.authoring.lint import Quality, lint
@@ -20,8 +23,9 @@ from runbooks.matching.results import MatchOutcome
 from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel, Risk, Runbook
 from runbooks.policy import StepFacts, decision_refusal
 from runbooks.review import review_reasons
+from runbooks.storage.store import Store
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, RunbookVersionRow, StepRow, utcnow,
+    AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, StepRow, utcnow,
 )
 from services.context import Services
 from services.errors import Invalid, NotFound
@@ -113,10 +117,6 @@ class Preview:
     exists: bool = False
 
 
-def _team(version: RunbookVersionRow | None) -> str:
-    return Runbook.model_validate(version.model).owning_team if version else DEFAULT_TEAM
-
-
 def _chain(runbook: Runbook | None) -> list[EscalationLevel]:
     return runbook.escalation if runbook is not None else DEFAULT_ESCALATION
 
@@ -146,22 +146,48 @@ def _refusal(who: Principal, ex: ExecutionRow, step: StepRow, team: str, author:
     return found.reason if found is not None else None
 
 
+class _Immutable:
+    """Runbook versions never change once stored: what the pages derive from one (the validated model,
+    its author, its lints) is computed once per database, and forgotten with it."""
+
+    def __init__(self) -> None:
+        self._by_store: WeakKeyDictionary[Store, dict[tuple[str, str, int], Any]] = WeakKeyDictionary()
+
+    def get(self, store: Store, kind: str, runbook_id: str, version: int, make: Callable[[], Any]) -> Any:
+        cache = self._by_store.setdefault(store, {})
+        key = (kind, runbook_id, version)
+        if key not in cache:
+            if len(cache) > 20_000:
+                cache.clear()
+            cache[key] = make()
+        return cache[key]
+
+
+_IMMUTABLE = _Immutable()
+
+
+def pinned(svc: Services, runbook_id: str, version: int) -> tuple[Runbook | None, str | None]:
+    """The runbook version an execution runs, and its author."""
+    def read() -> tuple[Runbook | None, str | None]:
+        row = svc.store.version_row(runbook_id, version)
+        return (Runbook.model_validate(row.model), row.author) if row is not None else (None, None)
+
+    return _IMMUTABLE.get(svc.store, "pinned", runbook_id, version, read)
+
+
 def _open_executions(svc: Services, who: Principal) -> list[OpenExecution]:
     store = svc.store
     executions = store.open_executions()
     ids = [e.id for e in executions]
-    waiting = store.steps_of(ids, status="waiting_approval")
+    waiting: dict[str, list[StepRow]] = {}
+    for s in store.steps_of(ids, status="waiting_approval"):
+        waiting.setdefault(s.execution_id, []).append(s)
     escalated = store.escalations_of(ids)
-    versions: dict[tuple[str, int], RunbookVersionRow | None] = {}
     out = []
     for ex in executions:
-        key = (ex.runbook_id, ex.runbook_version)
-        if key not in versions:
-            versions[key] = store.version_row(*key)
-        version = versions[key]
-        runbook = Runbook.model_validate(version.model) if version else None
-        team, author = (runbook.owning_team if runbook else DEFAULT_TEAM), (version.author if version else None)
-        steps = [s for s in waiting if s.execution_id == ex.id]
+        runbook, author = pinned(svc, ex.runbook_id, ex.runbook_version)
+        team = runbook.owning_team if runbook else DEFAULT_TEAM
+        steps = waiting.get(ex.id, [])
         out.append(OpenExecution(ex, runbook.title if runbook else ex.runbook_id, [
             Waiting(s, _refusal(who, ex, s, team, author, approved=True),
                     next_escalation(s, _chain(runbook), escalated.get((ex.id, s.step_id), 0))) for s in steps]))
@@ -207,9 +233,8 @@ def _execution_page(svc: Services, who: Principal, execution_id: str) -> Executi
     if found is None:
         raise NotFound(f"no execution {execution_id!r}")
     ex, steps, approvals, events = found
-    version = store.version_row(ex.runbook_id, ex.runbook_version)
-    runbook = Runbook.model_validate(version.model) if version else None
-    team, author = _team(version), (version.author if version else None)
+    runbook, author = pinned(svc, ex.runbook_id, ex.runbook_version)
+    team = runbook.owning_team if runbook else DEFAULT_TEAM
     by_step = {a.step_id: a for a in approvals}
     escalated = store.escalations_of([ex.id])
     cards = []
@@ -232,17 +257,9 @@ async def execution_page(svc: Services, who: Principal, execution_id: str) -> Ex
     return await asyncio.to_thread(_execution_page, svc, who, execution_id)
 
 
-_QUALITY: dict[tuple[str, int], Quality] = {}
-
-
-def quality_of(runbook: Runbook, version: int) -> Quality:
-    """Lints of a stored version: versions are immutable, so each is linted once per process."""
-    key = (runbook.id, version)
-    if key not in _QUALITY:
-        if len(_QUALITY) > 20_000:
-            _QUALITY.clear()
-        _QUALITY[key] = lint(runbook)
-    return _QUALITY[key]
+def quality_of(svc: Services, runbook: Runbook, version: int) -> Quality:
+    """The lints of a stored version."""
+    return _IMMUTABLE.get(svc.store, "quality", runbook.id, version, lambda: lint(runbook))
 
 
 def _catalogue(svc: Services, query: str, team: str | None) -> list[CatalogueEntry]:
@@ -257,7 +274,7 @@ def _catalogue(svc: Services, query: str, team: str | None) -> list[CatalogueEnt
         haystack = " ".join(filter(None, (row.id, row.title, row.service, rb_team))).lower()
         if any(w not in haystack for w in words) or (team and rb_team != team):
             continue
-        out.append(CatalogueEntry(row, rb_team, quality_of(*found) if found else None, last.get(row.id)))
+        out.append(CatalogueEntry(row, rb_team, quality_of(svc, *found) if found else None, last.get(row.id)))
     return out
 
 

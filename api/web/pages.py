@@ -124,7 +124,7 @@ async def cancel(request: Request, execution_id: str, viewer: Viewer = Depends(p
 async def runbooks_page(request: Request, q: str = Query("", max_length=200), team: str | None = Query(None, max_length=64),
                         viewer: Viewer = Depends(page(Permission.read)), svc: Services = Depends(services)) -> Response:
     entries = await cockpit.catalogue(svc, q, team or None)
-    teams = sorted({e.team for e in await cockpit.catalogue(svc)}) if not q and not team else None
+    teams = sorted({e.team for e in entries}) if not q and not team else None  # unfiltered: every team
     return render(request, "runbooks.html", viewer=viewer, entries=entries, q=q, team=team or "", teams=teams,
                   nav="runbooks")
 
@@ -150,7 +150,7 @@ async def _runbook(request: Request, svc: Services, viewer: Viewer, runbook_id: 
     runs = await asyncio.to_thread(svc.store.list_executions, None, runbook_id, 10)
     team = rb.owning_team or DEFAULT_TEAM
     return render(request, "runbook.html", status_code=status_code, viewer=viewer, rb=rb, version=shown, row=row,
-                  versions=list(reversed(versions)), quality=cockpit.quality_of(rb, shown), runs=runs,
+                  versions=list(reversed(versions)), quality=cockpit.quality_of(svc, rb, shown), runs=runs,
                   fields=_start_fields(rb), may_start=viewer.may(Permission.start, team),
                   may_review=viewer.may(Permission.review, team), error=error or {}, nav="runbooks")
 
