@@ -142,17 +142,12 @@ class IdentityStore:
             if found is None:
                 return "unknown token"
             token, user = found
-            if token.revoked_at is not None:
-                return f"token {token.name!r} was revoked"
-            if token.expires_at is not None and token.expires_at <= now:
-                return f"token {token.name!r} expired at {token.expires_at:%Y-%m-%d %H:%M} UTC"
-            if user.disabled:
-                return f"user {user.name!r} is disabled"
+            if (refused := _refusal(token, user, now)) is not None:
+                return refused
             if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
                 s.exec(update(TokenRow).where(TokenRow.id == token.id).values(last_used_at=now))  # type: ignore[call-overload]
                 s.commit()
             return Authenticated(user=user, token=token)
-
 
     # -- browser sessions (the web cockpit) --------------------------------------------------------
 
@@ -179,14 +174,11 @@ class IdentityStore:
             session, user = found
             if session.expires_at is not None and session.expires_at <= now:
                 return "the session expired"
-            if user.disabled:
-                return f"user {user.name!r} is disabled"
-            if session.token_id is not None:
-                token = s.get(TokenRow, session.token_id)
-                if token is None or token.revoked_at is not None:
-                    return "the token this session signed in with was revoked"
-                if token.expires_at is not None and token.expires_at <= now:
-                    return "the token this session signed in with expired"
+            token = s.get(TokenRow, session.token_id) if session.token_id is not None else None
+            if session.token_id is not None and token is None:
+                return "the token this session signed in with is gone"
+            if (refused := _refusal(token, user, now)) is not None:
+                return f"the session ended: {refused}"
             return session, user
 
     def close_session(self, secret: str) -> None:
@@ -195,6 +187,17 @@ class IdentityStore:
             if row is not None:
                 s.delete(row)
                 s.commit()
+
+
+def _refusal(token: TokenRow | None, user: UserRow, now: datetime) -> str | None:
+    """Why a token (or a session signed in with it) no longer stands for its user."""
+    if token is not None and token.revoked_at is not None:
+        return f"token {token.name!r} was revoked"
+    if token is not None and token.expires_at is not None and token.expires_at <= now:
+        return f"token {token.name!r} expired at {token.expires_at:%Y-%m-%d %H:%M} UTC"
+    if user.disabled:
+        return f"user {user.name!r} is disabled"
+    return None
 
 
 def expiry(days: float | None) -> datetime | None:

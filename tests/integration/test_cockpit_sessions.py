@@ -119,3 +119,12 @@ async def test_a_page_address_that_makes_no_sense_is_a_page_that_says_so(harness
         assert resp.headers["content-type"].startswith("text/html") and 'role="alert"' in resp.text, path
     api = await harness.http.get("/api/v1/executions/no-such-execution")
     assert api.headers["content-type"] == "application/problem+json", "the API keeps its problem details"
+
+
+async def test_disabling_a_user_ends_their_browser_sessions(harness: Harness) -> None:
+    browser = await sign_in(harness, "dora", "responder")
+    assert (await harness.http.get("/", headers=browser.headers)).status_code == 200
+    assert harness.services is not None
+    accounts.update_user(harness.services.identity, harness.services.audit_log, "test", "dora", disabled=True)
+    assert (await harness.http.get("/", headers=browser.headers)).status_code == 303
+    assert harness.services.identity.session_user(browser.cookie) == "the session ended: user 'dora' is disabled"
