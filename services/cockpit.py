@@ -20,14 +20,14 @@ from runbooks.authoring.reader import parse_text
 from runbooks.contract import ExecutionStatus
 from runbooks.errors import RunbookParseError
 from runbooks.matching.results import MatchOutcome
-from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel, Risk, Runbook
-from runbooks.policy import StepFacts, decision_refusal
+from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel, Runbook
 from runbooks.review import review_reasons
 from runbooks.storage.store import Store
 from runbooks.storage.tables import (
     AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, StepRow, utcnow,
 )
 from services.context import Services
+from services.decisions import refusal_of
 from services.errors import Invalid, NotFound
 
 
@@ -132,18 +132,11 @@ def next_escalation(step: StepRow, chain: list[EscalationLevel], done: int) -> N
 
 def _refusal(who: Principal, ex: ExecutionRow, step: StepRow, team: str, author: str | None, *,
              approved: bool) -> str | None:
-    red = Risk(step.risk) is Risk.red
-    permission = Permission.decide_red if approved and red else Permission.decide
-    what = f"{'approve' if approved else 'reject'} {'red ' if permission is Permission.decide_red else ''}steps"
-    if (refused := who.refusal(permission, team, what)) is not None:
-        return refused
-    facts = StepFacts(step_id=step.step_id, title=step.title, status=step.status, risk=Risk(step.risk),
-                      needs=step.needs)
-    ended = ex.status if ExecutionStatus(ex.status).terminal else None
-    found = decision_refusal(ex.id, facts, requested_id=step.step_id, approved=approved, actor=who.name,
-                             started_by=ex.started_by, values={n: "x" for n in step.needs}, ended=ended,
-                             author=author)
-    return found.reason if found is not None else None
+    """Why `who` may not press this step's button, by the rule the decision itself applies (the
+    values a step needs are typed into the same form, so they count as given)."""
+    refused = refusal_of(who, ex, step, step_id=step.step_id, approved=approved, team=team, author=author,
+                         values={n: "given" for n in step.needs})
+    return refused.reason if refused is not None else None
 
 
 class _Immutable:

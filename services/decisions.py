@@ -49,6 +49,23 @@ class Decidable:
     author: str | None
 
 
+def refusal_of(who: Principal, execution: ExecutionRow, step: StepRow | None, *, step_id: str, approved: bool,
+               team: str, author: str | None, values: dict[str, str] | None = None) -> ServiceError | None:
+    """Why `who` may not approve (or reject) this step now, as the error to raise; None when they may.
+    The doors ask it before offering a button, and `decidable_step` before acting."""
+    red = step is not None and Risk(step.risk) is Risk.red
+    permission = Permission.decide_red if approved and red else Permission.decide
+    what = f"{'approve' if approved else 'reject'} {'red ' if permission is Permission.decide_red else ''}steps"
+    if (refused := who.refusal(permission, team, what)) is not None:
+        return Forbidden(refused)
+    facts = None if step is None else StepFacts(step_id=step.step_id, title=step.title, status=step.status,
+                                                risk=Risk(step.risk), needs=step.needs)
+    ended = execution.status if ExecutionStatus(execution.status).terminal else None
+    refusal = decision_refusal(execution.id, facts, requested_id=step_id, approved=approved, actor=who.name,
+                               started_by=execution.started_by, values=values, ended=ended, author=author)
+    return REFUSALS[refusal.kind](refusal.reason) if refusal is not None else None
+
+
 async def decidable_step(svc: Services, execution_id: str, step_id: str, *, approved: bool, who: Principal,
                          values: dict[str, str] | None = None) -> Decidable:
     """The step, if `who` may approve (or reject) it now; else the refusal, raised as a ServiceError."""
@@ -58,24 +75,16 @@ async def decidable_step(svc: Services, execution_id: str, step_id: str, *, appr
     execution, steps, approvals, _ = found
     version = await asyncio.to_thread(svc.store.version_row, execution.runbook_id, execution.runbook_version)
     runbook = Runbook.model_validate(version.model) if version else None
-    step = next((s for s in steps if s.step_id == step_id), None)
-    red = step is not None and Risk(step.risk) is Risk.red
-    permission = Permission.decide_red if approved and red else Permission.decide
-    what = f"{'approve' if approved else 'reject'} {'red ' if permission is Permission.decide_red else ''}steps"
-    if (refused := who.refusal(permission, runbook.owning_team if runbook else DEFAULT_TEAM, what)) is not None:
-        raise Forbidden(refused)
-    facts = None if step is None else StepFacts(step_id=step.step_id, title=step.title, status=step.status,
-                                                risk=Risk(step.risk), needs=step.needs)
-    ended = execution.status if ExecutionStatus(execution.status).terminal else None
     author = version.author if version else None
-    refusal = decision_refusal(execution_id, facts, requested_id=step_id, approved=approved, actor=who.name,
-                               started_by=execution.started_by, values=values, ended=ended, author=author)
-    if refusal is not None:
+    step = next((s for s in steps if s.step_id == step_id), None)
+    refused = refusal_of(who, execution, step, step_id=step_id, approved=approved,
+                         team=runbook.owning_team if runbook else DEFAULT_TEAM, author=author, values=values)
+    if refused is not None:
         done = next((a for a in approvals if a.step_id == step_id), None)
-        if refusal.kind is RefusalKind.conflict and done is not None and step is not None:  # a stale page, a double click
+        if isinstance(refused, Conflict) and done is not None and step is not None:  # a stale page, a double click
             raise Conflict(f"step {step.title!r} was already {'approved' if done.approved else 'rejected'} by "
                            f"{done.actor}" + (f" at {done.decided_at:%Y-%m-%d %H:%M:%S} UTC" if done.decided_at else ""))
-        raise REFUSALS[refusal.kind](refusal.reason)
+        raise refused
     assert step is not None
     return Decidable(execution, step, runbook, author)
 

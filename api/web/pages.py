@@ -74,9 +74,9 @@ async def _decided(request: Request, svc: Services, viewer: Viewer, execution_id
     form = await _form(request)
     try:
         if approved:
-            step = next((s for s in (await cockpit.execution_page(svc, viewer.principal, execution_id)).steps
-                         if s.step.step_id == step_id), None)
-            if step is not None and step.step.risk == "red" and form.get("confirm") != "yes":
+            steps = await asyncio.to_thread(svc.store.steps_of, [execution_id])
+            step = next((s for s in steps if s.step_id == step_id), None)
+            if step is not None and step.risk == "red" and form.get("confirm") != "yes":
                 raise Invalid("this step is red (destructive): tick the box to confirm you mean to run it")
         elif not form.get("reason", "").strip():
             raise Invalid("say why you reject this step: the reason is recorded and shown to the team")
