@@ -8,7 +8,7 @@ from pathlib import Path
 
 from api.web.session import SESSION_COOKIE
 from services import accounts
-from support.alerts import fire
+from support.alerts import alert_payload, fire
 from support.harness import Harness, make_settings, running_product
 from support.web import sign_in
 
@@ -128,3 +128,13 @@ async def test_disabling_a_user_ends_their_browser_sessions(harness: Harness) ->
     accounts.update_user(harness.services.identity, harness.services.audit_log, "test", "dora", disabled=True)
     assert (await harness.http.get("/", headers=browser.headers)).status_code == 303
     assert harness.services.identity.session_user(browser.cookie) == "the session ended: user 'dora' is disabled"
+
+
+async def test_alert_values_are_shown_as_text_never_as_markup(harness: Harness, tmp_path: Path) -> None:
+    payload = alert_payload("NobodyAnswersThis", tmp_path / "x.log")
+    payload["alerts"][0]["labels"]["pod"] = '<img src=x onerror="alert(1)">'
+    assert (await harness.http.post("/api/v1/alerts/alertmanager", json=payload)).status_code == 202
+    alert_id = (await harness.http.get("/api/v1/alerts?limit=1")).json()["alerts"][0]["id"]
+    browser = await sign_in(harness, "xena", "viewer")
+    page = (await harness.http.get(f"/alerts/{alert_id}", headers=browser.headers)).text
+    assert "<img src=x" not in page and "&lt;img src=x onerror=" in page
