@@ -20,9 +20,11 @@ from api.schemas import (
 from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.lint import lint
+from runbooks.insights import RunbookInsights
 from runbooks.model import Runbook
 from runbooks.storage.tables import RunbookVersionRow
 from services.context import Services
+from services.insights import runbook_insights
 from services.launch import ExecutionRef
 from services.starts import start_by_hand
 from services.versions import add_text, review, revert_to
@@ -150,6 +152,15 @@ async def diff_versions(runbook_id: str, from_version: int = Query(alias="from",
                        steps=StepChanges(added=[s for s in after if s not in before],
                                          removed=[s for s in before if s not in after],
                                          changed=sorted(changed, key=lambda sid: after[sid].position)))
+
+
+@router.get("/{runbook_id:path}/insights", response_model=RunbookInsights,
+            dependencies=[Depends(needs(Permission.read))])
+async def get_insights(runbook_id: str, svc: Services = Depends(services)) -> RunbookInsights:
+    """What its executions say (dry runs aside): success rate, time to resolve (and without it), time
+    to first approval, per step ran / rejected / skipped / failed, and flags: dead steps (rejected or
+    skipped in every one of 3+ runs), broken steps (failing the same way), a stale runbook."""
+    return await runbook_insights(svc, runbook_id)
 
 
 @router.post("/{runbook_id:path}/revert", response_model=ImportResult, status_code=201, responses=UNCHANGED)

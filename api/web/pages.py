@@ -25,6 +25,7 @@ from services import cockpit, control
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
+from services.insights import runbook_insights
 from services.starts import start_by_hand
 from services.versions import add_text, review
 
@@ -148,10 +149,11 @@ async def _runbook(request: Request, svc: Services, viewer: Viewer, runbook_id: 
     rb, shown = found
     row, versions = await asyncio.to_thread(lambda: (svc.store.runbook_row(runbook_id), svc.store.versions(runbook_id)))
     runs = await asyncio.to_thread(svc.store.list_executions, None, runbook_id, 10)
+    learned = await runbook_insights(svc, runbook_id)
     team = rb.owning_team or DEFAULT_TEAM
     return render(request, "runbook.html", status_code=status_code, viewer=viewer, rb=rb, version=shown, row=row,
                   versions=list(reversed(versions)), quality=cockpit.quality_of(svc, rb, shown), runs=runs,
-                  fields=_start_fields(rb), may_start=viewer.may(Permission.start, team),
+                  insights=learned, fields=_start_fields(rb), may_start=viewer.may(Permission.start, team),
                   may_review=viewer.may(Permission.review, team), error=error or {}, nav="runbooks")
 
 

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from runbooks.contract import ExecutionEvent, ExecutionState, StepState
+from runbooks.contract import TIMER_ACTOR, ExecutionEvent, ExecutionState, StepState
+from runbooks.insights import Failure, InsightFacts
 from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
@@ -428,3 +429,61 @@ class Store:
             rows = s.exec(select(AlertRow).where(col(AlertRow.id).in_(latest)))
             wanted = set(alertnames)
             return {r.alertname: r for r in rows if r.alertname in wanted}
+
+    # -- insights ---------------------------------------------------------------------------------
+
+    def insight_facts(self, runbook_id: str) -> InsightFacts:
+        """One runbook's executions as `runbooks.insights` reads them, in a few aggregate queries
+        (dry runs left out: they run nothing)."""
+        real = (ExecutionRow.runbook_id == runbook_id, ExecutionRow.mode != "dry_run")
+        joined = (StepRow.execution_id == ExecutionRow.id)
+        tail = (func.right(StepRow.output, 300) if self.engine.dialect.name == "postgresql"
+                else func.substr(StepRow.output, -300))
+        with self.session() as s:
+            row = s.get(RunbookRow, runbook_id)
+            facts = InsightFacts(runbook_id=runbook_id, created_at=row.created_at if row else None)
+            facts.by_status = {st: n for st, n in s.exec(
+                select(ExecutionRow.status, func.count()).where(*real).group_by(ExecutionRow.status))}
+            facts.last_success_at = s.exec(select(func.max(ExecutionRow.finished_at)).where(
+                *real, ExecutionRow.status == "succeeded")).first()
+            facts.resolve_seconds = [(end - start).total_seconds() for start, end in s.exec(
+                select(ExecutionRow.started_at, ExecutionRow.resolved_at).where(
+                    *real, col(ExecutionRow.resolved_at).is_not(None), col(ExecutionRow.started_at).is_not(None)))]
+            names = select(ExecutionRow.alertname).where(*real, col(ExecutionRow.alertname).is_not(None)).distinct()
+            handled = select(AlertRow.fingerprint).where(col(AlertRow.execution_id).is_not(None))
+            facts.resolve_seconds_without = [(end - start).total_seconds() for start, end in s.exec(
+                select(AlertRow.starts_at, AlertRow.received_at).where(
+                    AlertRow.status == "resolved", col(AlertRow.alertname).in_(names),
+                    col(AlertRow.fingerprint).not_in(handled), col(AlertRow.starts_at).is_not(None)))
+                if start is not None and end is not None and end >= start]
+            first: dict[str, float] = {}
+            for eid, decided, waiting, started in s.exec(
+                    select(ApprovalRow.execution_id, ApprovalRow.decided_at, StepRow.waiting_since,
+                           ExecutionRow.started_at)
+                    .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
+                    .join(StepRow, (col(StepRow.execution_id) == col(ApprovalRow.execution_id))
+                          & (col(StepRow.step_id) == col(ApprovalRow.step_id)))
+                    .where(*real, col(ApprovalRow.approved).is_(True), ApprovalRow.actor != TIMER_ACTOR)):
+                since = waiting or started
+                if decided is not None and since is not None:
+                    waited = max((decided - since).total_seconds(), 0.0)
+                    first[eid] = min(first.get(eid, waited), waited)
+            facts.approve_seconds = list(first.values())
+            for step_id, status, n, title, position in s.exec(
+                    select(StepRow.step_id, StepRow.status, func.count(), func.max(StepRow.title),
+                           func.max(StepRow.position)).join(ExecutionRow, joined).where(*real)
+                    .group_by(StepRow.step_id, StepRow.status)):
+                facts.steps.setdefault(step_id, {})[status] = n
+                facts.titles[step_id], facts.positions[step_id] = title, position
+            succeeded_at = dict(s.exec(select(StepRow.step_id, func.max(ExecutionRow.started_at))
+                                       .join(ExecutionRow, joined).where(*real, StepRow.status == "succeeded")
+                                       .group_by(StepRow.step_id)).all())
+            facts.failures = [Failure(step_id, exit_code, text or "", at) for step_id, exit_code, text, at in s.exec(
+                select(StepRow.step_id, StepRow.exit_code, tail, ExecutionRow.started_at).join(ExecutionRow, joined)
+                .where(*real, StepRow.status == "failed").order_by(col(ExecutionRow.started_at).desc()).limit(500))]
+        for f in facts.failures:  # newest first: the first seen per step is its newest failure
+            if f.step_id not in facts.latest_status:
+                last_ok = succeeded_at.get(f.step_id)
+                failed_last = last_ok is None or (f.at is not None and f.at >= last_ok)
+                facts.latest_status[f.step_id] = "failed" if failed_last else "succeeded"
+        return facts

@@ -1,0 +1,17 @@
+"""Insights per runbook: what its executions say (runbooks/insights.py), read from the database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from runbooks.insights import RunbookInsights, insights
+from runbooks.storage.tables import utcnow
+from services.context import Services
+from services.errors import NotFound
+
+
+async def runbook_insights(svc: Services, runbook_id: str) -> RunbookInsights:
+    if await asyncio.to_thread(svc.store.runbook_row, runbook_id) is None:
+        raise NotFound(f"no runbook {runbook_id!r}")
+    facts = await asyncio.to_thread(svc.store.insight_facts, runbook_id)
+    return insights(facts, utcnow())
