@@ -42,7 +42,7 @@ class InsightFacts:
     last_success_at: datetime | None = None
     resolve_seconds: list[float] = field(default_factory=list)  # start -> the alert resolved, with the runbook
     resolve_seconds_without: list[float] = field(default_factory=list)  # the same alert names, no execution
-    approve_seconds: list[float] = field(default_factory=list)  # per execution: waiting -> its first approval
+    approve_seconds: list[float] = field(default_factory=list)  # per execution: its start -> its first approval
     steps: dict[str, dict[str, int]] = field(default_factory=dict)  # step id -> status -> count
     titles: dict[str, str] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
@@ -77,7 +77,8 @@ class RunbookInsights(BaseModel):
     median_time_to_resolve_seconds: float | None
     median_time_to_resolve_without_seconds: float | None = Field(
         description="the same alert names when no execution ran")
-    median_time_to_first_approval_seconds: float | None
+    median_time_to_first_approval_seconds: float | None = Field(
+        description="from an execution's start to the first approval a person gave")
     last_success_at: datetime | None
     confidence: float = Field(description="0..1: success odds, halved every 90 days without a success")
     flags: list[Flag]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -432,6 +433,12 @@ class Store:
 
     # -- insights ---------------------------------------------------------------------------------
 
+    def _seconds(self, later: Any, earlier: Any) -> Any:
+        """`later - earlier` in seconds, computed by the database (10,000 rows need no Python datetimes)."""
+        if self.engine.dialect.name == "postgresql":
+            return func.extract("epoch", later - earlier)
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
     def insight_facts(self, runbook_id: str) -> InsightFacts:
         """One runbook's executions as `runbooks.insights` reads them, in a few aggregate queries
         (dry runs left out: they run nothing)."""
@@ -446,38 +453,31 @@ class Store:
                 select(ExecutionRow.status, func.count()).where(*real).group_by(ExecutionRow.status))}
             facts.last_success_at = s.exec(select(func.max(ExecutionRow.finished_at)).where(
                 *real, ExecutionRow.status == "succeeded")).first()
-            facts.resolve_seconds = [(end - start).total_seconds() for start, end in s.exec(
-                select(ExecutionRow.started_at, ExecutionRow.resolved_at).where(
+            facts.resolve_seconds = [float(x) for x in s.exec(
+                select(self._seconds(ExecutionRow.resolved_at, ExecutionRow.started_at)).where(
                     *real, col(ExecutionRow.resolved_at).is_not(None), col(ExecutionRow.started_at).is_not(None)))]
             names = select(ExecutionRow.alertname).where(*real, col(ExecutionRow.alertname).is_not(None)).distinct()
             handled = select(AlertRow.fingerprint).where(col(AlertRow.execution_id).is_not(None))
-            facts.resolve_seconds_without = [(end - start).total_seconds() for start, end in s.exec(
-                select(AlertRow.starts_at, AlertRow.received_at).where(
+            facts.resolve_seconds_without = [float(x) for x in s.exec(
+                select(self._seconds(AlertRow.received_at, AlertRow.starts_at)).where(
                     AlertRow.status == "resolved", col(AlertRow.alertname).in_(names),
-                    col(AlertRow.fingerprint).not_in(handled), col(AlertRow.starts_at).is_not(None)))
-                if start is not None and end is not None and end >= start]
-            first: dict[str, float] = {}
-            for eid, decided, waiting, started in s.exec(
-                    select(ApprovalRow.execution_id, ApprovalRow.decided_at, StepRow.waiting_since,
-                           ExecutionRow.started_at)
-                    .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
-                    .join(StepRow, (col(StepRow.execution_id) == col(ApprovalRow.execution_id))
-                          & (col(StepRow.step_id) == col(ApprovalRow.step_id)))
-                    .where(*real, col(ApprovalRow.approved).is_(True), ApprovalRow.actor != TIMER_ACTOR)):
-                since = waiting or started
-                if decided is not None and since is not None:
-                    waited = max((decided - since).total_seconds(), 0.0)
-                    first[eid] = min(first.get(eid, waited), waited)
-            facts.approve_seconds = list(first.values())
-            for step_id, status, n, title, position in s.exec(
+                    col(AlertRow.fingerprint).not_in(handled), col(AlertRow.starts_at).is_not(None),
+                    col(AlertRow.received_at) >= col(AlertRow.starts_at)))]
+            # per execution: from its start to the first approval a person gave
+            facts.approve_seconds = [max(float(x), 0.0) for x in s.exec(
+                select(self._seconds(func.min(ApprovalRow.decided_at), func.min(ExecutionRow.started_at)))
+                .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
+                .where(*real, col(ApprovalRow.approved).is_(True), ApprovalRow.actor != TIMER_ACTOR)
+                .group_by(ApprovalRow.execution_id)) if x is not None]
+            succeeded_at: dict[str, datetime] = {}
+            for step_id, status, n, title, position, last in s.exec(
                     select(StepRow.step_id, StepRow.status, func.count(), func.max(StepRow.title),
-                           func.max(StepRow.position)).join(ExecutionRow, joined).where(*real)
-                    .group_by(StepRow.step_id, StepRow.status)):
+                           func.max(StepRow.position), func.max(ExecutionRow.started_at))
+                    .join(ExecutionRow, joined).where(*real).group_by(StepRow.step_id, StepRow.status)):
                 facts.steps.setdefault(step_id, {})[status] = n
                 facts.titles[step_id], facts.positions[step_id] = title, position
-            succeeded_at = dict(s.exec(select(StepRow.step_id, func.max(ExecutionRow.started_at))
-                                       .join(ExecutionRow, joined).where(*real, StepRow.status == "succeeded")
-                                       .group_by(StepRow.step_id)).all())
+                if status == "succeeded":
+                    succeeded_at[step_id] = last
             facts.failures = [Failure(step_id, exit_code, text or "", at) for step_id, exit_code, text, at in s.exec(
                 select(StepRow.step_id, StepRow.exit_code, tail, ExecutionRow.started_at).join(ExecutionRow, joined)
                 .where(*real, StepRow.status == "failed").order_by(col(ExecutionRow.started_at).desc()).limit(500))]
