@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     problems.install(app)
     for module in (health, metrics, alerts, match, runbooks, executions, admin, slack, codec):
         app.include_router(module.router)
+    app.include_router(alerts.pairings_router)
     web.install(app)  # the cockpit's pages at / (api/web/)
     check_rules(app)  # every route declares who may call it (api/auth.py)
     app.add_middleware(BodyLimit)

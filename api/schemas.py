@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runbooks.authoring.lint import Quality
 from runbooks.model import Mode
+from services.launch import ExecutionRef
 
 MAX_VERSION = 2**31 - 1  # what every database's INTEGER holds: a bigger one is a 422, not a 500
 
@@ -32,6 +33,25 @@ class _Authenticated(BaseModel):
 class StartExecution(_Authenticated):
     params: dict[str, str] = Field(default_factory=dict)
     mode: Mode = Mode.copilot
+
+
+class StartForAlert(StartExecution):
+    runbook_id: str = Field(min_length=1, max_length=128, description="the runbook to run for this alert")
+
+
+class PairingView(BaseModel):
+    alertname: str
+    runbook_id: str
+    chosen_by: str
+    chosen_at: datetime | None
+    alert_id: int | None = Field(description="the alert it was chosen for")
+    replaced: str | None = Field(description="what matching had answered (null: nothing)")
+
+
+class StartedForAlert(BaseModel):
+    execution: ExecutionRef
+    pairing: PairingView | None = Field(description="the pairing this start recorded (null: matching already "
+                                                    "chose this runbook)")
 
 
 class DecisionBody(_Authenticated):

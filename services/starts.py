@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from runbooks.access import Permission, Principal
+from runbooks.alert import Alert
 from runbooks.model import Mode, Runbook
 from services.context import Services
 from services.errors import Conflict, Forbidden, NotFound
@@ -29,14 +30,17 @@ async def live_version(svc: Services, runbook_id: str) -> tuple[Runbook, int]:
 
 
 async def start_by_hand(svc: Services, who: Principal, runbook_id: str, mode: Mode,
-                        params: dict[str, str] | None = None) -> tuple[ExecutionRef, Runbook, int]:
+                        params: dict[str, str] | None = None,
+                        alert: Alert | None = None) -> tuple[ExecutionRef, Runbook, int]:
+    """`alert`: a received alert this start answers (its labels fill the steps, as if it had matched)."""
     runbook, version = await live_version(svc, runbook_id)
     permission = Permission.start_autopilot if mode is Mode.autopilot else Permission.start
     what = ("start in autopilot (it runs yellow steps without asking)" if mode is Mode.autopilot
             else "start runbooks")
     if (refused := who.refusal(permission, runbook.owning_team, what)) is not None:
         raise Forbidden(refused)
-    ref = await svc.launcher.start(runbook, version, mode, params=params or {}, started_by=who.name)
+    ref = await svc.launcher.start(runbook, version, mode, alert=alert, params=params or {}, started_by=who.name)
     await svc.audit(who.name, "execution.start", f"execution:{ref.id}", runbook=runbook.id, version=version,
-                    mode=mode.value, params=sorted(params or {}), via=who.via)
+                    mode=mode.value, params=sorted(params or {}), via=who.via,
+                    **({"alert": alert.fingerprint} if alert else {}))
     return ref, runbook, version

@@ -14,8 +14,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import needs, public
 from api.deps import services
 from api.problems import responses
-from api.schemas import AlertCount, AlertList, AlertView, RejectedView
-from runbooks.access import Permission
+from api.schemas import (
+    AlertCount, AlertList, AlertView, PairingView, RejectedView, StartedForAlert, StartForAlert,
+)
+from runbooks.access import Permission, Principal
+from runbooks.storage.tables import PairingRow
+from services import pairings
 from services.context import Services
 from services.ingest import AlertsAccepted, receive
 from services.sources import Delivery
@@ -50,6 +54,37 @@ async def list_rejected(limit: int = Query(100, ge=1, le=1000), svc: Services = 
     rows = await asyncio.to_thread(svc.store.list_rejected, limit)
     return [RejectedView(id=r.id, source=r.source, status=r.status, reason=r.reason, headers=r.headers, body=r.body,
                          received_at=r.received_at) for r in rows]
+
+
+@router.post("/{alert_id}/executions", status_code=202, response_model=StartedForAlert)
+async def start_for_alert(alert_id: int, body: StartForAlert, svc: Services = Depends(services),
+                          who: Principal = Depends(needs(Permission.start))) -> StartedForAlert:
+    """Run a runbook of your choice for a received alert (its labels fill the steps), as yourself.
+    When matching had answered nothing or another runbook, the alert name is paired with yours: the
+    next alert of that name matches it, with a reason that names you (`GET /api/v1/pairings`)."""
+    ref, pairing = await pairings.start_for_alert(svc, who, alert_id, body.runbook_id, body.mode, body.params)
+    return StartedForAlert(execution=ref, pairing=pairing_view(pairing) if pairing else None)
+
+
+def pairing_view(p: PairingRow) -> PairingView:
+    return PairingView(alertname=p.alertname, runbook_id=p.runbook_id, chosen_by=p.chosen_by, chosen_at=p.chosen_at,
+                       alert_id=p.alert_id, replaced=p.replaced)
+
+
+pairings_router = APIRouter(prefix="/api/v1/pairings", tags=["alerts"], responses=responses(401, 403, 404))
+
+
+@pairings_router.get("", response_model=list[PairingView], dependencies=[Depends(needs(Permission.read))])
+async def list_pairings(svc: Services = Depends(services)) -> list[PairingView]:
+    """Alert names people paired with a runbook by starting it by hand, newest first."""
+    return [pairing_view(p) for p in await asyncio.to_thread(svc.store.pairings)]
+
+
+@pairings_router.delete("/{alertname}", response_model=PairingView)
+async def remove_pairing(alertname: str, svc: Services = Depends(services),
+                         who: Principal = Depends(needs(Permission.edit))) -> PairingView:
+    """Forget a pairing: alerts of that name are matched by the index again."""
+    return pairing_view(await pairings.remove(svc, who, alertname))
 
 
 @router.post("/{source}", status_code=202, response_model=AlertsAccepted, openapi_extra={"requestBody": {

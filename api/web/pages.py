@@ -21,7 +21,7 @@ from api.web.render import render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
-from services import cockpit, control
+from services import cockpit, control, pairings
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -35,6 +35,13 @@ MAX_TEXT = 1_000_000
 
 def _values(form: dict[str, str], prefix: str) -> dict[str, str]:
     return {k[len(prefix):]: v.strip() for k, v in form.items() if k.startswith(prefix) and v.strip()}
+
+
+def _mode(form: dict[str, str]) -> Mode:
+    try:
+        return Mode(form.get("mode", "copilot"))
+    except ValueError:
+        raise Invalid(f"unknown mode {form.get('mode')!r}: dry_run, copilot or autopilot") from None
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -178,13 +185,7 @@ async def start(request: Request, runbook_id: str, viewer: Viewer = Depends(page
                 svc: Services = Depends(services)) -> Response:
     form = await _form(request)
     try:
-        mode = Mode(form.get("mode", "copilot"))
-    except ValueError:
-        mode = None
-    try:
-        if mode is None:
-            raise Invalid(f"unknown mode {form.get('mode')!r}: dry_run, copilot or autopilot")
-        ref, _, _ = await start_by_hand(svc, viewer.principal, runbook_id, mode, _values(form, "param:"))
+        ref, _, _ = await start_by_hand(svc, viewer.principal, runbook_id, _mode(form), _values(form, "param:"))
     except ServiceError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -260,11 +261,43 @@ async def import_save(request: Request, viewer: Viewer = Depends(page(Permission
 async def alerts_page(request: Request, viewer: Viewer = Depends(page(Permission.read)),
                       svc: Services = Depends(services)) -> Response:
     received = await asyncio.to_thread(svc.store.list_alerts, None, None, 100)
-    return render(request, "alerts.html", viewer=viewer, alerts=received, gaps=await cockpit.gaps(svc), nav="alerts")
+    return render(request, "alerts.html", viewer=viewer, alerts=received, gaps=await cockpit.gaps(svc),
+                  pairings=list(svc.catalog.pairings.values()), nav="alerts")
+
+
+async def _alert(request: Request, svc: Services, viewer: Viewer, alert_id: int, *, status_code: int = 200,
+                 error: dict | None = None) -> Response:
+    alert, outcome = await cockpit.why_matched(svc, alert_id)
+    first = [c.runbook_id for c in outcome.candidates]  # the closest first, then every live runbook
+    choices = first + sorted(rid for rid in svc.catalog.runbooks if rid not in first)
+    return render(request, "alert.html", status_code=status_code, viewer=viewer, alert=alert, outcome=outcome,
+                  choices=choices, may_start=viewer.may(Permission.start), error=error or {}, nav="alerts")
 
 
 @router.get("/alerts/{alert_id}")
 async def alert_page(request: Request, alert_id: int = 0, viewer: Viewer = Depends(page(Permission.read)),
                      svc: Services = Depends(services)) -> Response:
-    alert, outcome = await cockpit.why_matched(svc, alert_id)
-    return render(request, "alert.html", viewer=viewer, alert=alert, outcome=outcome, nav="alerts")
+    return await _alert(request, svc, viewer, alert_id)
+
+
+@router.post("/alerts/{alert_id}/start")
+async def start_for_alert(request: Request, alert_id: int = 0, viewer: Viewer = Depends(page(Permission.start)),
+                          svc: Services = Depends(services)) -> Response:
+    """Run the runbook a person chose for this alert; the alert name remembers the choice."""
+    form = await _form(request)
+    try:
+        ref, _ = await pairings.start_for_alert(svc, viewer.principal, alert_id, form.get("runbook_id", ""),
+                                                _mode(form))
+    except ServiceError as exc:
+        if isinstance(exc, NotFound) and exc.reason.startswith("no alert"):
+            raise
+        return await _alert(request, svc, viewer, alert_id, status_code=exc.status,
+                            error={"message": exc.reason, "form": form})
+    return RedirectResponse(f"/executions/{ref.id}", status_code=303)
+
+
+@router.post("/pairings/remove")
+async def remove_pairing(request: Request, viewer: Viewer = Depends(page(Permission.edit)),
+                         svc: Services = Depends(services)) -> Response:
+    await pairings.remove(svc, viewer.principal, (await _form(request)).get("alertname", ""))
+    return RedirectResponse("/alerts#pairings", status_code=303)

@@ -16,8 +16,8 @@ from runbooks.insights import Failure, InsightFacts
 from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, ApprovalVoteRow, EventRow, ExecutionRow, GroupClaim, RejectedDelivery, RunbookRow, RunbookVersionRow,
-    StepRow, utcnow,
+    AlertRow, ApprovalRow, ApprovalVoteRow, EventRow, ExecutionRow, GroupClaim, PairingRow, RejectedDelivery, RunbookRow,
+    RunbookVersionRow, StepRow, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -430,6 +430,33 @@ class Store:
             rows = s.exec(select(AlertRow).where(col(AlertRow.id).in_(latest)))
             wanted = set(alertnames)
             return {r.alertname: r for r in rows if r.alertname in wanted}
+
+    # -- people's choices -------------------------------------------------------------------------
+
+    def set_pairing(self, row: PairingRow) -> None:
+        """Record (or replace) the runbook people chose for an alert name."""
+        with self.session() as s:
+            s.merge(row)
+            s.commit()
+
+    def pairings(self) -> list[PairingRow]:
+        with self.session() as s:
+            return list(s.exec(select(PairingRow).order_by(col(PairingRow.chosen_at).desc())))
+
+    def remove_pairing(self, alertname: str) -> PairingRow | None:
+        with self.session() as s:
+            row = s.get(PairingRow, alertname)
+            if row is not None:
+                s.delete(row)
+                s.commit()
+            return row
+
+    def attach_alert(self, alert_id: int, runbook_id: str, execution_id: str) -> None:
+        """An alert answered by hand: it has a runbook now, and its resolution reaches the execution."""
+        with self.session() as s:
+            s.exec(update(AlertRow).where(AlertRow.id == alert_id)  # type: ignore[call-overload]
+                   .values(runbook_id=runbook_id, execution_id=execution_id))
+            s.commit()
 
     # -- insights ---------------------------------------------------------------------------------
 

@@ -262,6 +262,19 @@ class AuditHeadRow(SQLModel, table=True):
     mac: str = Field(max_length=64)
 
 
+class PairingRow(SQLModel, table=True):
+    """A person's choice of runbook for an alert name (they started it by hand for such an alert):
+    the next alert of that name matches it, with a reason that names them."""
+
+    __tablename__ = "runbook_pairings"
+    alertname: str = Field(primary_key=True, max_length=256)
+    runbook_id: str = Field(max_length=128)
+    chosen_by: str = Field(max_length=200)
+    chosen_at: datetime | None = _ts()
+    alert_id: int | None = None  # the alert it was chosen for
+    replaced: str | None = Field(default=None, max_length=128)  # what matching had answered (None: nothing)
+
+
 class WebSessionRow(SQLModel, table=True):
     """A signed-in browser: the cookie holds a random secret, this row only its SHA-256. A session
     made from a token ends with that token (revoked, expired), and with its user (disabled)."""
