@@ -20,6 +20,7 @@ from runbooks.storage.tables import PairingRow
 from runbooks.telemetry.metrics import MATCH_SECONDS, MATCHES
 
 CACHE_SIZE = 10_000
+PAIRINGS_TTL = 10.0  # seconds: how soon a pairing made through another replica is seen here
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Catalog:
     runbooks: dict[str, tuple[Runbook, int]] = field(default_factory=dict)
     pairings: dict[str, PairingRow] = field(default_factory=dict)  # alert name -> the runbook people chose
     _cache: OrderedDict[tuple, MatchOutcome] = field(default_factory=OrderedDict)  # a storm repeats itself
+    _pairings_read: float = 0.0
 
     async def refresh(self) -> None:
         latest = await asyncio.to_thread(self.store.live_runbooks)
@@ -38,7 +40,13 @@ class Catalog:
 
     async def reload_pairings(self) -> None:
         self.pairings = {p.alertname: p for p in await asyncio.to_thread(self.store.pairings)}
+        self._pairings_read = time.monotonic()
         self._cache.clear()
+
+    async def current_pairings(self) -> None:
+        """Another API replica may have recorded or forgotten a pairing: read them again every few seconds."""
+        if time.monotonic() - self._pairings_read > PAIRINGS_TTL:
+            await self.reload_pairings()
 
     def _paired(self, labels: dict[str, str]) -> MatchOutcome | None:
         """A person chose a runbook for this alert name: their choice wins over what the text says."""

@@ -75,6 +75,7 @@ async def receive(svc: Services, delivery: Delivery) -> AlertsAccepted:
 
 async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:
     """Every alert is recorded, even when starting its execution fails half-way (then the source retries)."""
+    await svc.catalog.current_pairings()
     accepted = AlertsAccepted(executions=[], unmatched=[])
     rows: list[AlertRow] = []
     try:
