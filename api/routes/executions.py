@@ -6,6 +6,7 @@ import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import PlainTextResponse
 
 from api.auth import needs
 from api.deps import services
@@ -20,6 +21,12 @@ from runbooks.storage.tables import ExecutionRow
 from services import control
 from services.context import Services
 from services.decisions import decide
+from services.reports import execution_report
+
+
+class MarkdownResponse(PlainTextResponse):
+    media_type = "text/markdown"  # Starlette adds "; charset=utf-8" to text types
+
 
 router = APIRouter(prefix="/api/v1/executions", tags=["executions"], responses=responses(400, 401, 403, 404, 409))
 
@@ -127,3 +134,12 @@ async def evidence(execution_id: str, svc: Services = Depends(services)) -> Evid
                  and s.rollback_status != "succeeded"],
         audit=[AuditEntryView(seq=e.seq, at=e.at, actor=e.actor, action=e.action, target=e.target, detail=e.detail,
                               hash=e.hash) for e in entries])
+
+
+@router.get("/{execution_id}/report", response_class=MarkdownResponse, dependencies=[Depends(needs(Permission.read))],
+            responses={200: {"description": "The incident report, in Markdown", "content": {"text/markdown": {}}}})
+async def report(execution_id: str, svc: Services = Depends(services)) -> MarkdownResponse:
+    """The incident report of an execution, in Markdown: summary, impact (from the alert), timeline,
+    what ran and its output, decisions and their reasons, rollbacks, resolution and recommendations.
+    The same facts give the same text, byte for byte."""
+    return MarkdownResponse(await execution_report(svc, execution_id))

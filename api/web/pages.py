@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from api.deps import services
 from api.web.live import digest, execution_fragment, now_fragment
-from api.web.render import render
+from api.web.render import markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
@@ -26,6 +26,7 @@ from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
 from services.insights import runbook_insights
+from services.reports import execution_report
 from services.starts import start_by_hand
 from services.versions import add_text, review
 
@@ -75,6 +76,14 @@ async def _execution(request: Request, svc: Services, viewer: Viewer, execution_
 async def execution_page(request: Request, execution_id: str, viewer: Viewer = Depends(page(Permission.read)),
                          svc: Services = Depends(services)) -> Response:
     return await _execution(request, svc, viewer, execution_id)
+
+
+@router.get("/executions/{execution_id}/report")
+async def report_page(request: Request, execution_id: str, viewer: Viewer = Depends(page(Permission.read)),
+                      svc: Services = Depends(services)) -> Response:
+    text = await execution_report(svc, execution_id)
+    return render(request, "report.html", viewer=viewer, execution_id=execution_id, report=markdown(text),
+                  source=text, nav="now")
 
 
 async def _decided(request: Request, svc: Services, viewer: Viewer, execution_id: str, step_id: str, *,

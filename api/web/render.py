@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
@@ -60,6 +61,15 @@ def duration(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in the text is shown as text, never run
+
+
+def markdown(text: str) -> Markup:
+    """Markdown we wrote (an incident report) as HTML: values in it are already escaped for
+    Markdown, and raw HTML is not passed through, so nothing from an alert becomes markup."""
+    return Markup(_MARKDOWN.render(text))
 
 
 env.filters.update(risk=risk_badge, status=status_badge, when=when, duration=duration)

@@ -1,0 +1,47 @@
+"""Incident reports: the facts of an execution gathered from the database, written up by
+runbooks/report.py. The REST route, the cockpit page (and later an incident's report) all read
+through here, so they say the same thing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from runbooks.report import ReportFacts, execution_report as write_report
+from services.cockpit import pinned, timeline
+from services.context import Services
+from services.errors import NotFound
+from services.insights import runbook_insights
+
+
+def _gather(svc: Services, execution_id: str) -> ReportFacts:
+    found = svc.store.get_execution(execution_id)
+    if found is None:
+        raise NotFound(f"no execution {execution_id!r}")
+    ex, steps, approvals, events = found
+    alert = svc.store.alert_of_execution(ex.id)
+    runbook, _ = pinned(svc, ex.runbook_id, ex.runbook_version)
+    return ReportFacts(
+        execution=ex, runbook_title=runbook.title if runbook else ex.runbook_id, steps=steps, approvals=approvals,
+        timeline=timeline(ex, steps, approvals, events), has_alert=alert is not None,
+        labels={k: str(v) for k, v in (alert.labels if alert else {}).items()},
+        annotations={k: str(v) for k, v in (alert.annotations if alert else {}).items()})
+
+
+async def execution_facts(svc: Services, execution_id: str) -> ReportFacts:
+    """Everything an execution's report says; NotFound for an unknown id.
+
+    The runbook's insight flags are judged as of the execution's end, not today, so the report of
+    an ended execution reads the same tomorrow unless its runbook's history changes.
+    """
+    facts = await asyncio.to_thread(_gather, svc, execution_id)
+    ex = facts.execution
+    try:
+        facts.flags = (await runbook_insights(svc, ex.runbook_id, ex.finished_at)).flags
+    except NotFound:  # the runbook's row is gone: the report stands without recommendations from history
+        facts.flags = []
+    return facts
+
+
+async def execution_report(svc: Services, execution_id: str) -> str:
+    """The Markdown incident report of one execution; NotFound for an unknown id."""
+    return write_report(await execution_facts(svc, execution_id))
