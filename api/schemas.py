@@ -35,6 +35,10 @@ class StartExecution(_Authenticated):
     mode: Mode = Mode.copilot
 
 
+class DismissBody(_Authenticated):
+    reason: str = Field(min_length=1, max_length=2000, description="why this change is not wanted")
+
+
 class StartForAlert(StartExecution):
     runbook_id: str = Field(min_length=1, max_length=128, description="the runbook to run for this alert")
 

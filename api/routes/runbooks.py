@@ -14,16 +14,18 @@ from api.auth import needs
 from api.deps import services
 from api.problems import responses
 from api.schemas import (
-    MAX_VERSION, RevertRequest, ReviewBody, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges,
+    MAX_VERSION, DismissBody, RevertRequest, ReviewBody, RunbookDetail, RunbookSummary, RunbookText, StartExecution, StepChanges,
     StepSummary, VersionDiff, VersionInfo,
 )
 from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.lint import lint
 from runbooks.insights import RunbookInsights
+from runbooks.suggestions import Suggestion
 from runbooks.model import Runbook
 from runbooks.storage.tables import RunbookVersionRow
 from services.context import Services
+from services import suggestions
 from services.insights import runbook_insights
 from services.launch import ExecutionRef
 from services.starts import start_by_hand
@@ -161,6 +163,33 @@ async def get_insights(runbook_id: str, svc: Services = Depends(services)) -> Ru
     to first approval, per step ran / rejected / skipped / failed, and flags: dead steps (rejected or
     skipped in every one of 3+ runs), broken steps (failing the same way), a stale runbook."""
     return await runbook_insights(svc, runbook_id)
+
+
+@router.get("/{runbook_id:path}/suggestions", response_model=list[Suggestion],
+            dependencies=[Depends(needs(Permission.read))])
+async def list_suggestions(runbook_id: str, svc: Services = Depends(services)) -> list[Suggestion]:
+    """Proposed next versions, each with its evidence and a diff against the live version: remove a
+    dead step; fill a value people keep typing by hand from the alert label it always equals."""
+    return await suggestions.suggestions(svc, runbook_id)
+
+
+@router.post("/{runbook_id:path}/suggestions/{suggestion_id}/accept", response_model=ImportResult, status_code=201,
+             responses=UNCHANGED)
+async def accept_suggestion(runbook_id: str, suggestion_id: str, response: Response,
+                            svc: Services = Depends(services),
+                            who: Principal = Depends(needs(Permission.edit))) -> ImportResult:
+    """Save the proposal as a new version by you: live at once, or waiting for review like any edit."""
+    result = await suggestions.accept(svc, who, runbook_id, suggestion_id)
+    response.status_code = 201 if result.created else 200
+    return result
+
+
+@router.post("/{runbook_id:path}/suggestions/{suggestion_id}/dismiss", response_model=Suggestion)
+async def dismiss_suggestion(runbook_id: str, suggestion_id: str, body: DismissBody,
+                             svc: Services = Depends(services),
+                             who: Principal = Depends(needs(Permission.edit))) -> Suggestion:
+    """Hide a proposal, with the reason (kept, and in the audit trail)."""
+    return await suggestions.dismiss(svc, who, runbook_id, suggestion_id, body.reason)
 
 
 @router.post("/{runbook_id:path}/revert", response_model=ImportResult, status_code=201, responses=UNCHANGED)

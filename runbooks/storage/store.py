@@ -13,11 +13,12 @@ from sqlmodel import Session, col, select
 
 from runbooks.contract import TIMER_ACTOR, ExecutionEvent, ExecutionState, StepState
 from runbooks.insights import Failure, InsightFacts
+from runbooks.suggestions import Supplied
 from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, ApprovalVoteRow, EventRow, ExecutionRow, GroupClaim, PairingRow, RejectedDelivery, RunbookRow,
-    RunbookVersionRow, StepRow, utcnow,
+    AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, EventRow, ExecutionRow, GroupClaim, PairingRow, RejectedDelivery,
+    RunbookRow, RunbookVersionRow, StepRow, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -456,6 +457,35 @@ class Store:
         with self.session() as s:
             s.exec(update(AlertRow).where(AlertRow.id == alert_id)  # type: ignore[call-overload]
                    .values(runbook_id=runbook_id, execution_id=execution_id))
+            s.commit()
+
+    # -- suggestions ------------------------------------------------------------------------------
+
+    def supplied_values(self, runbook_id: str, limit: int = 2000) -> list[Supplied]:
+        """Values people typed into approvals of this runbook's runs (newest first), with the labels
+        of the alert each run answered."""
+        with self.session() as s:
+            rows = s.exec(select(ApprovalRow.execution_id, ApprovalRow.step_id, ApprovalRow.values, AlertRow.labels)
+                          .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
+                          .join(AlertRow, col(AlertRow.execution_id) == col(ApprovalRow.execution_id))
+                          .where(ExecutionRow.runbook_id == runbook_id, ExecutionRow.mode != "dry_run",
+                                 col(ApprovalRow.approved).is_(True))
+                          .order_by(col(ApprovalRow.id).desc()).limit(limit))
+            seen: set[tuple[str, str]] = set()
+            out = []
+            for execution_id, step_id, values, labels in rows:
+                if values and (execution_id, step_id) not in seen:  # an execution answers several deliveries
+                    seen.add((execution_id, step_id))
+                    out.append(Supplied(execution_id, step_id, dict(values), dict(labels or {})))
+            return out
+
+    def dismissed(self, runbook_id: str) -> dict[str, DismissalRow]:
+        with self.session() as s:
+            return {d.suggestion_id: d for d in s.exec(select(DismissalRow).where(DismissalRow.runbook_id == runbook_id))}
+
+    def dismiss(self, row: DismissalRow) -> None:
+        with self.session() as s:
+            s.merge(row)
             s.commit()
 
     # -- insights ---------------------------------------------------------------------------------

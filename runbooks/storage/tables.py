@@ -275,6 +275,17 @@ class PairingRow(SQLModel, table=True):
     replaced: str | None = Field(default=None, max_length=128)  # what matching had answered (None: nothing)
 
 
+class DismissalRow(SQLModel, table=True):
+    """A suggested change someone chose not to make, and why: it is not proposed again."""
+
+    __tablename__ = "suggestion_dismissals"
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    runbook_id: str = Field(index=True, max_length=128)
+    dismissed_by: str = Field(max_length=200)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime | None = _ts()
+
+
 class WebSessionRow(SQLModel, table=True):
     """A signed-in browser: the cookie holds a random secret, this row only its SHA-256. A session
     made from a token ends with that token (revoked, expired), and with its user (disabled)."""

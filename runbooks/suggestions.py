@@ -1,0 +1,152 @@
+"""Proposed next versions of a runbook, each with the evidence that motivates it.
+
+Pure: the facts come from the store (insights, the values people typed into approvals, the alert
+each execution answered), the proposals are edits of the live version's own text, and a proposal
+is kept only if that text parses back into what it claims (the step gone, the value bound): a
+suggestion never offers a version that would not load.
+
+- **remove a dead step**: rejected or skipped in every one of 3+ runs (runbooks/insights.py);
+- **bind a value**: people supplied `labels.x` by hand in 3+ runs, and every time it equalled the
+  same alert label: use that label instead (`{{ labels.pod }}` -> `{{ labels.instance }}`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+from runbooks.insights import DEAD_AFTER, RunbookInsights
+from runbooks.model import Runbook
+
+BIND_AFTER = DEAD_AFTER
+
+
+@dataclass(frozen=True)
+class Supplied:
+    """Values a person typed into an approval, with the labels of the alert that execution answered."""
+
+    execution_id: str
+    step_id: str
+    values: dict[str, str]
+    labels: dict[str, str]
+
+
+class Suggestion(BaseModel):
+    id: str = Field(description="stable for the same proposal on the same live version")
+    runbook_id: str
+    version: int = Field(description="the live version it changes")
+    kind: str = Field(description="remove_dead_step | bind_value")
+    step_id: str
+    title: str
+    evidence: list[str]
+    diff: str = Field(description="unified diff against the live version's text")
+    text: str = Field(description="the proposed version's text, as accepting it would save it")
+
+
+def _id(runbook_id: str, version: int, kind: str, detail: str) -> str:
+    return hashlib.sha256(f"{runbook_id}|{version}|{kind}|{detail}".encode()).hexdigest()[:12]
+
+
+def _diff(runbook_id: str, version: int, old: str, new: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        f"{runbook_id}@v{version}", f"{runbook_id}@proposed"))
+
+
+_ITEM = re.compile(r"^\s{0,3}(\d{1,9}[.)]|[-*+])\s|^#")
+
+
+def _start_of(lines: list[str], line: int) -> int:
+    """The index of the line that opens the list item (or section) holding 1-based `line`: a step's
+    `line` is where its command sits, its title is above."""
+    i = min(max(line - 1, 0), len(lines) - 1)
+    while i > 0 and not _ITEM.match(lines[i]):
+        i -= 1
+    return i
+
+
+def without_step(source: str, runbook: Runbook, step_id: str) -> str | None:
+    """The source with one step cut out: from the list item (or heading) that opens it to the one
+    that opens the next step, or to the next heading after the last; None when it has no line."""
+    steps = sorted((s for s in runbook.steps if s.line), key=lambda s: s.line)
+    index = next((i for i, s in enumerate(steps) if s.id == step_id), None)
+    if index is None:
+        return None
+    lines = source.splitlines(keepends=True)
+    start = _start_of(lines, steps[index].line)
+    if index + 1 < len(steps):
+        end = _start_of(lines, steps[index + 1].line)
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    if end <= start:
+        return None
+    return "".join(lines[:start] + lines[end:])
+
+
+def with_binding(source: str, variable: str, label: str) -> str:
+    """`{{ labels.pod }}` (any spacing, any filter after it) -> `{{ labels.instance }}`, everywhere."""
+    return re.sub(rf"(\{{\{{\s*){re.escape(variable)}(?![\w.])", rf"\g<1>labels.{label}", source)
+
+
+def bindings(supplied: list[Supplied]) -> dict[tuple[str, str], tuple[str, list[Supplied]]]:
+    """(step, variable) -> (the one alert label every supplied value equalled, the evidence), for
+    values supplied in at least BIND_AFTER runs."""
+    by_need: dict[tuple[str, str], list[Supplied]] = {}
+    for s in supplied:
+        for variable in s.values:
+            by_need.setdefault((s.step_id, variable), []).append(s)
+    out = {}
+    for (step_id, variable), rows in by_need.items():
+        if len({r.execution_id for r in rows}) < BIND_AFTER:
+            continue
+        own = variable.split(".", 1)[-1]
+        labels = sorted(set.intersection(*({k for k, v in r.labels.items() if v == r.values[variable] and k != own}
+                                           for r in rows)))
+        if labels:
+            out[(step_id, variable)] = (labels[0], rows)
+    return out
+
+
+def suggest(runbook: Runbook, version: int, source: str, insights: RunbookInsights, supplied: list[Supplied],
+            parse: Callable[[str], Runbook]) -> list[Suggestion]:
+    """Every proposal the evidence supports, each checked by parsing its text with `parse`."""
+    out: list[Suggestion] = []
+    live_ids = [s.id for s in runbook.steps]
+    titles = {s.id: s.title for s in runbook.steps}
+    for flag in insights.flags:
+        if flag.kind != "dead_step" or flag.step_id not in titles:
+            continue
+        text = without_step(source, runbook, flag.step_id)
+        if text is None or [s.id for s in _parsed(parse, text)] != [i for i in live_ids if i != flag.step_id]:
+            continue
+        out.append(Suggestion(
+            id=_id(runbook.id, version, "remove_dead_step", flag.step_id), runbook_id=runbook.id, version=version,
+            kind="remove_dead_step", step_id=flag.step_id, title=f"Remove the step '{titles[flag.step_id]}'",
+            evidence=[flag.message], diff=_diff(runbook.id, version, source, text), text=text))
+    for (step_id, variable), (label, rows) in sorted(bindings(supplied).items()):
+        if step_id not in titles:
+            continue
+        text = with_binding(source, variable, label)
+        parsed = {s.id: s for s in _parsed(parse, text)}
+        if text == source or step_id not in parsed or variable in parsed[step_id].variables:
+            continue
+        examples = ", ".join(f"{r.values[variable]!r} ({r.execution_id})" for r in rows[:3])
+        out.append(Suggestion(
+            id=_id(runbook.id, version, "bind_value", f"{step_id}|{variable}|{label}"), runbook_id=runbook.id,
+            version=version, kind="bind_value", step_id=step_id,
+            title=f"Fill `{variable}` from the alert's `{label}` label in '{titles[step_id]}'",
+            evidence=[f"people typed `{variable}` by hand in {len({r.execution_id for r in rows})} runs, and it always "
+                      f"equalled the alert's `{label}` label: {examples}"],
+            diff=_diff(runbook.id, version, source, text), text=text))
+    return out
+
+
+def _parsed(parse: Callable[[str], Runbook], text: str) -> list:
+    try:
+        return parse(text).steps
+    except ValueError:  # RunbookParseError: the edit broke the text, so it is not offered
+        return []

@@ -1,0 +1,64 @@
+"""Suggestions as proposed versions (runbooks/suggestions.py): listed with their evidence and diff,
+accepted as a new version through the review rule, or dismissed with a reason (not proposed again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from runbooks.access import Permission, Principal
+from runbooks.authoring.importer import ImportResult
+from runbooks.authoring.reader import parse_text
+from runbooks.storage.tables import DismissalRow, utcnow
+from runbooks.suggestions import Suggestion, suggest
+from services.context import Services
+from services.errors import Forbidden, Invalid, NotFound
+from services.insights import runbook_insights
+from services.starts import live_version
+from services.versions import add_text
+
+
+async def suggestions(svc: Services, runbook_id: str) -> list[Suggestion]:
+    """What the live version's runs propose, dismissed ones aside."""
+    runbook, version = await live_version(svc, runbook_id)
+    row = await asyncio.to_thread(svc.store.version_row, runbook_id, version)
+    assert row is not None
+    learned = await runbook_insights(svc, runbook_id)
+    supplied, dismissed = await asyncio.to_thread(
+        lambda: (svc.store.supplied_values(runbook_id), svc.store.dismissed(runbook_id)))
+    found = await asyncio.to_thread(suggest, runbook, version, row.source, learned, supplied,
+                                    lambda text: parse_text(text, runbook.source_path, runbook.id))
+    return [s for s in found if s.id not in dismissed]
+
+
+async def _one(svc: Services, runbook_id: str, suggestion_id: str) -> Suggestion:
+    found = next((s for s in await suggestions(svc, runbook_id) if s.id == suggestion_id), None)
+    if found is None:
+        raise NotFound(f"no open suggestion {suggestion_id!r} for {runbook_id!r} (dismissed, accepted, or the live "
+                       "version changed since)")
+    return found
+
+
+async def accept(svc: Services, who: Principal, runbook_id: str, suggestion_id: str) -> ImportResult:
+    """Save the proposed text as a new version, by `who`: live at once or waiting for review, by the
+    same rule as any edit."""
+    found = await _one(svc, runbook_id, suggestion_id)
+    result = await add_text(svc, who, found.text, path=None, default_id=runbook_id, kind="suggestion")
+    await svc.audit(who.name, "suggestion.accept", f"runbook:{runbook_id}", suggestion=suggestion_id,
+                    kind=found.kind, step=found.step_id, version=result.version, via=who.via)
+    return result
+
+
+async def dismiss(svc: Services, who: Principal, runbook_id: str, suggestion_id: str, reason: str) -> Suggestion:
+    if not reason.strip():
+        raise Invalid("say why: the reason is kept with the dismissal")
+    found = await _one(svc, runbook_id, suggestion_id)
+    team = (await live_version(svc, runbook_id))[0].owning_team
+    if (refused := who.refusal(Permission.edit, team, "dismiss suggestions")) is not None:
+        raise Forbidden(refused)
+    await asyncio.to_thread(svc.store.dismiss, DismissalRow(suggestion_id=suggestion_id, runbook_id=runbook_id,
+                                                            dismissed_by=who.name, reason=reason.strip(),
+                                                            at=utcnow()))
+    await svc.audit(who.name, "suggestion.dismiss", f"runbook:{runbook_id}", suggestion=suggestion_id,
+                    kind=found.kind, reason=reason.strip(), via=who.via)
+    return found
