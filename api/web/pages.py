@@ -21,7 +21,7 @@ from api.web.render import markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
-from services import cockpit, control, pairings
+from services import cockpit, control, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -166,10 +166,14 @@ async def _runbook(request: Request, svc: Services, viewer: Viewer, runbook_id: 
     row, versions = await asyncio.to_thread(lambda: (svc.store.runbook_row(runbook_id), svc.store.versions(runbook_id)))
     runs = await asyncio.to_thread(svc.store.list_executions, None, runbook_id, 10)
     learned = await runbook_insights(svc, runbook_id)
+    try:
+        proposals = await suggestions.suggestions(svc, runbook_id)
+    except ServiceError:  # nothing live yet: nothing to propose against
+        proposals = []
     team = rb.owning_team or DEFAULT_TEAM
     return render(request, "runbook.html", status_code=status_code, viewer=viewer, rb=rb, version=shown, row=row,
                   versions=list(reversed(versions)), quality=cockpit.quality_of(svc, rb, shown), runs=runs,
-                  insights=learned, fields=_start_fields(rb), may_start=viewer.may(Permission.start, team),
+                  insights=learned, suggestions=proposals, fields=_start_fields(rb), may_start=viewer.may(Permission.start, team),
                   may_review=viewer.may(Permission.review, team), error=error or {}, nav="runbooks")
 
 
@@ -217,6 +221,27 @@ async def review_page(request: Request, runbook_id: str, version: int,
         return await _runbook(request, svc, viewer, runbook_id, status_code=exc.status,
                               error={"action": "review", "version": version, "message": exc.reason, "form": form})
     return RedirectResponse(f"/runbooks/{runbook_id}", status_code=303)
+
+
+@router.post("/runbooks/{runbook_id:path}/suggestions/{suggestion_id}/{verdict}")
+async def decide_suggestion(request: Request, runbook_id: str, suggestion_id: str, verdict: str,
+                            viewer: Viewer = Depends(page(Permission.edit)),
+                            svc: Services = Depends(services)) -> Response:
+    """Accept a proposed version (it goes through the review rule) or dismiss it with a reason."""
+    form = await _form(request)
+    try:
+        if verdict == "accept":
+            result = await suggestions.accept(svc, viewer.principal, runbook_id, suggestion_id)
+            return RedirectResponse(f"/runbooks/{runbook_id}?version={result.version}", status_code=303)
+        if verdict != "dismiss":
+            raise NotFound(f"no such action on a suggestion: {verdict!r} (accept or dismiss)")
+        await suggestions.dismiss(svc, viewer.principal, runbook_id, suggestion_id, form.get("reason", ""))
+    except ServiceError as exc:
+        if isinstance(exc, NotFound) and exc.reason.startswith("no runbook"):
+            raise
+        return await _runbook(request, svc, viewer, runbook_id, status_code=exc.status,
+                              error={"action": "suggestion", "id": suggestion_id, "message": exc.reason, "form": form})
+    return RedirectResponse(f"/runbooks/{runbook_id}#suggestions", status_code=303)
 
 
 @router.get("/runbooks/{runbook_id:path}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from support.alerts import alert_payload
 from support.harness import make_settings, running_product
+from support.web import sign_in
 
 RUNBOOK = """---
 id: learns
@@ -88,10 +89,13 @@ async def test_rejected_steps_and_values_typed_by_hand_become_proposed_versions(
         assert again[0]["version"] == 2 and again[0]["id"] != dead["id"]
         assert (await h.http.post(f"/api/v1/runbooks/learns/suggestions/{again[0]['id']}/dismiss", json={"reason": " "},
                                   headers=h.auth("al"))).status_code == 422
-        dismissed = await h.http.post(f"/api/v1/runbooks/learns/suggestions/{again[0]['id']}/dismiss",
-                                      json={"reason": "the restart stays for the rare night it is needed"},
-                                      headers=h.auth("al"))
-        assert dismissed.status_code == 200
+        browser = await sign_in(h, "al")
+        page = (await h.http.get("/runbooks/learns", headers=browser.headers)).text
+        assert "Suggested changes" in page and "Remove the step &#39;Restart everything&#39;" in page
+        dismissed = await h.http.post(f"/runbooks/learns/suggestions/{again[0]['id']}/dismiss", headers=browser.headers,
+                                      data={"csrf": browser.csrf,
+                                            "reason": "the restart stays for the rare night it is needed"})
+        assert dismissed.status_code == 303
         assert (await h.http.get("/api/v1/runbooks/learns/suggestions")).json() == []
         assert h.services is not None
         acts = [e.action for e in h.services.audit_log.query(target="runbook:learns")]
