@@ -6,9 +6,9 @@ a fixed order), so a report can be stored, diffed, posted again and tested byte 
 service gathers the facts (services/reports.py). An incident report, which spans several
 executions, nests one of these per execution by asking for deeper headings (`level`).
 
-Everything here was stored masked; commands and outputs go through `mask` once more because a
-report leaves the product (Slack, tickets, post-mortems) and a secret that leaks there cannot be
-called back. Values that come from alerts and people are escaped so they stay text: a `*` in a
+Everything here was stored masked (commands as rendered, outputs, comments, labels); the output
+lines shown go through `mask` once more, because output is where an unforeseen secret turns up and
+a report leaves the product (Slack, tickets, post-mortems), where a leak cannot be called back. Values that come from alerts and people are escaped so they stay text: a `*` in a
 label starts no emphasis, a `<` no HTML, a backtick in a command does not end its code block.
 """
 
@@ -29,7 +29,7 @@ IMPACT_LABELS = ("instance", "service", "severity", "namespace", "pod", "job")
 IMPACT_ANNOTATIONS = ("summary", "description")
 OUTPUT_LINES = 5  # the end of an output is where the error (or the result) usually is
 LINE_CHARS = 200
-TAIL_CHARS = 8000  # read no further back than this: a 64 KiB output costs no more than a short one
+TAIL_CHARS = 4000  # where the last line of an output is looked for
 ANNOTATION_CHARS = 1000
 
 EXECUTION_WORDS = {
@@ -135,14 +135,18 @@ def duration(start: datetime | None, end: datetime | None) -> str | None:
 
 
 def output_summary(output: str) -> str | None:
-    """The last few non-empty lines of an output, each clipped, with how many came before."""
-    if not output.strip():
+    """The last few non-empty lines of an output, each clipped, with how many there were.
+
+    Only the lines shown are masked again (a whole 64 KiB output, 50 times over, would cost a
+    quarter of a second); each is cut to a few times what is shown first, so a very long line
+    costs no more, and a secret at the cut is still masked by its shape before it is clipped.
+    """
+    lines = [line for line in output.splitlines() if line.strip()]
+    if not lines:
         return None
-    lines = [clip(line.rstrip(), LINE_CHARS)
-             for line in (mask(_ANSI.sub("", output[-TAIL_CHARS:])) or "").splitlines() if line.strip()]
-    shown = lines[-OUTPUT_LINES:]
-    earlier = sum(1 for line in output.splitlines() if line.strip()) - len(shown)
-    note = f"Output (the last {len(shown)} of {earlier + len(shown)} lines):" if earlier > 0 else "Output:"
+    tail = [_ANSI.sub("", line.rstrip())[: LINE_CHARS * 4] for line in lines[-OUTPUT_LINES:]]
+    shown = [clip(line, LINE_CHARS) for line in (mask("\n".join(tail)) or "").split("\n") if line.strip()]
+    note = f"Output (the last {len(shown)} of {len(lines)} lines):" if len(lines) > len(tail) else "Output:"
     return f"{note}\n\n{code_block(chr(10).join(shown))}"
 
 
@@ -222,7 +226,7 @@ def _what_ran(f: ReportFacts, h: str) -> list[str]:
             facts.append(f"- **Not run:** {text(STEP_WORDS.get(s.status, s.status))}{why}")
         out += [*facts, ""]
         if s.command and s.status in RAN:
-            out += ["Command:", "", code_block(mask(s.command) or ""), ""]
+            out += ["Command:", "", code_block(s.command), ""]
         if s.status in RAN and (summary := output_summary(s.output)):
             out += [summary, ""]
     return out[:-1] if out else ["No steps."]
@@ -266,7 +270,7 @@ def _rollback(f: ReportFacts, h: str) -> list[str]:
         code = f" ({_exit(s.rollback_exit_code)})" if s.rollback_status in ("succeeded", "failed") else ""
         out += [f"{h} {text(s.title)} — {state}{code}", ""]
         if s.rollback_command:
-            out += ["Rollback command:", "", code_block(mask(s.rollback_command) or ""), ""]
+            out += ["Rollback command:", "", code_block(s.rollback_command), ""]
         if summary := output_summary(s.rollback_output):
             out += [summary, ""]
     left = [s for s in _changed_not_undone(f) if not s.rollback_status]
@@ -319,8 +323,9 @@ def recommendations(f: ReportFacts) -> list[str]:
         if s.rollback_status == "failed":
             out.append(f"The rollback of **{text(s.title)}** failed ({_exit(s.rollback_exit_code)}): check by hand "
                        "what it left behind, and fix its rollback command.")
-    out += [f"**{text(s.title)}** changed state and has no rollback, so it was not undone: add a rollback, or "
-            "check by hand." for s in _changed_not_undone(f) if not s.rollback_command]
+    if left := [f"**{text(s.title)}**" for s in _changed_not_undone(f) if not s.rollback_command]:
+        out.append(f"{', '.join(left)} changed state with no rollback, so {'it was' if len(left) == 1 else 'they were'}"
+                   " not undone: check by hand what is left, and add a rollback where one is possible.")
     if f.execution.status == "succeeded" and f.execution.resolved_at is None and f.has_alert:
         out.append("Every step succeeded but the alert did not resolve: the steps may not address its cause.")
     return [f"- {line}" for line in out]

@@ -163,7 +163,8 @@ def test_a_failed_step_a_failed_rollback_and_a_timer_rejection_are_recommendatio
         "command.",
         "- Nobody decided on **Risky change** before the escalation timer rejected it: check that the escalation "
         "chain reaches someone who can decide.",
-        "- **Change B** changed state and has no rollback, so it was not undone: add a rollback, or check by hand."]
+        "- **Change B** changed state with no rollback, so it was not undone: check by hand what is left, and add "
+        "a rollback where one is possible."]
     assert "- **Change B** (yellow)" in section(execution_report(facts), "Rollback")
 
     calm = rejected_run()
