@@ -151,6 +151,10 @@ class Settings(BaseSettings):
                                 "(oauth2-proxy): only from these is PROXY_USER_HEADER believed.")
     proxy_user_header: str = Field(default="X-Forwarded-User",
                                    description="The header naming the user the proxy authenticated.")
+    incident_group_labels: str = Field(default="instance,service", description="Comma-separated labels, in order: "
+                                       "firing alerts sharing the first one they carry are one incident.")
+    incident_window_seconds: float = Field(default=300.0, gt=0, description="Alerts of one key firing within this "
+                                           "many seconds of the incident's last alert join it.")
     web_session_hours: float = Field(default=12.0, gt=0, description="How long a browser stays signed in to the "
                                      "web cockpit (a session also ends with the token it signed in with).")
     web_cookie_secure: bool = Field(default=False, description="Mark the cockpit's session cookie Secure (sent over "
@@ -178,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n.strip(), strict=False) for n in self.trusted_proxies.split(",") if n.strip()]
+
+    @property
+    def incident_labels(self) -> list[str]:
+        return [label.strip() for label in self.incident_group_labels.split(",") if label.strip()]
 
     @property
     def slack_enabled(self) -> bool:

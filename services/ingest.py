@@ -11,12 +11,14 @@ duplicates of an alert storm.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import logging
 
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from runbooks.alert import Alert
+from runbooks.incidents import incident_key
 from runbooks.contract import ResolvedNotice, Signal
 from runbooks.storage.tables import AlertRow, RejectedDelivery, utcnow
 from runbooks.telemetry.metrics import ALERTS_RECEIVED, DELIVERIES_REJECTED
@@ -89,9 +91,21 @@ async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:
                 await _fire(svc, alert, row, accepted)
             else:
                 await _resolve(svc, alert, row, accepted)
+            row.incident_id = await _incident(svc, alert, row)
     finally:
         await asyncio.to_thread(svc.store.record_alerts, rows)
     return accepted
+
+
+async def _incident(svc: Services, alert: Alert, row: AlertRow) -> str | None:
+    """The incident this alert belongs to (runbooks/incidents.py); a resolution joins its firing's."""
+    if not alert.firing:
+        return await asyncio.to_thread(svc.store.incident_of_fingerprint, alert.fingerprint)
+    matched = svc.catalog.runbooks.get(row.runbook_id) if row.runbook_id else None
+    key = incident_key(alert.labels, svc.settings.incident_labels, matched[0].group_by if matched else ())
+    title = f"{alert.alertname or 'alert'} on {key}"
+    window = timedelta(seconds=svc.settings.incident_window_seconds)
+    return await asyncio.to_thread(svc.store.incident_for, key, title, row.received_at or utcnow(), window)
 
 
 async def _fire(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAccepted) -> None:

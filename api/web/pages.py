@@ -21,7 +21,7 @@ from api.web.render import markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
-from services import cockpit, control, pairings, suggestions
+from services import cockpit, control, incidents, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -286,6 +286,23 @@ async def import_save(request: Request, viewer: Viewer = Depends(page(Permission
         return render(request, "import.html", status_code=exc.status, viewer=viewer, text=text, preview=shown,
                       error=error, nav="import")
     return RedirectResponse(f"/runbooks/{result.id}?version={result.version}", status_code=303)
+
+
+# -- incidents ---------------------------------------------------------------------------------
+
+
+@router.get("/incidents")
+async def incidents_page(request: Request, viewer: Viewer = Depends(page(Permission.read)),
+                         svc: Services = Depends(services)) -> Response:
+    return render(request, "incidents.html", viewer=viewer, incidents=await incidents.list_incidents(svc),
+                  nav="incidents")
+
+
+@router.get("/incidents/{incident_id}")
+async def incident_page(request: Request, incident_id: str, viewer: Viewer = Depends(page(Permission.read)),
+                        svc: Services = Depends(services)) -> Response:
+    return render(request, "incident.html", viewer=viewer, incident=await incidents.incident(svc, incident_id),
+                  nav="incidents")
 
 
 # -- alerts ------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -17,8 +18,8 @@ from runbooks.suggestions import Supplied
 from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, EventRow, ExecutionRow, GroupClaim, PairingRow, RejectedDelivery,
-    RunbookRow, RunbookVersionRow, StepRow, utcnow,
+    AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, EventRow, ExecutionRow, GroupClaim, IncidentKeyRow, IncidentRow,
+    PairingRow, RejectedDelivery, RunbookRow, RunbookVersionRow, StepRow, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -431,6 +432,64 @@ class Store:
             rows = s.exec(select(AlertRow).where(col(AlertRow.id).in_(latest)))
             wanted = set(alertnames)
             return {r.alertname: r for r in rows if r.alertname in wanted}
+
+    # -- incidents --------------------------------------------------------------------------------
+
+    def incident_for(self, key: str, title: str, at: datetime, window: timedelta) -> str:
+        """The open incident of `key` (its last alert within `window` of `at`), or a new one. The key's
+        row is locked while deciding, so concurrent deliveries of one burst join one incident."""
+        for _ in range(3):
+            with self.session() as s:
+                claim = s.exec(select(IncidentKeyRow).where(IncidentKeyRow.key == key).with_for_update()).first()
+                if claim is not None and claim.last_at is not None and claim.last_at >= at - window:
+                    claim.last_at = max(claim.last_at, at)
+                    s.add(claim)
+                    s.exec(update(IncidentRow).where(IncidentRow.id == claim.incident_id)  # type: ignore[call-overload]
+                           .values(last_alert_at=claim.last_at))
+                    s.commit()
+                    return claim.incident_id
+                incident_id = f"inc-{at:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+                s.add(IncidentRow(id=incident_id, key=key, title=title[:512], opened_at=at, last_alert_at=at))
+                if claim is None:
+                    s.add(IncidentKeyRow(key=key, incident_id=incident_id, last_at=at))
+                else:
+                    claim.incident_id, claim.last_at = incident_id, at
+                    s.add(claim)
+                try:
+                    s.commit()
+                    return incident_id
+                except IntegrityError:  # another delivery opened it in between: join that one
+                    s.rollback()
+        raise RuntimeError(f"could not open or join an incident for {key}")
+
+    def incident_of_fingerprint(self, fingerprint: str) -> str | None:
+        """The incident of the latest firing delivery of an alert (its resolution joins that incident)."""
+        with self.session() as s:
+            return s.exec(select(AlertRow.incident_id).where(
+                AlertRow.fingerprint == fingerprint, AlertRow.status == "firing", col(AlertRow.incident_id).is_not(None))
+                .order_by(col(AlertRow.id).desc())).first()
+
+    def incidents(self, limit: int = 100) -> list[IncidentRow]:
+        with self.session() as s:
+            return list(s.exec(select(IncidentRow).order_by(col(IncidentRow.last_alert_at).desc()).limit(limit)))
+
+    def incident(self, incident_id: str) -> IncidentRow | None:
+        with self.session() as s:
+            return s.get(IncidentRow, incident_id)
+
+    def alerts_of_incidents(self, incident_ids: list[str]) -> list[AlertRow]:
+        if not incident_ids:
+            return []
+        with self.session() as s:
+            return list(s.exec(select(AlertRow).where(col(AlertRow.incident_id).in_(incident_ids))
+                               .order_by(col(AlertRow.id))))
+
+    def executions_by_id(self, execution_ids: list[str]) -> list[ExecutionRow]:
+        if not execution_ids:
+            return []
+        with self.session() as s:
+            return list(s.exec(select(ExecutionRow).where(col(ExecutionRow.id).in_(execution_ids))
+                               .order_by(col(ExecutionRow.started_at))))
 
     # -- people's choices -------------------------------------------------------------------------
 

@@ -93,6 +93,7 @@ class AlertRow(SQLModel, table=True):
     execution_id: str | None = Field(default=None, index=True, max_length=400)
     runbook_id: str | None = Field(default=None, max_length=128)
     raw: dict = _json(dict)
+    incident_id: str | None = Field(default=None, index=True, max_length=64)
 
 
 class ExecutionRow(SQLModel, table=True):
@@ -260,6 +261,28 @@ class AuditHeadRow(SQLModel, table=True):
     seq: int
     hash: str = Field(max_length=64)
     mac: str = Field(max_length=64)
+
+
+class IncidentRow(SQLModel, table=True):
+    """Alerts that belong together (the same `instance`, else `service`, within a few minutes): one
+    incident, one timeline. Its alerts point at it; its executions are theirs."""
+
+    __tablename__ = "incidents"
+    id: str = Field(primary_key=True, max_length=64)
+    key: str = Field(index=True, max_length=512)  # label=value the alerts share, e.g. instance=web-1
+    title: str = Field(max_length=512)  # the first alert's name and the key
+    opened_at: datetime | None = _ts()
+    last_alert_at: datetime | None = _ts()
+
+
+class IncidentKeyRow(SQLModel, table=True):
+    """The open incident of a key: the row each new alert of that key locks, so that two API
+    replicas never open two incidents for one burst."""
+
+    __tablename__ = "incident_keys"
+    key: str = Field(primary_key=True, max_length=512)
+    incident_id: str = Field(max_length=64)
+    last_at: datetime | None = _ts()
 
 
 class PairingRow(SQLModel, table=True):

@@ -1,0 +1,121 @@
+"""Incidents as people read them: the alerts that belong together, the executions they started,
+and one timeline. Open while any of its alerts still fires; resolved when the last one resolved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from runbooks.storage.tables import AlertRow, ExecutionRow, IncidentRow
+from services.cockpit import timeline
+from services.context import Services
+from services.errors import NotFound
+
+
+class IncidentAlert(BaseModel):
+    id: int
+    alertname: str | None
+    status: str
+    fingerprint: str
+    labels: dict[str, str]
+    received_at: datetime | None
+    runbook_id: str | None
+    execution_id: str | None
+
+
+class IncidentExecution(BaseModel):
+    id: str
+    runbook_id: str
+    status: str
+    started_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class IncidentMoment(BaseModel):
+    at: datetime
+    kind: str
+    message: str
+
+
+class IncidentSummary(BaseModel):
+    id: str
+    title: str
+    key: str = Field(description="what its alerts share, e.g. instance=web-1")
+    status: str = Field(description="firing: an alert of it still fires; resolved: every one resolved")
+    opened_at: datetime | None
+    last_alert_at: datetime | None
+    resolved_at: datetime | None
+    alertnames: list[str]
+    alerts: int
+    executions: list[str]
+
+
+class Incident(IncidentSummary):
+    alert_list: list[IncidentAlert]
+    execution_list: list[IncidentExecution]
+    timeline: list[IncidentMoment]
+
+
+def _summary(row: IncidentRow, alerts: list[AlertRow]) -> IncidentSummary:
+    latest: dict[str, AlertRow] = {}
+    for a in alerts:  # by id: the latest delivery of each alert says whether it still fires
+        latest[a.fingerprint] = a
+    firing = any(a.status == "firing" for a in latest.values())
+    resolved_at = None if firing or not latest else max((a.received_at for a in latest.values() if a.received_at),
+                                                        default=None)
+    names = sorted({a.alertname for a in alerts if a.alertname})
+    executions = list(dict.fromkeys(a.execution_id for a in alerts if a.execution_id))
+    return IncidentSummary(id=row.id, title=row.title, key=row.key, status="firing" if firing else "resolved",
+                           opened_at=row.opened_at, last_alert_at=row.last_alert_at, resolved_at=resolved_at,
+                           alertnames=names, alerts=len(latest), executions=executions)
+
+
+async def list_incidents(svc: Services, limit: int = 100) -> list[IncidentSummary]:
+    def read() -> list[IncidentSummary]:
+        rows = svc.store.incidents(limit)
+        by_incident: dict[str, list[AlertRow]] = {}
+        for a in svc.store.alerts_of_incidents([r.id for r in rows]):
+            by_incident.setdefault(a.incident_id or "", []).append(a)
+        return [_summary(r, by_incident.get(r.id, [])) for r in rows]
+
+    return await asyncio.to_thread(read)
+
+
+def _moments(alerts: list[AlertRow], executions: list[ExecutionRow], store) -> list[IncidentMoment]:  # noqa: ANN001
+    out = [IncidentMoment(at=a.received_at, kind=f"alert_{a.status}", message=f"{a.alertname or 'alert'} {a.status}"
+                          + (f" ({', '.join(f'{k}={v}' for k, v in sorted(a.labels.items()) if k != 'alertname')})"
+                             if a.status == "firing" else ""))
+           for a in alerts if a.received_at is not None]
+    for ex in executions:
+        found = store.get_execution(ex.id)
+        if found is None:
+            continue
+        row, steps, approvals, events = found
+        out += [IncidentMoment(at=m.at, kind=m.kind, message=f"{ex.runbook_id}: {m.message}")
+                for m in timeline(row, steps, approvals, events)]
+    return sorted(out, key=lambda m: m.at)
+
+
+async def incident(svc: Services, incident_id: str) -> Incident:
+    def read() -> Incident:
+        row = svc.store.incident(incident_id)
+        if row is None:
+            raise NotFound(f"no incident {incident_id!r}")
+        alerts = svc.store.alerts_of_incidents([row.id])
+        summary = _summary(row, alerts)
+        executions = svc.store.executions_by_id(summary.executions)
+        return Incident(
+            **summary.model_dump(),
+            alert_list=[IncidentAlert(id=a.id or 0, alertname=a.alertname, status=a.status, fingerprint=a.fingerprint,
+                                      labels=a.labels, received_at=a.received_at, runbook_id=a.runbook_id,
+                                      execution_id=a.execution_id) for a in alerts],
+            execution_list=[IncidentExecution(id=e.id, runbook_id=e.runbook_id, status=e.status,
+                                              started_by=e.started_by, started_at=e.started_at,
+                                              finished_at=e.finished_at) for e in executions],
+            timeline=_moments(alerts, executions, svc.store))
+
+    return await asyncio.to_thread(read)

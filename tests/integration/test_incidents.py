@@ -1,0 +1,73 @@
+"""Incidents: alerts from one instance firing close together are one incident with one timeline;
+another instance, a runbook's `group_by`, or a quiet window make another. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from support.alerts import alert_payload
+from support.harness import Harness, make_settings, running_product
+from support.web import sign_in
+
+
+def _alert(name: str, log: Path, instance: str, status: str = "firing", fingerprint: str | None = None,
+           **labels: str) -> dict:
+    body = alert_payload(name, log, status=status, fingerprint=fingerprint)
+    body["alerts"][0]["labels"] |= {"instance": instance, **labels}
+    return body
+
+
+async def _send(h: Harness, body: dict) -> dict:
+    resp = await h.http.post("/api/v1/alerts/alertmanager", json=body)
+    assert resp.status_code == 202, resp.text
+    return resp.json()
+
+
+async def test_alerts_of_one_instance_are_one_incident_until_they_resolve(
+        temporal, temporal_address: str, tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path, temporal_address, database_url, incident_window_seconds=2)
+    async with running_product(temporal.client, settings, tmp_path) as h:
+        box, other = f"db-{uuid.uuid4().hex[:6]}", f"web-{uuid.uuid4().hex[:6]}"
+        started = await _send(h, _alert("E2EChange", tmp_path / "a.log", box, fingerprint=f"{box}-change"))
+        await _send(h, _alert("DiskAlmostFull", tmp_path / "b.log", box, fingerprint=f"{box}-disk"))
+        await _send(h, _alert("DiskAlmostFull", tmp_path / "c.log", other, fingerprint=f"{other}-disk"))
+
+        listed = (await h.http.get("/api/v1/incidents")).json()
+        mine = next(i for i in listed if i["key"] == f"instance={box}")
+        assert mine["alertnames"] == ["DiskAlmostFull", "E2EChange"] and mine["alerts"] == 2
+        assert mine["status"] == "firing" and mine["executions"] == [started["executions"][0]["id"]]
+        assert any(i["key"] == f"instance={other}" and i["id"] != mine["id"] for i in listed), "another instance"
+
+        await h.wait_for(started["executions"][0]["id"], "waiting_approval", step="change-a")
+        detail = (await h.http.get(f"/api/v1/incidents/{mine['id']}")).json()
+        assert [a["alertname"] for a in detail["alert_list"]] == ["E2EChange", "DiskAlmostFull"]
+        kinds = [m["kind"] for m in detail["timeline"]]
+        assert kinds[0] == "alert_firing" and "started" in kinds and "approval_requested" in kinds
+
+        for name, fingerprint in (("E2EChange", f"{box}-change"), ("DiskAlmostFull", f"{box}-disk")):
+            await _send(h, _alert(name, tmp_path / "r.log", box, status="resolved", fingerprint=fingerprint))
+        resolved = (await h.http.get(f"/api/v1/incidents/{mine['id']}")).json()
+        assert resolved["status"] == "resolved" and resolved["resolved_at"] is not None
+        assert [m["kind"] for m in resolved["timeline"]].count("alert_resolved") == 2
+
+        await asyncio.sleep(2.5)  # quiet for longer than the window: the next alert is a new incident
+        await _send(h, _alert("DiskAlmostFull", tmp_path / "d.log", box, fingerprint=f"{box}-disk-again"))
+        keyed = [i for i in (await h.http.get("/api/v1/incidents")).json() if i["key"] == f"instance={box}"]
+        assert len(keyed) == 2 and keyed[0]["id"] != mine["id"]
+
+        browser = await sign_in(h, "iris", "viewer")
+        page = (await h.http.get(f"/incidents/{mine['id']}", headers=browser.headers)).text
+        assert "E2EChange" in page and "Timeline" in page
+        assert (await h.http.get("/incidents", headers=browser.headers)).status_code == 200
+        assert (await h.http.get("/api/v1/incidents/no-such-incident")).status_code == 404
+
+
+async def test_a_runbooks_group_by_decides_what_belongs_together(harness: Harness, tmp_path: Path) -> None:
+    node = f"node-{uuid.uuid4().hex[:6]}"
+    for n, instance in enumerate(("pod-a", "pod-b")):  # two instances, one node: one incident
+        await _send(harness, _alert("PodEvictedOnNode", tmp_path / f"{n}.log", instance, node=node,
+                                    fingerprint=f"{node}-{n}"))
+    keys = [i["key"] for i in (await harness.http.get("/api/v1/incidents")).json()]
+    assert keys.count(f"node={node}") == 1 and not any(k.startswith("instance=pod-") for k in keys)
