@@ -350,3 +350,33 @@ def execution_report(facts: ReportFacts, level: int = 1) -> str:
     for title, lines in sections:
         out += ["", f"{h2} {title}", "", *lines]
     return "\n".join(out) + "\n"
+
+
+@dataclass
+class IncidentAlertLine:
+    at: datetime | None
+    alertname: str
+    status: str
+    labels: dict[str, str]
+
+
+def incident_report(title: str, key: str, status: str, opened_at: datetime | None, resolved_at: datetime | None,
+                    alerts: Sequence[IncidentAlertLine], moments: Sequence[Moment],
+                    executions: Sequence[ReportFacts]) -> str:
+    """An incident: what fired and when, one timeline, then each execution's report one level down."""
+    lasted = duration(opened_at, resolved_at)
+    state = f"resolved {utc(resolved_at)} UTC, after {lasted}" if status == "resolved" and lasted else "still firing"
+    out = [f"# Incident: {text(title)}", "", "## Summary", "",
+           f"- **Grouped by:** {code_span(key)}", f"- **Opened:** {utc(opened_at)} UTC", f"- **State:** {state}",
+           f"- **Alerts:** {len({(a.alertname, tuple(sorted(a.labels.items()))) for a in alerts})}, "
+           f"**executions:** {len(executions)}", "", "## Alerts", ""]
+    out += [f"- {utc(a.at)} {text(a.alertname)} {a.status}"
+            + (f" ({', '.join(f'{text(k)}={text(v)}' for k, v in sorted(a.labels.items()) if k != 'alertname')})"
+               if a.status == "firing" else "") for a in alerts] or ["None."]
+    out += ["", "## Timeline (UTC)", ""]
+    out += [f"- {utc(m.at)} {text(m.kind.replace('_', ' '))}: {text(m.message)}" for m in moments] or ["Nothing."]
+    for facts in executions:
+        out += ["", execution_report(facts, level=2).rstrip("\n")]
+    if not executions:
+        out += ["", "## Executions", "", "No runbook ran for these alerts."]
+    return "\n".join(out) + "\n"

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from runbooks.report import ReportFacts, execution_report as write_report
+from runbooks.report import IncidentAlertLine, ReportFacts, execution_report as write_report, incident_report as write_incident
 from services.cockpit import pinned, timeline
 from services.context import Services
 from services.errors import NotFound
+from services.incidents import incident as read_incident
 from services.insights import runbook_insights
 
 
@@ -45,3 +46,12 @@ async def execution_facts(svc: Services, execution_id: str) -> ReportFacts:
 async def execution_report(svc: Services, execution_id: str) -> str:
     """The Markdown incident report of one execution; NotFound for an unknown id."""
     return write_report(await execution_facts(svc, execution_id))
+
+
+async def incident_report(svc: Services, incident_id: str) -> str:
+    """The Markdown report of an incident: its alerts and timeline, then each execution's report."""
+    found = await read_incident(svc, incident_id)
+    executions = [await execution_facts(svc, e.id) for e in found.execution_list]
+    return write_incident(found.title, found.key, found.status, found.opened_at, found.resolved_at,
+                          [IncidentAlertLine(a.received_at, a.alertname or "alert", a.status, a.labels)
+                           for a in found.alert_list], found.timeline, executions)

@@ -7,9 +7,11 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import needs
 from api.deps import services
 from api.problems import responses
+from api.routes.executions import MarkdownResponse
 from runbooks.access import Permission
 from services import incidents
 from services.context import Services
+from services.reports import incident_report
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=responses(401, 403, 404))
 
@@ -25,3 +27,10 @@ async def list_incidents(limit: int = Query(100, ge=1, le=1000),
 async def get_incident(incident_id: str, svc: Services = Depends(services)) -> incidents.Incident:
     """An incident: its alerts, the executions they started, and its timeline (alerts, steps, decisions)."""
     return await incidents.incident(svc, incident_id)
+
+
+@router.get("/{incident_id}/report", response_class=MarkdownResponse, dependencies=[Depends(needs(Permission.read))],
+            responses={200: {"description": "The incident report, in Markdown", "content": {"text/markdown": {}}}})
+async def report(incident_id: str, svc: Services = Depends(services)) -> MarkdownResponse:
+    """The incident's report in Markdown: what fired, one timeline, then each execution's report."""
+    return MarkdownResponse(await incident_report(svc, incident_id))

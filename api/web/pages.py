@@ -26,7 +26,7 @@ from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
 from services.insights import runbook_insights
-from services.reports import execution_report
+from services.reports import execution_report, incident_report
 from services.starts import start_by_hand
 from services.versions import add_text, review
 
@@ -82,8 +82,8 @@ async def execution_page(request: Request, execution_id: str, viewer: Viewer = D
 async def report_page(request: Request, execution_id: str, viewer: Viewer = Depends(page(Permission.read)),
                       svc: Services = Depends(services)) -> Response:
     text = await execution_report(svc, execution_id)
-    return render(request, "report.html", viewer=viewer, execution_id=execution_id, report=markdown(text),
-                  source=text, nav="now")
+    return render(request, "report.html", viewer=viewer, back=f"/executions/{execution_id}", what="execution",
+                  api=f"/api/v1/executions/{execution_id}/report", report=markdown(text), source=text, nav="now")
 
 
 async def _decided(request: Request, svc: Services, viewer: Viewer, execution_id: str, step_id: str, *,
@@ -303,6 +303,14 @@ async def incident_page(request: Request, incident_id: str, viewer: Viewer = Dep
                         svc: Services = Depends(services)) -> Response:
     return render(request, "incident.html", viewer=viewer, incident=await incidents.incident(svc, incident_id),
                   nav="incidents")
+
+
+@router.get("/incidents/{incident_id}/report")
+async def incident_report_page(request: Request, incident_id: str, viewer: Viewer = Depends(page(Permission.read)),
+                               svc: Services = Depends(services)) -> Response:
+    text = await incident_report(svc, incident_id)
+    return render(request, "report.html", viewer=viewer, back=f"/incidents/{incident_id}", what="incident",
+                  api=f"/api/v1/incidents/{incident_id}/report", report=markdown(text), source=text, nav="incidents")
 
 
 # -- alerts ------------------------------------------------------------------------------------

@@ -57,7 +57,13 @@ async def test_alerts_of_one_instance_are_one_incident_until_they_resolve(
         keyed = [i for i in (await h.http.get("/api/v1/incidents")).json() if i["key"] == f"instance={box}"]
         assert len(keyed) == 2 and keyed[0]["id"] != mine["id"]
 
+        report = await h.http.get(f"/api/v1/incidents/{mine['id']}/report")
+        assert report.status_code == 200 and report.headers["content-type"].startswith("text/markdown")
+        assert report.text.startswith(f"# Incident: E2EChange on instance={box}") and "resolved" in report.text
+        assert "## Incident report: End-to-end change with approvals" in report.text, "its execution, one level down"
+
         browser = await sign_in(h, "iris", "viewer")
+        assert (await h.http.get(f"/incidents/{mine['id']}/report", headers=browser.headers)).status_code == 200
         page = (await h.http.get(f"/incidents/{mine['id']}", headers=browser.headers)).text
         assert "E2EChange" in page and "Timeline" in page
         assert (await h.http.get("/incidents", headers=browser.headers)).status_code == 200
