@@ -35,6 +35,20 @@ class StartExecution(_Authenticated):
     mode: Mode = Mode.copilot
 
 
+class NoteBody(_Authenticated):
+    text: str = Field(min_length=1, max_length=4000, description="an observation, or what you ran by hand: "
+                      "I also ran `systemctl restart nginx`")
+
+
+class NoteView(BaseModel):
+    id: int
+    execution_id: str
+    author: str
+    text: str
+    command: str | None = Field(description="the command the note says was run by hand, if any")
+    at: datetime | None
+
+
 class DismissBody(_Authenticated):
     reason: str = Field(min_length=1, max_length=2000, description="why this change is not wanted")
 

@@ -7,7 +7,9 @@ suggestion never offers a version that would not load.
 
 - **remove a dead step**: rejected or skipped in every one of 3+ runs (runbooks/insights.py);
 - **bind a value**: people supplied `labels.x` by hand in 3+ runs, and every time it equalled the
-  same alert label: use that label instead (`{{ labels.pod }}` -> `{{ labels.instance }}`).
+  same alert label: use that label instead (`{{ labels.pod }}` -> `{{ labels.instance }}`);
+- **add a step**: notes say people ran the same command by hand ("I also ran `cmd`") in 2+ runs:
+  a step with it after the last one (its risk classified like any step's, so review follows).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from pydantic import BaseModel, Field
 
 from runbooks.insights import DEAD_AFTER, RunbookInsights
 from runbooks.model import Runbook
+from runbooks.notes import same_command
 
 BIND_AFTER = DEAD_AFTER
+ADD_AFTER = 2  # runs in which people ran the same command by hand
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Suggestion(BaseModel):
     id: str = Field(description="stable for the same proposal on the same live version")
     runbook_id: str
     version: int = Field(description="the live version it changes")
-    kind: str = Field(description="remove_dead_step | bind_value")
+    kind: str = Field(description="remove_dead_step | bind_value | add_step")
     step_id: str
     title: str
     evidence: list[str]
@@ -87,9 +91,52 @@ def without_step(source: str, runbook: Runbook, step_id: str) -> str | None:
     return "".join(lines[:start] + lines[end:])
 
 
+def with_step(source: str, runbook: Runbook, title: str, command: str) -> str | None:
+    """The source with one more step after the last: the same list style, the command in a block."""
+    steps = sorted((s for s in runbook.steps if s.line), key=lambda s: s.line)
+    if not steps:
+        return None
+    lines = source.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = _start_of(lines, steps[-1].line)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    while end > start + 1 and not lines[end - 1].strip():  # after the last item, before blank lines
+        end -= 1
+    numbered = re.match(r"^(\s{0,3})(\d{1,9})([.)])\s", lines[start])
+    bullet = re.match(r"^(\s{0,3})([-*+])\s", lines[start])
+    if numbered:
+        marker = f"{numbered.group(1)}{int(numbered.group(2)) + 1}{numbered.group(3)}"
+    elif bullet:
+        marker = f"{bullet.group(1)}{bullet.group(2)}"
+    else:
+        return None
+    indent = " " * (len(marker) + 1)
+    block = [f"{marker} **{title}**\n", f"{indent}```sh\n", f"{indent}{command}\n", f"{indent}```\n"]
+    return "".join(lines[:end] + block + lines[end:])
+
+
 def with_binding(source: str, variable: str, label: str) -> str:
     """`{{ labels.pod }}` (any spacing, any filter after it) -> `{{ labels.instance }}`, everywhere."""
     return re.sub(rf"(\{{\{{\s*){re.escape(variable)}(?![\w.])", rf"\g<1>labels.{label}", source)
+
+
+@dataclass(frozen=True)
+class RanByHand:
+    """A command a note says was run by hand during one of the runbook's runs."""
+
+    execution_id: str
+    author: str
+    command: str
+    note: str
+
+
+def commands_people_ran(ran: list[RanByHand]) -> dict[str, list[RanByHand]]:
+    """Commands run by hand in at least ADD_AFTER different runs, with the notes that say so."""
+    by_command: dict[str, list[RanByHand]] = {}
+    for r in ran:
+        by_command.setdefault(same_command(r.command), []).append(r)
+    return {cmd: rows for cmd, rows in by_command.items() if len({r.execution_id for r in rows}) >= ADD_AFTER}
 
 
 def bindings(supplied: list[Supplied]) -> dict[tuple[str, str], tuple[str, list[Supplied]]]:
@@ -112,7 +159,7 @@ def bindings(supplied: list[Supplied]) -> dict[tuple[str, str], tuple[str, list[
 
 
 def suggest(runbook: Runbook, version: int, source: str, insights: RunbookInsights, supplied: list[Supplied],
-            parse: Callable[[str], Runbook]) -> list[Suggestion]:
+            parse: Callable[[str], Runbook], ran: list[RanByHand] | None = None) -> list[Suggestion]:
     """Every proposal the evidence supports, each checked by parsing its text with `parse`."""
     out: list[Suggestion] = []
     live_ids = [s.id for s in runbook.steps]
@@ -141,6 +188,22 @@ def suggest(runbook: Runbook, version: int, source: str, insights: RunbookInsigh
             title=f"Fill `{variable}` from the alert's `{label}` label in '{titles[step_id]}'",
             evidence=[f"people typed `{variable}` by hand in {len({r.execution_id for r in rows})} runs, and it always "
                       f"equalled the alert's `{label}` label: {examples}"],
+            diff=_diff(runbook.id, version, source, text), text=text))
+    have = {same_command(s.command) for s in runbook.steps if s.command}
+    for command, rows in sorted(commands_people_ran(ran or []).items()):
+        if command in have:
+            continue
+        title = f"Also run {command if len(command) <= 60 else command[:59] + '…'}".replace("*", "")
+        text = with_step(source, runbook, title, command)
+        parsed = _parsed(parse, text) if text is not None else []
+        if text is None or len(parsed) != len(runbook.steps) + 1 or same_command(parsed[-1].command or "") != command:
+            continue
+        runs = len({r.execution_id for r in rows})
+        examples = "; ".join(f"{r.author} in {r.execution_id}: “{r.note[:120]}”" for r in rows[:3])
+        out.append(Suggestion(
+            id=_id(runbook.id, version, "add_step", command), runbook_id=runbook.id, version=version,
+            kind="add_step", step_id=parsed[-1].id, title=f"Add the step people ran by hand: `{command}`",
+            evidence=[f"people ran `{command}` by hand in {runs} runs: {examples}"],
             diff=_diff(runbook.id, version, source, text), text=text))
     return out
 

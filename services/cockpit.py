@@ -24,7 +24,7 @@ from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel
 from runbooks.review import review_reasons
 from runbooks.storage.store import Store
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, EventRow, ExecutionRow, RunbookRow, StepRow, utcnow,
+    AlertRow, ApprovalRow, EventRow, ExecutionRow, NoteRow, RunbookRow, StepRow, utcnow,
 )
 from services.context import Services
 from services.decisions import refusal_of
@@ -197,9 +197,11 @@ async def now(svc: Services, who: Principal) -> tuple[list[OpenExecution], list[
 DERIVED = {"started", "approval_requested", "decided", "step_finished"}  # read from the rows below instead
 
 
-def timeline(ex: ExecutionRow, steps: list[StepRow], approvals: list[ApprovalRow], events: list[EventRow]) -> list[Moment]:
+def timeline(ex: ExecutionRow, steps: list[StepRow], approvals: list[ApprovalRow], events: list[EventRow],
+             notes: list[NoteRow] | tuple = ()) -> list[Moment]:
     """What happened, in order: the recorded events (escalations, the end, the alert resolving) with
-    what the step records say (each start, wait, decision and finish), which chat-less runs lack."""
+    what the step records say (each start, wait, decision and finish), which chat-less runs lack,
+    and the notes people added."""
     titles = {s.step_id: s.title for s in steps}
     out = [Moment(e.at, e.kind, e.message) for e in events if e.at is not None and e.kind not in DERIVED]
     if ex.started_at is not None:
@@ -217,6 +219,7 @@ def timeline(ex: ExecutionRow, steps: list[StepRow], approvals: list[ApprovalRow
             verdict = "approved" if a.approved else "rejected"
             comment = f": {a.comment}" if a.comment else ""
             out.append(Moment(a.decided_at, "decided", f"'{titles.get(a.step_id, a.step_id)}' {verdict} by {a.actor}{comment}"))
+    out += [Moment(n.at, "note", f"{n.author}: {n.text}") for n in notes if n.at is not None]
     return sorted(out, key=lambda m: (m.at, m.kind != "started"))
 
 
@@ -242,7 +245,7 @@ def _execution_page(svc: Services, who: Principal, execution_id: str) -> Executi
     may_cancel = "it has ended" if terminal else who.refusal(Permission.cancel, team, "cancel executions")
     ui = (f"http://127.0.0.1:{svc.settings.temporal_ui_port}/namespaces/{svc.settings.temporal_namespace}"
           f"/workflows/{ex.id}")
-    return ExecutionPage(ex, runbook, author, cards, timeline(ex, steps, approvals, events),
+    return ExecutionPage(ex, runbook, author, cards, timeline(ex, steps, approvals, events, store.notes_of([ex.id])),
                          store.alert_of_execution(ex.id), may_cancel, ui)
 
 

@@ -96,7 +96,7 @@ def _moments(alerts: list[AlertRow], executions: list[ExecutionRow], store) -> l
             continue
         row, steps, approvals, events = found
         out += [IncidentMoment(at=m.at, kind=m.kind, message=f"{ex.runbook_id}: {m.message}")
-                for m in timeline(row, steps, approvals, events)]
+                for m in timeline(row, steps, approvals, events, store.notes_of([ex.id]))]
     return sorted(out, key=lambda m: m.at)
 
 

@@ -23,7 +23,7 @@ def _gather(svc: Services, execution_id: str) -> ReportFacts:
     runbook, _ = pinned(svc, ex.runbook_id, ex.runbook_version)
     return ReportFacts(
         execution=ex, runbook_title=runbook.title if runbook else ex.runbook_id, steps=steps, approvals=approvals,
-        timeline=timeline(ex, steps, approvals, events), has_alert=alert is not None,
+        timeline=timeline(ex, steps, approvals, events, svc.store.notes_of([ex.id])), has_alert=alert is not None,
         labels={k: str(v) for k, v in (alert.labels if alert else {}).items()},
         annotations={k: str(v) for k, v in (alert.annotations if alert else {}).items()})
 

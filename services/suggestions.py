@@ -10,7 +10,7 @@ from runbooks.access import Permission, Principal
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.reader import parse_text
 from runbooks.storage.tables import DismissalRow, utcnow
-from runbooks.suggestions import Suggestion, suggest
+from runbooks.suggestions import RanByHand, Suggestion, suggest
 from services.context import Services
 from services.errors import Forbidden, Invalid, NotFound
 from services.insights import runbook_insights
@@ -24,10 +24,12 @@ async def suggestions(svc: Services, runbook_id: str) -> list[Suggestion]:
     row = await asyncio.to_thread(svc.store.version_row, runbook_id, version)
     assert row is not None
     learned = await runbook_insights(svc, runbook_id)
-    supplied, dismissed = await asyncio.to_thread(
-        lambda: (svc.store.supplied_values(runbook_id), svc.store.dismissed(runbook_id)))
+    supplied, dismissed, noted = await asyncio.to_thread(
+        lambda: (svc.store.supplied_values(runbook_id), svc.store.dismissed(runbook_id),
+                 svc.store.commands_run_by_hand(runbook_id)))
+    ran = [RanByHand(n.execution_id, n.author, n.command, n.text) for n in noted if n.command]
     found = await asyncio.to_thread(suggest, runbook, version, row.source, learned, supplied,
-                                    lambda text: parse_text(text, runbook.source_path, runbook.id))
+                                    lambda text: parse_text(text, runbook.source_path, runbook.id), ran)
     return [s for s in found if s.id not in dismissed]
 
 

@@ -12,13 +12,14 @@ from api.auth import needs
 from api.deps import services
 from api.problems import responses
 from api.schemas import (
-    Approval, AuditEntryView, DecisionAccepted, DecisionBody, EventView, Evidence, EvidenceStep, ExecutionView, Rollback,
+    Approval, AuditEntryView, DecisionAccepted, DecisionBody, EventView, Evidence, EvidenceStep, ExecutionView, NoteBody,
+    NoteView, Rollback,
     StepView,
 )
 from runbooks.access import Permission, Principal
 from runbooks.contract import ExecutionState
 from runbooks.storage.tables import ExecutionRow
-from services import control
+from services import control, notes
 from services.context import Services
 from services.decisions import decide
 from services.reports import execution_report
@@ -134,6 +135,23 @@ async def evidence(execution_id: str, svc: Services = Depends(services)) -> Evid
                  and s.rollback_status != "succeeded"],
         audit=[AuditEntryView(seq=e.seq, at=e.at, actor=e.actor, action=e.action, target=e.target, detail=e.detail,
                               hash=e.hash) for e in entries])
+
+
+def _note(n) -> NoteView:  # noqa: ANN001
+    return NoteView(id=n.id or 0, execution_id=n.execution_id, author=n.author, text=n.text, command=n.command, at=n.at)
+
+
+@router.post("/{execution_id}/notes", status_code=201, response_model=NoteView)
+async def add_note(execution_id: str, body: NoteBody, svc: Services = Depends(services),
+                   who: Principal = Depends(needs(Permission.decide))) -> NoteView:
+    """Add a note to the execution's timeline and report, as yourself. "I also ran `cmd`" keeps the
+    command: one that people run by hand in several runs becomes a suggested step."""
+    return _note(await notes.add_note(svc, who, execution_id, body.text))
+
+
+@router.get("/{execution_id}/notes", response_model=list[NoteView], dependencies=[Depends(needs(Permission.read))])
+async def list_notes(execution_id: str, svc: Services = Depends(services)) -> list[NoteView]:
+    return [_note(n) for n in await notes.notes(svc, execution_id)]
 
 
 @router.get("/{execution_id}/report", response_class=MarkdownResponse, dependencies=[Depends(needs(Permission.read))],

@@ -21,7 +21,7 @@ from api.web.render import markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
-from services import cockpit, control, incidents, pairings, suggestions
+from services import cockpit, control, incidents, notes, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -119,6 +119,20 @@ async def approve(request: Request, execution_id: str, step_id: str,
 async def reject(request: Request, execution_id: str, step_id: str,
                  viewer: Viewer = Depends(page(Permission.decide)), svc: Services = Depends(services)) -> Response:
     return await _decided(request, svc, viewer, execution_id, step_id, approved=False)
+
+
+@router.post("/executions/{execution_id}/notes")
+async def add_note(request: Request, execution_id: str, viewer: Viewer = Depends(page(Permission.decide)),
+                   svc: Services = Depends(services)) -> Response:
+    form = await _form(request)
+    try:
+        await notes.add_note(svc, viewer.principal, execution_id, form.get("text", ""))
+    except ServiceError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return await _execution(request, svc, viewer, execution_id, status_code=exc.status,
+                                error={"action": "note", "message": exc.reason, "form": form})
+    return RedirectResponse(f"/executions/{execution_id}#notes", status_code=303)
 
 
 @router.post("/executions/{execution_id}/cancel")

@@ -19,7 +19,7 @@ from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
     AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, EventRow, ExecutionRow, GroupClaim, IncidentKeyRow, IncidentRow,
-    PairingRow, RejectedDelivery, RunbookRow, RunbookVersionRow, StepRow, utcnow,
+    NoteRow, PairingRow, RejectedDelivery, RunbookRow, RunbookVersionRow, StepRow, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -490,6 +490,33 @@ class Store:
         with self.session() as s:
             return list(s.exec(select(ExecutionRow).where(col(ExecutionRow.id).in_(execution_ids))
                                .order_by(col(ExecutionRow.started_at))))
+
+    # -- notes ------------------------------------------------------------------------------------
+
+    def add_note(self, row: NoteRow) -> NoteRow:
+        row.text = mask(row.text) or ""
+        row.command = mask(row.command) if row.command else None
+        with self.session() as s:
+            s.add(row)
+            self._touch(s, row.execution_id)
+            s.commit()
+            s.refresh(row)
+            return row
+
+    def notes_of(self, execution_ids: list[str]) -> list[NoteRow]:
+        if not execution_ids:
+            return []
+        with self.session() as s:
+            return list(s.exec(select(NoteRow).where(col(NoteRow.execution_id).in_(execution_ids))
+                               .order_by(col(NoteRow.id))))
+
+    def commands_run_by_hand(self, runbook_id: str, limit: int = 2000) -> list[NoteRow]:
+        """Notes on this runbook's executions that name a command run by hand, newest first."""
+        with self.session() as s:
+            return list(s.exec(select(NoteRow).join(ExecutionRow, col(ExecutionRow.id) == col(NoteRow.execution_id))
+                               .where(ExecutionRow.runbook_id == runbook_id, ExecutionRow.mode != "dry_run",
+                                      col(NoteRow.command).is_not(None))
+                               .order_by(col(NoteRow.id).desc()).limit(limit)))
 
     # -- people's choices -------------------------------------------------------------------------
 

@@ -285,6 +285,19 @@ class IncidentKeyRow(SQLModel, table=True):
     last_at: datetime | None = _ts()
 
 
+class NoteRow(SQLModel, table=True):
+    """What a person adds to an execution's story: an observation, or "I also ran `cmd`" (the
+    command is kept apart, so that one people keep running can become a step)."""
+
+    __tablename__ = "notes"
+    id: int | None = Field(default=None, primary_key=True)
+    execution_id: str = Field(index=True, max_length=400)
+    author: str = Field(max_length=200)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    command: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime | None = _ts()
+
+
 class PairingRow(SQLModel, table=True):
     """A person's choice of runbook for an alert name (they started it by hand for such an alert):
     the next alert of that name matches it, with a reason that names them."""

@@ -54,3 +54,30 @@ def test_a_value_is_bound_only_when_three_runs_agree_on_one_label() -> None:
     assert bindings(runs)[("clean", "labels.pod")][0] == "instance"
     odd = runs[:2] + [_typed(9, "web-9", {"instance": "db-1", "job": "api"})]
     assert bindings(odd) == {}, "one run where it was not the instance: no binding"
+
+
+def test_a_note_names_a_command_run_by_hand_only_when_it_says_so() -> None:
+    from runbooks.notes import ran_by_hand
+
+    assert ran_by_hand("I also ran `systemctl  restart nginx` and it came back") == "systemctl restart nginx"
+    assert ran_by_hand("we ran: kubectl -n web rollout restart deploy/api") == "kubectl -n web rollout restart deploy/api"
+    assert ran_by_hand("Ran ``grep -c ` /var/log/x`` to count") == "grep -c ` /var/log/x"
+    assert ran_by_hand("the disk ran out at 3am") is None
+    assert ran_by_hand("looked at `df -h`, all fine") is None, "code that was not run is just a note"
+
+
+def test_a_command_people_ran_in_two_runs_becomes_a_step_after_the_last() -> None:
+    from runbooks.suggestions import RanByHand, commands_people_ran, with_step
+
+    ran = [RanByHand("ex1", "ana", "systemctl restart nginx", "I also ran `systemctl restart nginx`"),
+           RanByHand("ex1", "bo", "systemctl  restart nginx", "ran it again"),
+           RanByHand("ex2", "cy", "journalctl -u nginx", "I ran `journalctl -u nginx`")]
+    assert commands_people_ran(ran) == {}, "one run only, however many notes"
+    ran.append(RanByHand("ex2", "cy", "systemctl restart nginx", "I also ran `systemctl restart nginx`"))
+    assert list(commands_people_ran(ran)) == ["systemctl restart nginx"]
+    rb = parse_text(TEXT, default_id="disk")
+    text = with_step(TEXT, rb, "Also run systemctl restart nginx", "systemctl restart nginx")
+    assert text is not None
+    steps = parse_text(text, default_id="disk").steps
+    assert [s.id for s in steps][:3] == ["look", "clean-the-cache", "look-again"]
+    assert steps[3].command == "systemctl restart nginx" and "## Notes" in text.rsplit("systemctl restart nginx", 1)[1]
