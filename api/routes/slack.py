@@ -1,4 +1,5 @@
-"""Slack's doors into the product: the Approve/Reject buttons (and the reject modal) and `/runbook`.
+"""Slack's doors into the product: the Approve/Reject buttons (and the reject modal), `/runbook`, and
+replies in an execution's thread (the Events API), which become notes.
 
 Every request is verified with Slack's signing secret over the raw body (`v0:<timestamp>:<body>`,
 HMAC-SHA256, requests older than five minutes refused) before anything is parsed; a request that
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,6 +42,7 @@ from runbooks.settings import Settings
 from services.context import Services
 from services.decisions import decidable_step, decide
 from services.identity import from_slack
+from services.notes import add_note
 from services.errors import Conflict, Invalid, ServiceError, Unavailable
 
 router = APIRouter(prefix="/slack", tags=["slack"], responses=responses(400, 401, 404))
@@ -308,6 +311,72 @@ async def interactions(request: Request, background: BackgroundTasks,
     if kind == "view_submission" and _obj(payload.get("view")).get("callback_id") == REJECT_CALLBACK:
         return await on_reject_submission(svc, payload)
     return Response(status_code=200)  # view_closed, shortcuts, other modals: nothing to do
+
+
+# -- events: replies in an execution's thread become notes ---------------------------------------------
+
+_SEEN_EVENTS: OrderedDict[str, None] = OrderedDict()  # Slack retries an event it thinks we missed
+
+
+def _first_time(event_id: str) -> bool:
+    if not event_id:
+        return True
+    if event_id in _SEEN_EVENTS:
+        return False
+    _SEEN_EVENTS[event_id] = None
+    while len(_SEEN_EVENTS) > 10_000:
+        _SEEN_EVENTS.popitem(last=False)
+    return True
+
+
+async def on_thread_reply(svc: Services, replies: SlackReplies, channel: str, thread_ts: str, user: str,
+                          text: str) -> None:
+    """A reply in an execution's thread is a note by the user it maps to; a refusal is told privately."""
+    try:
+        execution_id = await asyncio.to_thread(svc.store.execution_of_thread, channel, thread_ts)
+        if execution_id is None:
+            return  # a thread that is not an execution's: not ours to read
+        acting = await slack_principal(svc, user)
+        if isinstance(acting, str):
+            await replies.ephemeral(channel, user, f"Your reply was not added to the execution's notes. {acting}")
+            return
+        unescaped = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        await add_note(svc, acting, execution_id, unescaped)
+    except ServiceError as exc:
+        await replies.ephemeral(channel, user, f"Your reply was not added to the execution's notes: {exc.reason}")
+    except Exception:  # the response is gone: never lose a failure silently
+        log.exception("Slack thread reply in %s/%s could not become a note", channel, thread_ts)
+
+
+@router.post("/events", responses={401: refusal(401, "Not signed by Slack"),
+                                   404: refusal(404, "Slack not configured")},
+             dependencies=[Depends(public("signed by Slack: verified before anything is read"))])
+async def events(request: Request, background: BackgroundTasks, svc: Services = Depends(services)) -> dict[str, Any]:
+    """Slack's Events API request URL: a person's reply in an execution's thread becomes a note of
+    that execution ("I also ran `cmd`" included), as the user their Slack id maps to."""
+    secret = svc.settings.slack_signing_secret
+    if not secret or not secret.strip():
+        raise HTTPException(404, detail="Slack is not configured (set SLACK_SIGNING_SECRET)")
+    body = await request.body()
+    if (problem := signature_problem(secret, body, request.headers)) is not None:
+        log.warning("refused Slack request to %s: %s", request.url.path, problem)
+        raise HTTPException(401, detail=problem)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, detail="the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise HTTPException(400, detail="the body is not a JSON object")
+    if payload.get("type") == "url_verification":
+        return {"challenge": _text(payload.get("challenge"))}
+    event = _obj(payload.get("event"))
+    thread_ts, user = _text(event.get("thread_ts")), _text(event.get("user"))
+    is_reply = (event.get("type") == "message" and thread_ts and user and not event.get("bot_id")
+                and not event.get("subtype") and thread_ts != _text(event.get("ts")))
+    if is_reply and _first_time(_text(payload.get("event_id"))):
+        background.add_task(on_thread_reply, svc, SlackReplies(svc.settings), _text(event.get("channel")), thread_ts,
+                            user, _text(event.get("text")))
+    return {}
 
 
 @router.post("/commands", responses={401: refusal(401, "Not signed by Slack"),

@@ -19,7 +19,7 @@ from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
     AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, EventRow, ExecutionRow, GroupClaim, IncidentKeyRow, IncidentRow,
-    NoteRow, PairingRow, RejectedDelivery, RunbookRow, RunbookVersionRow, StepRow, utcnow,
+    NoteRow, PairingRow, RejectedDelivery, RunbookRow, RunbookVersionRow, SlackMessageRow, StepRow, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -502,6 +502,12 @@ class Store:
             s.commit()
             s.refresh(row)
             return row
+
+    def execution_of_thread(self, channel: str, ts: str) -> str | None:
+        """The execution whose Slack thread has this root message."""
+        with self.session() as s:
+            return s.exec(select(SlackMessageRow.execution_id).where(
+                SlackMessageRow.channel == channel, SlackMessageRow.ts == ts, SlackMessageRow.step_id == "")).first()
 
     def notes_of(self, execution_ids: list[str]) -> list[NoteRow]:
         if not execution_ids:

@@ -26,6 +26,9 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from sqlmodel import select
+
+from runbooks.storage.tables import SlackMessageRow
 from services import accounts
 from support import fake_slack
 from support.alerts import fire, lines
@@ -481,3 +484,62 @@ async def test_without_a_signing_secret_the_doors_are_closed(temporal: WorkflowE
         for url in ("/slack/interactions", "/slack/commands"):
             resp = await h.http.post(url, content=body, headers=signed(body))
             assert resp.status_code == 404 and "Slack is not configured" in resp.json()["detail"]
+
+
+# -- thread replies become notes (Events API) ------------------------------------------------------------
+
+async def event(p: Product, payload: dict[str, Any], **sign_kw: Any) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return await p.http.post("/slack/events", content=body,
+                             headers={**signed(body, **sign_kw), "Content-Type": "application/json"})
+
+
+def reply(user: str, thread_ts: str, text: str, **extra: Any) -> dict[str, Any]:
+    """An event_callback for a message posted in a thread, as Slack sends it."""
+    return {"token": "legacy-verification-token", "team_id": "T0TEST", "api_app_id": "A0TEST",
+            "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
+            "event": {"type": "message", "channel": CHANNEL, "user": user, "text": text, "thread_ts": thread_ts,
+                      "ts": f"{time.time():.6f}", "channel_type": "channel", **extra}}
+
+
+async def thread_of(p: Product, execution_id: str) -> str:
+    """The ts of the execution's thread root, as the notifier stored it."""
+    for _ in range(200):
+        with p.h.store.session() as s:
+            ts = s.exec(select(SlackMessageRow.ts).where(SlackMessageRow.execution_id == execution_id,
+                                                         SlackMessageRow.step_id == "")).first()
+        if ts:
+            return ts
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no Slack thread for {execution_id}")
+
+
+async def test_a_reply_in_the_execution_thread_becomes_a_note_by_the_mapped_user(product: Product,
+                                                                                   tmp_path: Path) -> None:
+    ex = await waiting(product, tmp_path / "thread.log")
+    root = {"ts": await thread_of(product, ex)}
+    challenge = await event(product, {"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"})
+    assert challenge.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+    said = reply(CAROL, root["ts"], "cache was cold &amp; slow; I also ran `systemctl restart nginx`")
+    assert (await event(product, said)).status_code == 200
+    assert (await event(product, said)).status_code == 200, "Slack's retry of the same event adds nothing"
+    for _ in range(100):
+        notes = (await product.http.get(f"/api/v1/executions/{ex}/notes")).json()
+        if notes:
+            break
+        await asyncio.sleep(0.05)
+    assert [(n["author"], n["command"]) for n in notes] == [("carol", "systemctl restart nginx")]
+    assert notes[0]["text"] == "cache was cold & slow; I also ran `systemctl restart nginx`"
+
+    await event(product, reply(MALLORY, root["ts"], "I ran `rm -rf /`"))
+    told = await product.ephemeral(MALLORY)
+    assert "not added to the execution's notes" in told["text"] and "not mapped" in told["text"]
+    await event(product, reply(DANA, root["ts"], "looks fine"))
+    assert "may not add notes" in (await product.ephemeral(DANA))["text"], "a viewer's reply is not a note"
+    await event(product, reply(CAROL, root["ts"], "a bot's echo", bot_id="B0BOT"))
+    await event(product, reply(CAROL, "1600000000.000100", "another thread entirely"))
+    await asyncio.sleep(0.3)
+    assert len((await product.http.get(f"/api/v1/executions/{ex}/notes")).json()) == 1
+    forged = await event(product, reply(CAROL, root["ts"], "x"), secret="not-the-secret")
+    assert forged.status_code == 401
