@@ -375,6 +375,13 @@ class Store:
             return {status: n for status, n in s.exec(
                 select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))}
 
+    def runbook_outcomes(self) -> dict[tuple[str, str], int]:
+        """Executions per (runbook, status), dry runs aside: one GROUP BY, for the metrics scrape."""
+        with self.session() as s:
+            return {(rid, status): n for rid, status, n in s.exec(
+                select(ExecutionRow.runbook_id, ExecutionRow.status, func.count())
+                .where(ExecutionRow.mode != "dry_run").group_by(ExecutionRow.runbook_id, ExecutionRow.status))}
+
     def execution_status(self, execution_id: str) -> str | None:
         with self.session() as s:
             return s.exec(select(ExecutionRow.status).where(ExecutionRow.id == execution_id)).first()

@@ -37,6 +37,9 @@ MATCHES = Counter(
 
 EXECUTIONS = Gauge(
     "runbooks_executions", "Executions in the database by status (computed at scrape time).", ["status"])
+RUNBOOK_OUTCOMES = Gauge(
+    "runbooks_runbook_executions", "Executions of each runbook by how they ended or stand, dry runs aside (computed "
+    "at scrape time): a runbook's success rate is succeeded over the ended ones.", ["runbook_id", "status"])
 EXECUTIONS_STARTED = Counter(
     "runbooks_executions_started", "New executions started (re-deliveries of a running one are not counted).",
     ["runbook_id"])
@@ -70,3 +73,10 @@ def refresh_execution_gauge(counts: dict[str, int]) -> None:
         EXECUTIONS.labels(status=status.value).set(0)
     for status, n in counts.items():
         EXECUTIONS.labels(status=status).set(n)
+
+
+def refresh_runbook_outcomes(counts: dict[tuple[str, str], int]) -> None:
+    """Replace the per-runbook series: a runbook deleted or renamed does not linger."""
+    RUNBOOK_OUTCOMES.clear()
+    for (runbook_id, status), n in counts.items():
+        RUNBOOK_OUTCOMES.labels(runbook_id=runbook_id, status=status).set(n)

@@ -102,6 +102,8 @@ async def test_a_failed_step_and_an_unmatched_alert_are_counted(harness: Harness
     assert after.value("runbooks_matches_total", result="none") - before.value("runbooks_matches_total",
                                                                                 result="none") == 1
     assert after.value("runbooks_executions", status="rolled_back") >= 1
+    assert after.value("runbooks_runbook_executions", runbook_id="e2e-failing", status="rolled_back") == 1, \
+        "per runbook: how its runs ended"
 
 
 async def test_refused_deliveries_are_counted_by_source_and_code(harness: Harness) -> None:
