@@ -595,6 +595,14 @@ class Store:
             return func.extract("epoch", later - earlier)
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
+    def insight_stamp(self, runbook_id: str) -> tuple:
+        """What changes whenever a runbook's insight facts may: its runs (how many, the latest write
+        about one) and the alerts received (the same alerts handled without it)."""
+        with self.session() as s:
+            runs = s.exec(select(func.count(), func.max(ExecutionRow.updated_at)).where(
+                ExecutionRow.runbook_id == runbook_id)).one()
+            return (*runs, s.exec(select(func.max(AlertRow.id))).one())
+
     def insight_facts(self, runbook_id: str) -> InsightFacts:
         """One runbook's executions as `runbooks.insights` reads them, in a few aggregate queries
         (dry runs left out: they run nothing)."""

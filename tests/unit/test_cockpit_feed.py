@@ -74,3 +74,24 @@ def test_the_next_escalation_counts_from_when_the_step_began_waiting() -> None:
     assert next_escalation(step, chain, 0).words == "escalates to dba"  # type: ignore[union-attr]
     step.status = "succeeded"
     assert next_escalation(step, chain, 0) is None, "only a waiting step escalates"
+
+
+async def test_insight_facts_are_read_again_only_when_the_runs_changed(store: Store, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from runbooks.authoring.reader import parse_text
+    from services.insights import runbook_insights
+
+    text = "# Rb\n\n## Steps\n\n1. **Look**\n   ```sh\n   uptime\n   ```\n"
+    store.save_runbook(parse_text(text, default_id="rb"), text, author="t")
+    reads = []
+    real = store.insight_facts
+    monkeypatch.setattr(store, "insight_facts", lambda rid: reads.append(rid) or real(rid))
+    svc = SimpleNamespace(store=store)
+    assert (await runbook_insights(svc, "rb")).executions == 0  # type: ignore[arg-type]
+    await runbook_insights(svc, "rb")  # type: ignore[arg-type]
+    assert reads == ["rb"], "nothing changed: the facts are reused"
+    store.record_execution(ExecutionRow(id="ex-9", runbook_id="rb", runbook_version=1, mode="copilot",
+                                        status="succeeded", started_at=datetime.now(timezone.utc)))
+    assert (await runbook_insights(svc, "rb")).executions == 1  # type: ignore[arg-type]
+    assert reads == ["rb", "rb"]
