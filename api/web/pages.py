@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from api.deps import services
 from api.web.live import digest, execution_fragment, now_fragment
-from api.web.render import markdown, render
+from api.web.render import domid, markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
@@ -106,7 +106,7 @@ async def _decided(request: Request, svc: Services, viewer: Viewer, execution_id
         return await _execution(request, svc, viewer, execution_id, status_code=exc.status,
                                 error={"step": step_id, "action": "approve" if approved else "reject",
                                        "message": exc.reason, "form": form})
-    return RedirectResponse(f"/executions/{execution_id}#step-{step_id}", status_code=303)
+    return RedirectResponse(f"/executions/{execution_id}#step-{domid(step_id)}", status_code=303)
 
 
 @router.post("/executions/{execution_id}/steps/{step_id}/approve")

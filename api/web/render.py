@@ -3,6 +3,7 @@ the words and icons that carry risk and status, so that nothing is said by colou
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,13 @@ def markdown(text: str) -> Markup:
     return Markup(_MARKDOWN.render(text))
 
 
-env.filters.update(risk=risk_badge, status=status_badge, when=when, duration=duration)
+def domid(value: str) -> str:
+    """A value made safe inside an element id that htmx finds with a CSS selector (`#id`): an
+    execution or step id may hold dots."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", value)
+
+
+env.filters.update(risk=risk_badge, status=status_badge, when=when, duration=duration, domid=domid)
 env.globals.update(STATUS_WORDS=STATUS_WORDS, RISK_WORDS=RISK_WORDS)
 
 
