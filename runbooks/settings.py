@@ -183,6 +183,11 @@ class Settings(BaseSettings):
     def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n.strip(), strict=False) for n in self.trusted_proxies.split(",") if n.strip()]
 
+    def workflow_url(self, workflow_id: str) -> str:
+        """Where an execution is in the Temporal Web UI (the dev server's, on loopback)."""
+        return (f"http://127.0.0.1:{self.temporal_ui_port}/namespaces/{self.temporal_namespace}"
+                f"/workflows/{workflow_id}")
+
     @property
     def incident_labels(self) -> list[str]:
         return [label.strip() for label in self.incident_group_labels.split(",") if label.strip()]

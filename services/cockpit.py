@@ -243,10 +243,8 @@ def _execution_page(svc: Services, who: Principal, execution_id: str) -> Executi
             next_escalation=next_escalation(s, _chain(runbook), escalated.get((ex.id, s.step_id), 0))))
     terminal = ExecutionStatus(ex.status).terminal
     may_cancel = "it has ended" if terminal else who.refusal(Permission.cancel, team, "cancel executions")
-    ui = (f"http://127.0.0.1:{svc.settings.temporal_ui_port}/namespaces/{svc.settings.temporal_namespace}"
-          f"/workflows/{ex.id}")
     return ExecutionPage(ex, runbook, author, cards, timeline(ex, steps, approvals, events, store.notes_of([ex.id])),
-                         store.alert_of_execution(ex.id), may_cancel, ui)
+                         store.alert_of_execution(ex.id), may_cancel, svc.settings.workflow_url(ex.id))
 
 
 async def execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
@@ -260,12 +258,11 @@ def quality_of(svc: Services, runbook: Runbook, version: int) -> Quality:
 
 def _catalogue(svc: Services, query: str, team: str | None) -> list[CatalogueEntry]:
     rows = svc.store.list_runbooks()
-    live = {rb.id: (rb, v) for rb, v in svc.catalog.runbooks.values()}
     last = svc.store.last_runs()
     words = query.lower().split()
     out = []
     for row in rows:
-        found = live.get(row.id) or svc.store.get_runbook(row.id)  # none live yet: the version waiting for review
+        found = svc.catalog.runbooks.get(row.id) or svc.store.get_runbook(row.id)  # none live yet: the version waiting for review
         rb_team = found[0].owning_team if found else DEFAULT_TEAM
         haystack = " ".join(filter(None, (row.id, row.title, row.service, rb_team))).lower()
         if any(w not in haystack for w in words) or (team and rb_team != team):
