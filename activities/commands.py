@@ -44,7 +44,9 @@ class CommandActivities:
             outcome = _outcome(result)
             return result
         finally:
-            STEP_DURATION.labels(risk=req.risk, outcome=outcome, kind=kind).observe(time.perf_counter() - began)
+            if not req.drill:  # a drill on a sandbox is a rehearsal, not the fleet's figures
+                STEP_DURATION.labels(risk=req.risk, outcome=outcome, kind=kind).observe(
+                    time.perf_counter() - began)
 
     def _run(self, req: CommandRequest, kind: str) -> CommandResult:
         log.info("running %s %s on %s: %s", kind, req.step_id, req.target, mask(req.command.display),

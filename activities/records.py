@@ -25,7 +25,7 @@ class RecordActivities:
     def save_state(self, state: ExecutionState) -> None:
         # Observed only for decisions this call inserted: a retried save does not count one twice.
         for st in self.store.save_state(state):
-            if st.decision is not None:
+            if st.decision is not None and not state.drill:  # a drill's answers are its score, not the fleet's
                 observe_approval_wait(st.risk.value, st.decision.approved, st.waiting_since, st.decision.decided_at)
 
     @activity.defn(name=Activity.RECORD_EVENT)

@@ -18,7 +18,7 @@ from api import problems
 from api.auth import check_rules
 from api.limits import BodyLimit
 from api import web
-from api.routes import admin, alerts, codec, executions, health, incidents, match, metrics, runbooks, slack
+from api.routes import admin, alerts, codec, drills, executions, health, incidents, match, metrics, runbooks, slack
 from runbooks.settings import Settings, get_settings
 from services.context import Services, open_services
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, alerts, match, runbooks, executions, incidents, admin, slack, codec):
+    for module in (health, metrics, alerts, match, runbooks, executions, incidents, drills, admin, slack, codec):
         app.include_router(module.router)
     app.include_router(alerts.pairings_router)
     web.install(app)  # the cockpit's pages at / (api/web/)

@@ -233,6 +233,7 @@ class ExecutionView(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     resolved_at: datetime | None
+    drill: bool = Field(default=False, description="a fire drill's execution (POST /api/v1/drills)")
     temporal_ui_url: str | None = None
     steps: list[StepView] = Field(default_factory=list)
     events: list[EventView] = Field(default_factory=list)

@@ -10,7 +10,7 @@ import sys
 
 from rich.console import Console
 
-from cli import db_commands, identity_commands, runbook_commands
+from cli import db_commands, drill_command, identity_commands, runbook_commands
 
 from runbooks.settings import Settings, get_settings
 
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     runbook_commands.add_parsers(sub)
     db_commands.add_parsers(sub)
     identity_commands.add_parsers(sub)
+    drill_command.add_parsers(sub)
     risk = sub.add_parser("risk", help="classify commands read from stdin, one JSON object per line")
     risk.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -138,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
             code = db_commands.run(args, settings)
         elif args.command in ("users", "tokens", "audit"):
             code = identity_commands.run(args, settings)
+        elif args.command == "drill":
+            code = drill_command.run(args, settings)
         elif args.command == "parse":
             code = runbook_commands.run_parse(args, settings)
         elif args.command == "risk":

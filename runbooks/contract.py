@@ -166,6 +166,10 @@ class ExecutionInput(BaseModel):
     started_by: str = "alert"
     heartbeat_timeout_seconds: float = 30.0
     notify: bool = False  # tell people in chat (Slack) as the execution goes
+    # A fire drill: the whole path (approval requests, escalations) with nothing executed, or with
+    # every command sent to `drill_target` (a sandbox) instead of the runbook's targets.
+    drill: bool = False
+    drill_target: str | None = None
 
 
 class Decision(BaseModel):
@@ -227,6 +231,7 @@ class ExecutionState(BaseModel):
     alertname: str | None = None
     alert_fingerprint: str | None = None
     params: dict[str, str] = Field(default_factory=dict)
+    drill: bool = False
 
     def step(self, step_id: str) -> StepState | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -253,3 +258,4 @@ class CommandRequest(BaseModel):
     timeout_seconds: float
     rollback: bool = False
     risk: str = "unknown"  # the step's risk level, for metrics only
+    drill: bool = False  # a fire drill's command, on its sandbox target: kept out of the metrics

@@ -73,7 +73,9 @@ class Launcher:
         self.client, self.store, self.settings = client, store, settings
 
     async def start(self, runbook: Runbook, version: int, mode: Mode, *, alert: Alert | None = None,
-                    params: dict[str, str] | None = None, started_by: str = "alert") -> ExecutionRef:
+                    params: dict[str, str] | None = None, started_by: str = "alert", drill: bool = False,
+                    drill_target: str | None = None) -> ExecutionRef:
+        """`drill`: a fire drill (services/drills.py) with its own execution, outside any group."""
         params = params or {}
         # A manual start supplies the values an alert would have: params also fill {{ labels.x }}.
         context = build_context(alert.labels if alert else params, alert.annotations if alert else {}, params)
@@ -81,8 +83,9 @@ class Launcher:
         if alert is None and any(s.render_error or s.needs for s in steps):
             raise MissingValues({s.id: s.render_error or f"needs {', '.join(s.needs)}"
                                  for s in steps if s.render_error or s.needs})
-        execution_id = execution_id_for(runbook, alert)
-        group_key = group_key_for(runbook, alert) if alert is not None and runbook.group_by else None
+        execution_id = (f"{_safe(runbook.id)}.drill.{uuid.uuid4().hex[:12]}" if drill
+                        else execution_id_for(runbook, alert))
+        group_key = group_key_for(runbook, alert) if alert is not None and runbook.group_by and not drill else None
         claimed = False
         if group_key is not None:
             held = await asyncio.to_thread(self.store.claim_group, group_key, execution_id)
@@ -96,7 +99,7 @@ class Launcher:
             execution_id=execution_id, runbook_id=runbook.id, runbook_version=version, runbook_title=runbook.title,
             service=runbook.service, mode=mode, steps=steps, escalation=runbook.escalation, params=params,
             started_by=started_by, heartbeat_timeout_seconds=self.settings.heartbeat_timeout_seconds,
-            notify=self.settings.slack_enabled,
+            notify=self.settings.slack_enabled, drill=drill, drill_target=drill_target,
             alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
                            severity=alert.severity, labels=alert.labels, annotations=alert.annotations)
             if alert else None)
@@ -106,7 +109,7 @@ class Launcher:
             if claimed:
                 await asyncio.to_thread(self.store.release_group, group_key, execution_id)  # let the source retry
             raise Unavailable(f"Temporal did not start the execution (nothing ran; retry later): {exc.message}") from None
-        if started:
+        if started and not drill:  # a drill is a rehearsal: it counts in no figure
             EXECUTIONS_STARTED.labels(runbook_id=runbook.id).inc()
         # Written after the start: a crash before this line leaves a workflow whose own first save writes the
         # row (with the same facts), and a re-delivery lands here again and finds or completes it.
@@ -114,7 +117,7 @@ class Launcher:
             id=execution_id, runbook_id=runbook.id, runbook_version=version, mode=mode.value,
             status=ExecutionStatus.running.value, alertname=alert.alertname if alert else None,
             alert_fingerprint=alert.fingerprint if alert else None, params=params, started_by=started_by,
-            group_key=group_key, started_at=utcnow())
+            group_key=group_key, started_at=utcnow(), drill=drill)
         status = await asyncio.to_thread(self.store.record_execution, row)
         return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status)
 
@@ -137,7 +140,7 @@ class Launcher:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(attrs),
-                static_summary=f"{runbook.title} ({mode.value})",
+                static_summary=f"{'DRILL: ' if inp.drill else ''}{runbook.title} ({mode.value})",
                 static_details=f"runbook {runbook.id} v{version}; "
                                f"alert {alert.alertname if alert else 'none'}; started by {inp.started_by}")
         except WorkflowAlreadyStartedError:

@@ -33,6 +33,9 @@ NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attemp
 # is missing (values), which doors never send but a signal sent straight to Temporal could: ignored
 # from this change on; executions started before it replay as they ran.
 DECISION_RULES_PATCH = "decision-rules-in-workflow"
+# Fire drills: a step that would run is rehearsed (shown, not executed) or sent to the drill's
+# sandbox target. Only drills take the branch; executions before it replay as they ran.
+DRILL_PATCH = "fire-drills"
 
 
 def _command_retry(step: PlannedStep) -> RetryPolicy:
@@ -120,7 +123,7 @@ class RunbookExecution:
             execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
             mode=inp.mode, started_at=workflow.now(), started_by=inp.started_by, params=inp.params,
             alertname=inp.alert.alertname if inp.alert else None,
-            alert_fingerprint=inp.alert.fingerprint if inp.alert else None,
+            alert_fingerprint=inp.alert.fingerprint if inp.alert else None, drill=inp.drill,
             steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
                              target=s.target, command=mask(s.command.display) if s.command else s.instructions,
                              rollback_command=mask(s.rollback.display) if s.rollback else None, needs=s.needs)
@@ -148,7 +151,9 @@ class RunbookExecution:
         broken = [s for s in inp.steps if s.render_error]
         if broken:
             return ExecutionStatus.failed, "; ".join(f"step '{s.title}': {s.render_error}" for s in broken)
-        await self._notify(EventKind.started, f"{inp.runbook_title} started ({inp.mode.value}) by {inp.started_by}")
+        drill = inp.drill and workflow.patched(DRILL_PATCH)
+        await self._notify(EventKind.started, f"{'DRILL: ' if drill else ''}{inp.runbook_title} started "
+                                              f"({inp.mode.value}) by {inp.started_by}")
         for step in inp.steps:
             st = self._state.step(step.id)
             assert st is not None
@@ -171,12 +176,19 @@ class RunbookExecution:
             if step.manual:
                 st.status, st.finished_at = StepStatus.succeeded, workflow.now()
                 continue
+            if drill:
+                if inp.drill_target is None:  # rehearsed: the decision was the drill, nothing runs
+                    st.status, st.finished_at = StepStatus.dry_run, workflow.now()
+                    continue
+                step, st.target = step.model_copy(update={"target": inp.drill_target}), inp.drill_target
             if step.rollback is not None:
                 self._compensations.append(step)  # pushed first: a half-done step is undone too
             result = await self._run_step(step, st)
             if not result.ok:
                 return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
-        done = "dry run: nothing was executed" if inp.mode is Mode.dry_run else "all steps succeeded"
+        done = ("dry run: nothing was executed" if inp.mode is Mode.dry_run
+                else "drill: every step was rehearsed, nothing was executed" if drill and inp.drill_target is None
+                else "all steps succeeded")
         return ExecutionStatus.succeeded, done
 
     async def _render_with(self, step: PlannedStep, st: StepState, values: dict[str, str]) -> PlannedStep:
@@ -251,6 +263,7 @@ class RunbookExecution:
         assert self._inp is not None and command is not None
         req = CommandRequest(execution_id=self._inp.execution_id, step_id=step.id, target=step.target,
                              command=command, timeout_seconds=step.timeout_seconds, rollback=rollback,
+                             drill=self._inp.drill,
                              risk=step.risk.value)
         try:
             return await workflow.execute_activity(

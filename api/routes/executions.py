@@ -38,7 +38,7 @@ def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) ->
         id=ex.id, runbook_id=ex.runbook_id, runbook_version=ex.runbook_version, mode=ex.mode, status=ex.status,
         reason=ex.reason, alertname=ex.alertname, alert_fingerprint=ex.alert_fingerprint, params=ex.params,
         started_by=ex.started_by, started_at=ex.started_at, finished_at=ex.finished_at, resolved_at=ex.resolved_at,
-        temporal_ui_url=svc.settings.workflow_url(ex.id),
+        drill=ex.drill, temporal_ui_url=svc.settings.workflow_url(ex.id),
         steps=[StepView(
             id=s.step_id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason, target=s.target,
             status=s.status, command=s.command, output=s.output, exit_code=s.exit_code, started_at=s.started_at,

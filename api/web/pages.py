@@ -21,7 +21,7 @@ from api.web.render import domid, markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.model import Mode, Runbook
-from services import cockpit, control, incidents, notes, pairings, suggestions
+from services import cockpit, control, drills, incidents, notes, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -68,8 +68,9 @@ async def _execution(request: Request, svc: Services, viewer: Viewer, execution_
     html = plain = execution_fragment(viewer, shown)
     if error:  # shown beside its form; the live stream compares against the page without it
         html = execution_fragment(viewer, shown, error)
+    drill = (await asyncio.to_thread(svc.store.drill_of_execution, execution_id)) if shown.execution.drill else None
     return render(request, "execution.html", status_code=status_code, viewer=viewer, page=shown,
-                  live_html=Markup(html), shown=digest(plain), nav="now")
+                  live_html=Markup(html), shown=digest(plain), drill=drill, nav="now")
 
 
 @router.get("/executions/{execution_id}")
@@ -185,9 +186,11 @@ async def _runbook(request: Request, svc: Services, viewer: Viewer, runbook_id: 
     except ServiceError:  # nothing live yet: nothing to propose against
         proposals = []
     team = rb.owning_team or DEFAULT_TEAM
+    past_drills = await drills.list_drills(svc, runbook_id, 5)
     return render(request, "runbook.html", status_code=status_code, viewer=viewer, rb=rb, version=shown, row=row,
                   versions=list(reversed(versions)), quality=cockpit.quality_of(svc, rb, shown), runs=runs,
-                  insights=learned, suggestions=proposals, fields=_start_fields(rb), may_start=viewer.may(Permission.start, team),
+                  insights=learned, suggestions=proposals, drills=past_drills, fields=_start_fields(rb),
+                  may_start=viewer.may(Permission.start, team),
                   may_review=viewer.may(Permission.review, team), error=error or {}, nav="runbooks")
 
 
@@ -220,6 +223,35 @@ async def start(request: Request, runbook_id: str, viewer: Viewer = Depends(page
                               error={"action": "start", "message": exc.reason, "form": form,
                                      "steps": exc.detail.get("steps", {}) if isinstance(exc.detail, dict) else {}})
     return RedirectResponse(f"/executions/{ref.id}", status_code=303)
+
+
+@router.post("/runbooks/{runbook_id:path}/drill")
+async def start_drill(request: Request, runbook_id: str, viewer: Viewer = Depends(page(Permission.start)),
+                      svc: Services = Depends(services)) -> Response:
+    form = await _form(request)
+    try:
+        labels = {}
+        for line in form.get("labels", "").splitlines():
+            if line.strip():
+                key, sep, value = line.strip().partition("=")
+                if not sep or not key.strip():
+                    raise Invalid(f"a label is written label=value, one per line: not {line.strip()!r}")
+                labels[key.strip()] = value.strip()
+        started = await drills.start_drill(svc, viewer.principal, drills.DrillRequest(
+            runbook_id=runbook_id, labels=labels, target=form.get("target", "").strip() or None))
+    except ServiceError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return await _runbook(request, svc, viewer, runbook_id, status_code=exc.status,
+                              error={"action": "drill", "message": exc.reason, "form": form})
+    return RedirectResponse(f"/executions/{started.execution_id}", status_code=303)
+
+
+@router.get("/drills/{drill_id}")
+async def drill_page(request: Request, drill_id: str, viewer: Viewer = Depends(page(Permission.read)),
+                     svc: Services = Depends(services)) -> Response:
+    found = await drills.drill(svc, drill_id)
+    return render(request, "drill.html", viewer=viewer, drill=found, nav="runbooks")
 
 
 @router.post("/runbooks/{runbook_id:path}/versions/{version}/review")

@@ -18,12 +18,14 @@ from runbooks.suggestions import Supplied
 from runbooks.masking import mask, mask_mapping
 from runbooks.model import Runbook
 from runbooks.storage.tables import (
-    AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, EventRow, ExecutionRow, GroupClaim, IncidentKeyRow, IncidentRow,
+    AlertRow, ApprovalRow, ApprovalVoteRow, DismissalRow, DrillRow, EventRow, ExecutionRow, GroupClaim, IncidentKeyRow, IncidentRow,
     NoteRow, PairingRow, RejectedDelivery, RunbookRow, RunbookVersionRow, SlackMessageRow, StepRow, utcnow,
 )
 
 log = logging.getLogger(__name__)
 DEPLOYED = ("directory", "git")  # what the operator deploys goes live at once
+# Runs that say something about a runbook: dry runs execute nothing, fire drills are rehearsals.
+REAL_RUN = (col(ExecutionRow.mode) != "dry_run", col(ExecutionRow.drill).is_(False))
 
 
 class Store:
@@ -204,7 +206,8 @@ class Store:
                                   runbook_version=state.runbook_version, mode=state.mode.value,
                                   status=state.status.value, started_at=state.started_at,
                                   alertname=state.alertname, alert_fingerprint=state.alert_fingerprint,
-                                  params=mask_mapping(state.params), started_by=state.started_by)
+                                  params=mask_mapping(state.params), started_by=state.started_by,
+                                  drill=state.drill)
             ex.status, ex.reason = state.status.value, mask(state.reason) or ""
             if state.status.terminal:  # the group may start a new execution from now on
                 for claim in s.exec(select(GroupClaim).where(GroupClaim.execution_id == state.execution_id)):
@@ -370,17 +373,19 @@ class Store:
             return [tuple(r) for r in s.exec(q)]
 
     def execution_counts(self) -> dict[str, int]:
-        """Executions per status, in one GROUP BY (the /metrics gauge, computed at each scrape)."""
+        """Executions per status, in one GROUP BY (the /metrics gauge, computed at each scrape); a fire
+        drill waiting for approval is not an execution an alert rule should page about."""
         with self.session() as s:
             return {status: n for status, n in s.exec(
-                select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status))}
+                select(ExecutionRow.status, func.count()).where(col(ExecutionRow.drill).is_(False))
+                .group_by(ExecutionRow.status))}
 
     def runbook_outcomes(self) -> dict[tuple[str, str], int]:
-        """Executions per (runbook, status), dry runs aside: one GROUP BY, for the metrics scrape."""
+        """Executions per (runbook, status), dry runs and drills aside: one GROUP BY, for the metrics scrape."""
         with self.session() as s:
             return {(rid, status): n for rid, status, n in s.exec(
                 select(ExecutionRow.runbook_id, ExecutionRow.status, func.count())
-                .where(ExecutionRow.mode != "dry_run").group_by(ExecutionRow.runbook_id, ExecutionRow.status))}
+                .where(*REAL_RUN).group_by(ExecutionRow.runbook_id, ExecutionRow.status))}
 
     def execution_status(self, execution_id: str) -> str | None:
         with self.session() as s:
@@ -510,6 +515,29 @@ class Store:
             s.refresh(row)
             return row
 
+    def add_drill(self, row: DrillRow) -> DrillRow:
+        with self.session() as s:
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
+
+    def drill(self, drill_id: str) -> DrillRow | None:
+        with self.session() as s:
+            return s.get(DrillRow, drill_id)
+
+    def drill_of_execution(self, execution_id: str) -> DrillRow | None:
+        with self.session() as s:
+            return s.exec(select(DrillRow).where(DrillRow.execution_id == execution_id)).first()
+
+    def drills(self, runbook_id: str | None = None, limit: int = 100) -> list[DrillRow]:
+        """Drills, newest first (of one runbook, when given)."""
+        with self.session() as s:
+            query = select(DrillRow)
+            if runbook_id is not None:
+                query = query.where(DrillRow.runbook_id == runbook_id)
+            return list(s.exec(query.order_by(col(DrillRow.started_at).desc()).limit(limit)))
+
     def execution_of_thread(self, channel: str, ts: str) -> str | None:
         """The execution whose Slack thread has this root message."""
         with self.session() as s:
@@ -527,7 +555,7 @@ class Store:
         """Notes on this runbook's executions that name a command run by hand, newest first."""
         with self.session() as s:
             return list(s.exec(select(NoteRow).join(ExecutionRow, col(ExecutionRow.id) == col(NoteRow.execution_id))
-                               .where(ExecutionRow.runbook_id == runbook_id, ExecutionRow.mode != "dry_run",
+                               .where(ExecutionRow.runbook_id == runbook_id, *REAL_RUN,
                                       col(NoteRow.command).is_not(None))
                                .order_by(col(NoteRow.id).desc()).limit(limit)))
 
@@ -567,7 +595,7 @@ class Store:
             rows = s.exec(select(ApprovalRow.execution_id, ApprovalRow.step_id, ApprovalRow.values, AlertRow.labels)
                           .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
                           .join(AlertRow, col(AlertRow.execution_id) == col(ApprovalRow.execution_id))
-                          .where(ExecutionRow.runbook_id == runbook_id, ExecutionRow.mode != "dry_run",
+                          .where(ExecutionRow.runbook_id == runbook_id, *REAL_RUN,
                                  col(ApprovalRow.approved).is_(True))
                           .order_by(col(ApprovalRow.id).desc()).limit(limit))
             seen: set[tuple[str, str]] = set()
@@ -606,7 +634,7 @@ class Store:
     def insight_facts(self, runbook_id: str) -> InsightFacts:
         """One runbook's executions as `runbooks.insights` reads them, in a few aggregate queries
         (dry runs left out: they run nothing)."""
-        real = (ExecutionRow.runbook_id == runbook_id, ExecutionRow.mode != "dry_run")
+        real = (ExecutionRow.runbook_id == runbook_id, *REAL_RUN)
         joined = (StepRow.execution_id == ExecutionRow.id)
         tail = (func.right(StepRow.output, 300) if self.engine.dialect.name == "postgresql"
                 else func.substr(StepRow.output, -300))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, Text, TypeDecorator, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -112,6 +112,9 @@ class ExecutionRow(SQLModel, table=True):
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()
     resolved_at: datetime | None = _ts()
+    # a fire drill's execution: kept out of insights, suggestions and metrics (see DrillRow)
+    drill: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False,
+                                                        server_default=false()))
     # moved by every write about this execution (state, step output, timeline): what live pages follow
     updated_at: datetime | None = _ts(index=True)
 
@@ -283,6 +286,21 @@ class IncidentKeyRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=512)
     incident_id: str = Field(max_length=64)
     last_at: datetime | None = _ts()
+
+
+class DrillRow(SQLModel, table=True):
+    """A fire drill: the synthetic alert it sent through matching, and the execution it started."""
+
+    __tablename__ = "drills"
+    id: str = Field(primary_key=True, max_length=64)
+    runbook_id: str = Field(index=True, max_length=128)
+    execution_id: str = Field(index=True, max_length=400)
+    labels: dict = _json(dict)
+    target: str | None = Field(default=None, max_length=512)  # the sandbox its commands ran on, if any
+    matched_runbook_id: str | None = Field(default=None, max_length=128)  # what matching chose for its alert
+    match_reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    started_by: str = Field(max_length=200)
+    started_at: datetime | None = _ts()
 
 
 class NoteRow(SQLModel, table=True):

@@ -171,9 +171,33 @@ async def approval_without_values(client: Client, queue: str, tmp: Path) -> Work
     return h
 
 
+async def drill(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A fire drill (workflow.patched "fire-drills"): approvals asked, every step rehearsed, nothing runs."""
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "drill.log").model_copy(update={"drill": True})
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "change-a")
+    await approve(h, "change-b")
+    await approve(h, "risky-change", actor="carol")
+    await finished(h)
+    return h
+
+
+async def drill_on_sandbox(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A fire drill whose steps run on a sandbox target, rejected at the red step: the sandbox rolls back."""
+    inp = execution_input(RUNBOOKS / "e2e-change.md", tmp / "sandbox.log").model_copy(
+        update={"drill": True, "drill_target": "local"})
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await approve(h, "change-a")
+    await approve(h, "change-b")
+    await reject(h, "risky-change")
+    await finished(h)
+    return h
+
+
 DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "failed_step": failed_step,
               "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
-              "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values}
+              "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
+              "drill": drill, "drill_on_sandbox": drill_on_sandbox}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 
