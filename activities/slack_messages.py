@@ -63,10 +63,12 @@ class ExecutionFacts:
     alertname: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
+    drill: bool = False  # a fire drill's: every message about it says so
 
     @property
     def title(self) -> str:
-        return self.runbook_title or self.runbook_id or self.execution_id
+        title = self.runbook_title or self.runbook_id or self.execution_id
+        return f"DRILL: {title}" if self.drill else title
 
 
 # -- text helpers ---------------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def parse_button_value(value: str) -> tuple[str, str]:
 def thread_root(view: ExecutionFacts) -> Message:
     """The execution's message in the channel; each later event is a reply in its thread."""
     by_hand = not view.labels and not view.alertname
-    icon = "▶️" if by_hand else "🚨"
+    icon = "🧯" if view.drill else "▶️" if by_hand else "🚨"
     alert = f"`{esc(view.alertname)}`" if view.alertname else "none (started by hand)"
     version = f" v{view.runbook_version}" if view.runbook_version else ""
     fields = [

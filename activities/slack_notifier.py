@@ -179,10 +179,12 @@ class SlackNotifier:
         with self.store.session() as s:
             alert = s.exec(select(AlertRow).where(AlertRow.execution_id == execution_id)
                            .order_by(col(AlertRow.id))).first()
+        drill = self.store.drill_of_execution(ex.id) if ex.drill else None  # a drill's alert is not an alert row
+        labels = alert.labels if alert else drill.labels if drill else {}
         view = msgs.ExecutionFacts(
             execution_id=ex.id, runbook_id=ex.runbook_id, runbook_version=ex.runbook_version, runbook_title=title,
-            mode=ex.mode, started_by=ex.started_by, status=ex.status, reason=ex.reason,
+            mode=ex.mode, started_by=ex.started_by, status=ex.status, reason=ex.reason, drill=ex.drill,
             alertname=ex.alertname or (alert.alertname if alert else None),
-            labels={k: str(v) for k, v in (alert.labels if alert else {}).items()},
+            labels={k: str(v) for k, v in labels.items()},
             params={k: str(v) for k, v in (ex.params or {}).items()})
         return view, {st.step_id: st for st in steps}, {a.step_id: a for a in approvals}

@@ -123,6 +123,21 @@ async def test_an_escalation_mentions_its_target_in_the_thread(slack: Harness, f
     assert "rejected by dave" in shown(end) and "❌" in shown(end)
 
 
+async def test_a_drill_says_it_is_one_in_its_thread_and_its_approval_requests(slack: Harness, fake: FakeSlack,
+                                                                                tmp_path: Path) -> None:
+    drill = await slack.http.post("/api/v1/drills", json={"runbook_id": "slack-escalation",
+                                                           "labels": {"log": str(tmp_path / "d.log"), "instance": "d-1"}})
+    assert drill.status_code == 201, drill.text
+    ex = drill.json()["execution_id"]
+    root = await root_of(fake, ex)
+    assert "DRILL: A step nobody answers quickly" in shown(root) and "instance=d-1" in shown(root)
+    request = await slack_call(fake, "chat.postMessage", in_thread(root, "Approval needed"))
+    assert "DRILL: A step nobody answers quickly" in shown(request)
+    await decide(slack, ex, "wait-for-someone", "approve", actor="dave")
+    await slack.wait_for(ex, "succeeded")
+    assert not (tmp_path / "d.log").exists()
+
+
 async def test_without_slack_nothing_is_posted_and_executions_run(temporal: WorkflowEnvironment,
                                                                   temporal_address: str, tmp_path: Path,
                                                                   fake: FakeSlack) -> None:
