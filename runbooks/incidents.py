@@ -4,11 +4,16 @@ Alerts firing within a window (5 minutes by default) that share a key are one in
 is the matched runbook's `group_by` labels when it declares them (the runbook's author knows what
 one problem looks like), else the first of the configured labels the alert carries (`instance`,
 then `service`), else its alert name.
+
+When alerts of one incident match different runbooks, the one answering the alert that began
+firing first is the likely root cause: it runs, and the others wait as suggestions (`likely_root_cause`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 
 def incident_key(labels: dict[str, str], group_labels: Sequence[str], group_by: Sequence[str] = ()) -> str:
@@ -18,3 +23,37 @@ def incident_key(labels: dict[str, str], group_labels: Sequence[str], group_by: 
         if labels.get(label):
             return f"{label}={labels[label]}"
     return f"alertname={labels.get('alertname', '')}"
+
+
+@dataclass(frozen=True)
+class Responder:
+    """An alert of the incident that has a runbook answering it (running, or about to)."""
+
+    alertname: str
+    runbook_id: str
+    execution_id: str
+    starts_at: datetime | None
+
+
+def likely_root_cause(runbook_id: str, starts_at: datetime | None, running: Sequence[Responder]) -> Responder | None:
+    """Of the incident's runbooks running for other alerts, the one answering the alert that began
+    firing first, if it began before this one: causes come before their symptoms (a node goes down,
+    then its pods crash, then latency rises). None when this alert is the earliest, when nothing
+    else runs, or when the start times say nothing (missing or equal): then both run."""
+    if starts_at is None:
+        return None
+    earlier = [r for r in running if r.runbook_id != runbook_id and r.starts_at is not None and r.starts_at < starts_at]
+    return min(earlier, key=lambda r: (r.starts_at, r.execution_id)) if earlier else None
+
+
+def hold_reason(alertname: str, runbook_id: str, starts_at: datetime, root: Responder) -> str:
+    assert root.starts_at is not None
+    ahead = _ago(starts_at - root.starts_at)
+    return (f"{root.alertname} began firing {ahead} before {alertname} in this incident, and {root.runbook_id} "
+            f"runs for it (execution {root.execution_id}): that is the likely root cause, so it runs first. "
+            f"{runbook_id} waits as a suggestion: start it if {alertname} still fires.")
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"

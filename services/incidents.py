@@ -54,10 +54,31 @@ class IncidentSummary(BaseModel):
     executions: list[str]
 
 
+class WaitingSuggestion(BaseModel):
+    """A firing alert of the incident whose runbook waits while the likely root cause's runs first."""
+
+    alert_id: int
+    alertname: str | None
+    runbook_id: str
+    root_cause_execution: str
+    reason: str
+
+
+class RootCause(BaseModel):
+    alertname: str | None
+    runbook_id: str
+    execution_id: str
+    reason: str
+
+
 class Incident(IncidentSummary):
     alert_list: list[IncidentAlert]
     execution_list: list[IncidentExecution]
     timeline: list[IncidentMoment]
+    root_cause: RootCause | None = Field(default=None, description="when its alerts matched different runbooks: "
+                                         "the one answering the alert that began firing first, run first")
+    waiting: list[WaitingSuggestion] = Field(default_factory=list, description="runbooks of its other alerts, "
+                                             "waiting as suggestions (POST /api/v1/alerts/{alert_id}/executions)")
 
 
 def _summary(row: IncidentRow, alerts: list[AlertRow]) -> IncidentSummary:
@@ -85,11 +106,32 @@ async def list_incidents(svc: Services, limit: int = 100) -> list[IncidentSummar
     return await asyncio.to_thread(read)
 
 
+def _root_cause(alerts: list[AlertRow]) -> tuple[RootCause | None, list[WaitingSuggestion]]:
+    latest: dict[str, AlertRow] = {}
+    for a in alerts:
+        latest[a.fingerprint] = a
+    waiting = [WaitingSuggestion(alert_id=a.id or 0, alertname=a.alertname, runbook_id=a.runbook_id,
+                                 root_cause_execution=a.held_by, reason=a.hold_reason or "")
+               for a in latest.values() if a.status == "firing" and a.held_by and a.runbook_id and not a.execution_id]
+    answered = [a for a in alerts if a.execution_id and a.runbook_id and a.status == "firing"]
+    if len({a.runbook_id for a in answered} | {w.runbook_id for w in waiting}) < 2:
+        return None, waiting  # one runbook answers it all: nothing to order
+    first = min(answered, key=lambda a: (a.starts_at is None, a.starts_at or a.received_at, a.id or 0), default=None)
+    if first is None:
+        return None, waiting
+    when = f" at {first.starts_at:%H:%M:%S} UTC" if first.starts_at else ""
+    return RootCause(alertname=first.alertname, runbook_id=first.runbook_id or "", execution_id=first.execution_id or "",
+                     reason=f"{first.alertname or 'alert'} began firing first{when}: causes come before their "
+                            "symptoms, so its runbook ran first"), waiting
+
+
 def _moments(alerts: list[AlertRow], executions: list[ExecutionRow], store) -> list[IncidentMoment]:  # noqa: ANN001
     out = [IncidentMoment(at=a.received_at, kind=f"alert_{a.status}", message=f"{a.alertname or 'alert'} {a.status}"
                           + (f" ({', '.join(f'{k}={v}' for k, v in sorted(a.labels.items()) if k != 'alertname')})"
                              if a.status == "firing" else ""))
            for a in alerts if a.received_at is not None]
+    out += [IncidentMoment(at=a.received_at, kind="waits", message=f"{a.runbook_id} waits as a suggestion: {a.hold_reason}")
+            for a in alerts if a.received_at is not None and a.held_by and a.hold_reason]
     for ex in executions:
         found = store.get_execution(ex.id)
         if found is None:
@@ -108,7 +150,9 @@ async def incident(svc: Services, incident_id: str) -> Incident:
         alerts = svc.store.alerts_of_incidents([row.id])
         summary = _summary(row, alerts)
         executions = svc.store.executions_by_id(summary.executions)
+        root, waiting = _root_cause(alerts)
         return Incident(
+            root_cause=root, waiting=waiting,
             **summary.model_dump(),
             alert_list=[IncidentAlert(id=a.id or 0, alertname=a.alertname, status=a.status, fingerprint=a.fingerprint,
                                       labels=a.labels, received_at=a.received_at, runbook_id=a.runbook_id,

@@ -11,20 +11,21 @@ duplicates of an alert storm.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 import logging
+from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from runbooks.alert import Alert
-from runbooks.incidents import incident_key
+from runbooks.incidents import Responder, hold_reason, incident_key, likely_root_cause
+from runbooks.model import Runbook
 from runbooks.contract import ResolvedNotice, Signal
 from runbooks.storage.tables import AlertRow, RejectedDelivery, utcnow
 from runbooks.telemetry.metrics import ALERTS_RECEIVED, DELIVERIES_REJECTED
 from services.context import Services
 from services.errors import NotFound, TooLarge, Unavailable
-from services.launch import ExecutionRef, execution_id_for
+from services.launch import ExecutionRef, execution_id_for, group_key_for
 from services.sources import REGISTRY, Delivery, SourceError
 
 log = logging.getLogger("runbooks.api")
@@ -33,10 +34,19 @@ KEPT_BODY = 1024 * 1024
 SECRET_HEADERS = {"authorization", "x-pagerduty-signature", "x-signature-256", "x-living-runbooks-token", "cookie"}
 
 
+class HeldAlert(BaseModel):
+    fingerprint: str
+    runbook_id: str = Field(description="the runbook that answers it, waiting as a suggestion")
+    root_cause_execution: str = Field(description="the execution for the incident's likely root cause, run first")
+    reason: str
+
+
 class AlertsAccepted(BaseModel):
     executions: list[ExecutionRef]
     unmatched: list[str] = Field(description="fingerprints of firing alerts no runbook answers")
     resolved: list[str] = Field(default_factory=list, description="executions told that their alert resolved")
+    held: list[HeldAlert] = Field(default_factory=list, description="matched alerts of an incident whose likely "
+                                  "root cause runs first: they wait as suggestions (GET /api/v1/incidents/{id})")
 
 
 async def parse_delivery(svc: Services, delivery: Delivery) -> list[Alert]:
@@ -76,40 +86,62 @@ async def receive(svc: Services, delivery: Delivery) -> AlertsAccepted:
 
 
 async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:
-    """Every alert is recorded, even when starting its execution fails half-way (then the source retries)."""
+    """Every alert is recorded, even when starting its execution fails half-way (then the source retries).
+
+    Firing alerts are taken in the order they began (a delivery of several is one moment of an
+    incident): the earliest, the likely root cause, starts first and the others can wait for it.
+    """
     await svc.catalog.current_pairings()
     accepted = AlertsAccepted(executions=[], unmatched=[])
     rows: list[AlertRow] = []
+    started: list[tuple[AlertRow, str]] = []  # this delivery's starts, not in the database yet
     try:
-        for alert in alerts:
+        for alert in sorted(alerts, key=lambda a: a.starts_at or datetime.max.replace(tzinfo=timezone.utc)):
             row = AlertRow(source=alert.source, fingerprint=alert.fingerprint, status=alert.status,
                            alertname=alert.alertname, labels=alert.labels, annotations=alert.annotations,
                            starts_at=alert.starts_at, received_at=utcnow(), raw=alert.raw)
             rows.append(row)
             ALERTS_RECEIVED.labels(source=alert.source, status=alert.status).inc()
             if alert.firing:
-                await _fire(svc, alert, row, accepted)
+                await _fire(svc, alert, row, accepted, started)
             else:
                 await _resolve(svc, alert, row, accepted)
-            row.incident_id = await _incident(svc, alert, row)
+                row.incident_id = await asyncio.to_thread(svc.store.incident_of_fingerprint, alert.fingerprint)
     finally:
         await asyncio.to_thread(svc.store.record_alerts, rows)
     return accepted
 
 
-async def _incident(svc: Services, alert: Alert, row: AlertRow) -> str | None:
-    """The incident this alert belongs to (runbooks/incidents.py); a resolution joins its firing's."""
-    if not alert.firing:
-        return await asyncio.to_thread(svc.store.incident_of_fingerprint, alert.fingerprint)
-    matched = svc.catalog.runbooks.get(row.runbook_id) if row.runbook_id else None
-    key = incident_key(alert.labels, svc.settings.incident_labels, matched[0].group_by if matched else ())
+async def _incident(svc: Services, alert: Alert, row: AlertRow, runbook: Runbook | None) -> str:
+    """The incident this firing alert belongs to (runbooks/incidents.py)."""
+    key = incident_key(alert.labels, svc.settings.incident_labels, runbook.group_by if runbook else ())
     title = f"{alert.alertname or 'alert'} on {key}"
     window = timedelta(seconds=svc.settings.incident_window_seconds)
     return await asyncio.to_thread(svc.store.incident_for, key, title, row.received_at or utcnow(), window)
 
 
-async def _fire(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAccepted) -> None:
+async def _root_cause(svc: Services, alert: Alert, row: AlertRow, runbook: Runbook,
+                      started: list[tuple[AlertRow, str]]) -> Responder | None:
+    """Another runbook of this incident, running for an alert that began earlier: it goes first."""
+    if alert.starts_at is None or row.incident_id is None:
+        return None
+    running = await asyncio.to_thread(svc.store.incident_responders, row.incident_id)
+    running += [Responder(alertname=r.alertname or "alert", runbook_id=rid, execution_id=r.execution_id or "",
+                          starts_at=r.starts_at) for r, rid in started if r.incident_id == row.incident_id]
+    return likely_root_cause(runbook.id, alert.starts_at, running)
+
+
+async def _answered(svc: Services, runbook: Runbook, alert: Alert) -> bool:
+    """This alert's runbook already runs for it (a re-delivery), or for its group: it is not held then."""
+    if runbook.group_by:
+        return await asyncio.to_thread(svc.store.group_holder, group_key_for(runbook, alert)) is not None
+    return await asyncio.to_thread(svc.store.execution_status, execution_id_for(runbook, alert)) is not None
+
+
+async def _fire(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAccepted,
+                started: list[tuple[AlertRow, str]]) -> None:
     match = svc.catalog.match(alert.labels, alert.annotations)
+    row.incident_id = await _incident(svc, alert, row, match[0] if match else None)
     if match is None:
         accepted.unmatched.append(alert.fingerprint)
         return
@@ -122,10 +154,19 @@ async def _fire(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAcce
             row.execution_id = execution_id
             accepted.executions.append(ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status or "running"))
             return
+    root = await _root_cause(svc, alert, row, runbook, started)
+    if root is not None and alert.starts_at is not None and not await _answered(svc, runbook, alert):
+        row.held_by = root.execution_id
+        row.hold_reason = hold_reason(alert.alertname or "alert", runbook.id, alert.starts_at, root)
+        accepted.held.append(HeldAlert(fingerprint=alert.fingerprint, runbook_id=runbook.id,
+                                       root_cause_execution=root.execution_id, reason=row.hold_reason))
+        return
     ref = await svc.launcher.start(runbook, version, runbook.mode, alert=alert)
     svc.known.add(ref.id, runbook.id)
     row.execution_id = ref.id
     accepted.executions.append(ref)
+    if ref.status in ("running", "waiting_approval"):
+        started.append((row, runbook.id))
 
 
 async def _resolve(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAccepted) -> None:

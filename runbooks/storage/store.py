@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from runbooks.contract import TIMER_ACTOR, ExecutionEvent, ExecutionState, StepState
+from runbooks.incidents import Responder
 from runbooks.insights import Failure, InsightFacts
 from runbooks.suggestions import Supplied
 from runbooks.masking import mask, mask_mapping
@@ -335,6 +336,12 @@ class Store:
                 held = s.get(GroupClaim, group_key)
                 return held.execution_id if held else None
 
+    def group_holder(self, group_key: str) -> str | None:
+        """The execution that holds a group now, if any."""
+        with self.session() as s:
+            claim = s.get(GroupClaim, group_key)
+            return claim.execution_id if claim is not None else None
+
     def release_group(self, group_key: str, execution_id: str) -> None:
         with self.session() as s:
             claim = s.get(GroupClaim, group_key)
@@ -496,6 +503,16 @@ class Store:
             return list(s.exec(select(AlertRow).where(col(AlertRow.incident_id).in_(incident_ids))
                                .order_by(col(AlertRow.id))))
 
+    def incident_responders(self, incident_id: str) -> list[Responder]:
+        """The incident's alerts whose runbook is running for them now (open executions only)."""
+        with self.session() as s:
+            rows = s.exec(select(AlertRow.alertname, ExecutionRow.runbook_id, ExecutionRow.id, AlertRow.starts_at)
+                          .join(ExecutionRow, col(ExecutionRow.id) == col(AlertRow.execution_id))
+                          .where(AlertRow.incident_id == incident_id,
+                                 col(ExecutionRow.status).in_(("running", "waiting_approval"))))
+            return [Responder(alertname=name or "alert", runbook_id=rid, execution_id=eid, starts_at=at)
+                    for name, rid, eid, at in rows]
+
     def executions_by_id(self, execution_ids: list[str]) -> list[ExecutionRow]:
         if not execution_ids:
             return []
@@ -583,7 +600,7 @@ class Store:
         """An alert answered by hand: it has a runbook now, and its resolution reaches the execution."""
         with self.session() as s:
             s.exec(update(AlertRow).where(AlertRow.id == alert_id)  # type: ignore[call-overload]
-                   .values(runbook_id=runbook_id, execution_id=execution_id))
+                   .values(runbook_id=runbook_id, execution_id=execution_id, held_by=None))
             s.commit()
 
     # -- suggestions ------------------------------------------------------------------------------

@@ -94,6 +94,10 @@ class AlertRow(SQLModel, table=True):
     runbook_id: str | None = Field(default=None, max_length=128)
     raw: dict = _json(dict)
     incident_id: str | None = Field(default=None, index=True, max_length=64)
+    # matched, but not started: another alert of its incident is the likely root cause and its
+    # runbook (this execution) runs first; this one waits as a suggestion, for the reason given
+    held_by: str | None = Field(default=None, max_length=400)
+    hold_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class ExecutionRow(SQLModel, table=True):
