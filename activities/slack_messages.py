@@ -315,3 +315,37 @@ def resolved_line() -> Message:
 
 def event_line(kind: str, message: str) -> Message:
     return _line(f"• {esc(kind)}: {esc(message)}")
+
+
+# -- incident reports -----------------------------------------------------------------------------
+
+REPORT_SECTION = 2900  # a section's text is at most 3,000 characters
+REPORT_SECTIONS = 40  # a message is at most 50 blocks
+
+
+def _mrkdwn(line: str) -> str:
+    """One line of the Markdown report as Slack mrkdwn: headings and bold become bold, the rest stays."""
+    heading = re.match(r"#{1,6}\s+(.*)", line)
+    if heading:
+        return f"*{heading.group(1).replace('**', '')}*"
+    return re.sub(r"\*\*(.+?)\*\*", r"*\1*", line)
+
+
+def incident_report(title: str, markdown: str, incident_id: str) -> Message:
+    """The report as a thread reply: the Markdown in sections, clipped with a pointer to the whole."""
+    sections: list[str] = []
+    current = ""
+    for line in markdown.splitlines():
+        converted = esc(_mrkdwn(line))
+        if len(current) + len(converted) + 1 > REPORT_SECTION:
+            sections.append(current)
+            current = ""
+        current += converted[:REPORT_SECTION] + "\n"
+    if current.strip():
+        sections.append(current)
+    whole = f"the whole report: GET /api/v1/incidents/{esc(incident_id)}/report, or the cockpit's incident page"
+    clipped = len(sections) > REPORT_SECTIONS
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(f"📋 Incident report: {title}", 150), emoji=True))]
+    blocks += [SectionBlock(text=_md(text)) for text in sections[:REPORT_SECTIONS]]
+    blocks.append(ContextBlock(elements=[_md(("✂️ clipped; " if clipped else "") + whole)]))
+    return Message(text=esc(_clip(f"📋 Incident report: {title} (the incident has ended)", 3000)), blocks=blocks)

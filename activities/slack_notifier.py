@@ -28,7 +28,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import slack_messages as msgs
-from runbooks.contract import Activity, EventKind, ExecutionEvent
+from runbooks.contract import Activity, EventKind, ExecutionEvent, IncidentReportPost
 from runbooks.masking import mask
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
@@ -62,18 +62,39 @@ class SlackNotifier:
         if self.client is None or not self.channel:
             log.info("Slack is not configured in this worker: %s not sent to chat", event.kind.value, extra=extra)
             return
+        self._guarded(event.kind.value, event.execution_id, lambda: self._handle(event))
+
+    @activity.defn(name=Activity.POST_REPORT)
+    def post_report(self, post: IncidentReportPost) -> None:
+        """An ended incident's report, once into the thread of each of its executions that has one."""
+        if self.client is None or not self.channel:
+            log.info("Slack is not configured in this worker: the report of incident %s not sent", post.incident_id)
+            return
+        marker = f"report:{post.incident_id}:{post.ending}"[:128]
+        message = msgs.incident_report(post.title, mask(post.markdown) or "", post.incident_id)
+        for execution_id in post.execution_ids:
+            root = self._message(execution_id, ROOT)
+            if root is None or self._message(execution_id, marker) is not None:
+                continue  # no thread (Slack was off), or posted on an earlier attempt
+            self._guarded("incident report", execution_id, lambda: self._remember(execution_id, marker, (
+                self.client.chat_postMessage(channel=self.channel, thread_ts=root.ts, text=message.text,
+                                             blocks=message.blocks, reply_broadcast=True, unfurl_links=False))))
+
+    def _guarded(self, what: str, execution_id: str, call) -> None:  # noqa: ANN001
+        """Run Slack calls; a Slack error becomes the retry (or the non-retryable failure) it calls for."""
         try:
-            self._handle(event)
+            call()
         except SlackApiError as exc:
             error = str(exc.response.get("error", "")) if exc.response is not None else ""
-            log.warning("Slack refused %s for %s: %s", event.kind.value, event.execution_id, error or exc, extra=extra)
+            log.warning("Slack refused %s for %s: %s", what, execution_id, error or exc,
+                        extra={"execution_id": execution_id})
             if error == "ratelimited":
                 headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
                 retry_after = int(str(headers.get("retry-after") or 1).split(",")[0])
-                raise ApplicationError(f"Slack rate limit on {event.kind.value}", type="SlackRateLimited",
+                raise ApplicationError(f"Slack rate limit on {what}", type="SlackRateLimited",
                                        next_retry_delay=timedelta(seconds=min(retry_after, 60))) from exc
             if error in PERMANENT_ERRORS:
-                raise ApplicationError(f"Slack refused {event.kind.value}: {error}", type="SlackConfigError",
+                raise ApplicationError(f"Slack refused {what}: {error}", type="SlackConfigError",
                                        non_retryable=True) from exc
             raise
 

@@ -16,6 +16,7 @@ from runbooks.model import EscalationLevel, Mode, Risk
 
 
 WORKFLOW = "RunbookExecution"
+REPORT_WORKFLOW = "IncidentReport"  # posts an ended incident's report to its executions' Slack threads
 TIMER_ACTOR = "escalation-timer"  # who rejects a step nobody answered in time
 
 
@@ -28,6 +29,7 @@ class Activity:
     RECORD_EVENT = "record_event"  # local: a line in the execution's timeline
     ESCALATE = "escalate"
     NOTIFY = "notify"  # chat (Slack)
+    POST_REPORT = "post_incident_report"  # chat (Slack): an ended incident's report in its threads
 
 
 class Signal:
@@ -170,6 +172,16 @@ class ExecutionInput(BaseModel):
     # every command sent to `drill_target` (a sandbox) instead of the runbook's targets.
     drill: bool = False
     drill_target: str | None = None
+
+
+class IncidentReportPost(BaseModel):
+    """An ended incident's report, written by the service, for the threads of its executions."""
+
+    incident_id: str
+    ending: str  # which ending of the incident (it may fire again within its window and end again)
+    title: str
+    markdown: str
+    execution_ids: list[str]
 
 
 class Decision(BaseModel):

@@ -25,6 +25,7 @@ from runbooks.storage.tables import AlertRow, RejectedDelivery, utcnow
 from runbooks.telemetry.metrics import ALERTS_RECEIVED, DELIVERIES_REJECTED
 from services.context import Services
 from services.errors import NotFound, TooLarge, Unavailable
+from services.reports import announce_ended
 from services.launch import ExecutionRef, execution_id_for, group_key_for
 from services.sources import REGISTRY, Delivery, SourceError
 
@@ -109,6 +110,7 @@ async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:
                 row.incident_id = await asyncio.to_thread(svc.store.incident_of_fingerprint, alert.fingerprint)
     finally:
         await asyncio.to_thread(svc.store.record_alerts, rows)
+    await announce_ended(svc, {r.incident_id for r in rows if r.status == "resolved" and r.incident_id})
     return accepted
 
 

@@ -21,6 +21,7 @@ from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
 from workflows.client import connect
+from workflows.incident_report import IncidentReport
 from workflows.runbook_execution import RunbookExecution
 
 log = logging.getLogger("runbooks.worker")
@@ -36,8 +37,8 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[RunbookExecution],
-        activities=[commands.run_command, render_with_values, *records.all(), slack.notify],
+        workflows=[RunbookExecution, IncidentReport],
+        activities=[commands.run_command, render_with_values, *records.all(), slack.notify, slack.post_report],
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=30),

@@ -18,11 +18,12 @@ from api.schemas import (
 )
 from runbooks.access import Permission, Principal
 from runbooks.contract import ExecutionState
+from runbooks.replay import Replay
 from runbooks.storage.tables import ExecutionRow
 from services import control, notes
 from services.context import Services
 from services.decisions import decide
-from services.reports import execution_report
+from services.reports import execution_replay, execution_report
 
 
 class MarkdownResponse(PlainTextResponse):
@@ -160,3 +161,10 @@ async def report(execution_id: str, svc: Services = Depends(services)) -> Markdo
     what ran and its output, decisions and their reasons, rollbacks, resolution and recommendations.
     The same facts give the same text, byte for byte."""
     return MarkdownResponse(await execution_report(svc, execution_id))
+
+
+@router.get("/{execution_id}/replay", response_model=Replay, dependencies=[Depends(needs(Permission.read))])
+async def replay(execution_id: str, svc: Services = Depends(services)) -> Replay:
+    """A past execution step by step, for training: each step's question (what the on-call person
+    faced), the decision and its reason, what ran and what it printed, what was undone, how it ended."""
+    return await execution_replay(svc, execution_id)

@@ -26,7 +26,7 @@ from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
 from services.insights import runbook_insights
-from services.reports import execution_report, incident_report
+from services.reports import execution_replay, execution_report, incident_report
 from services.starts import start_by_hand
 from services.versions import add_text, review
 
@@ -85,6 +85,18 @@ async def report_page(request: Request, execution_id: str, viewer: Viewer = Depe
     text = await execution_report(svc, execution_id)
     return render(request, "report.html", viewer=viewer, back=f"/executions/{execution_id}", what="execution",
                   api=f"/api/v1/executions/{execution_id}/report", report=markdown(text), source=text, nav="now")
+
+
+@router.get("/executions/{execution_id}/replay")
+async def replay_page(request: Request, execution_id: str, step: int = Query(1, ge=1, le=10_000),
+                      viewer: Viewer = Depends(page(Permission.read)), svc: Services = Depends(services)) -> Response:
+    """A past execution one step at a time, for training: the question first, then what was done."""
+    shown = await execution_replay(svc, execution_id)
+    last = len(shown.frames) + 1  # the frames, then how it ended
+    current = min(step, last)
+    frame = shown.frames[current - 1] if current <= len(shown.frames) else None
+    return render(request, "replay.html", viewer=viewer, replay=shown, frame=frame, current=current, last=last,
+                  nav="now")
 
 
 async def _decided(request: Request, svc: Services, viewer: Viewer, execution_id: str, step_id: str, *,

@@ -7,7 +7,9 @@ messages are specified in tests/unit/test_slack_notifier.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from runbooks.settings import Settings
 from runbooks.storage.tables import SlackMessageRow
-from support.alerts import decide, fire
+from support.alerts import alert_payload, decide, fire
 from support.fake_slack import TOKEN, FakeSlack
 from support.harness import Harness, make_settings, running_product
 from support.slack_calls import CHANNEL, blocks_of, buttons, in_thread, root_of, shown, slack_call, texts, ts_of
@@ -136,6 +138,26 @@ async def test_a_drill_says_it_is_one_in_its_thread_and_its_approval_requests(sl
     await decide(slack, ex, "wait-for-someone", "approve", actor="dave")
     await slack.wait_for(ex, "succeeded")
     assert not (tmp_path / "d.log").exists()
+
+
+async def test_when_an_incident_ends_its_report_is_posted_once_to_its_threads(
+        slack: Harness, fake: FakeSlack, tmp_path: Path) -> None:
+    fingerprint = f"fp-{uuid.uuid4().hex[:8]}"
+    ex = await fire(slack, "E2EChange", tmp_path / "run.log", fingerprint=fingerprint)
+    root = await root_of(fake, ex)
+    for step, who in (("change-a", "alice"), ("change-b", "alice"), ("risky-change", "bob")):
+        await decide(slack, ex, step, "approve", actor=who)
+    await slack.wait_for(ex, "succeeded")
+    resolved = alert_payload("E2EChange", tmp_path / "run.log", status="resolved", fingerprint=fingerprint)
+    for _ in range(2):  # Alertmanager may send the resolution twice: one report
+        assert (await slack.http.post("/api/v1/alerts/alertmanager", json=resolved)).status_code == 202
+    report = await slack_call(fake, "chat.postMessage", in_thread(root, "Incident report"))
+    text = shown(report)
+    assert "E2EChange on instance=web-1" in text and "End-to-end change with approvals" in text
+    assert "bob" in text, "who approved the red step"
+    assert report["reply_broadcast"] is True and "/report" in text
+    await asyncio.sleep(1.5)
+    assert len([a for a in fake.of("chat.postMessage") if in_thread(root, "Incident report")(a)]) == 1
 
 
 async def test_without_slack_nothing_is_posted_and_executions_run(temporal: WorkflowEnvironment,

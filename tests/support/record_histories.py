@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: the packages and tests/support
 
 from cli.devserver import temporal_binary  # noqa: E402
-from runbooks.contract import Decision, ExecutionState, ResolvedNotice  # noqa: E402
+from runbooks.contract import Decision, ExecutionState, IncidentReportPost, ResolvedNotice  # noqa: E402
 from runbooks.settings import Settings  # noqa: E402
 from runbooks.storage.engine import make_engine  # noqa: E402
 from runbooks.storage.migrate import create_schema  # noqa: E402
@@ -42,6 +42,7 @@ from support.paths import HISTORIES as OUT  # noqa: E402
 from support.paths import TEST_RUNBOOKS as RUNBOOKS  # noqa: E402
 from workers.main import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
+from workflows.incident_report import IncidentReport  # noqa: E402
 from workflows.runbook_execution import RunbookExecution  # noqa: E402
 
 async def until_waiting(handle: WorkflowHandle, step_id: str, timeout: float = 20.0) -> None:
@@ -194,10 +195,20 @@ async def drill_on_sandbox(client: Client, queue: str, tmp: Path) -> WorkflowHan
     return h
 
 
+async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
+    post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
+                              markdown="# Incident: E2EChange on instance=web-1\n", execution_ids=["ex-1"])
+    h = await client.start_workflow(IncidentReport.run, post, id=f"history-report-{uuid.uuid4().hex[:8]}",
+                                    task_queue=queue)
+    await h.result()
+    return h
+
+
 DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "failed_step": failed_step,
               "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
-              "drill": drill, "drill_on_sandbox": drill_on_sandbox}
+              "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 
