@@ -9,7 +9,11 @@ suggestion never offers a version that would not load.
 - **bind a value**: people supplied `labels.x` by hand in 3+ runs, and every time it equalled the
   same alert label: use that label instead (`{{ labels.pod }}` -> `{{ labels.instance }}`);
 - **add a step**: notes say people ran the same command by hand ("I also ran `cmd`") in 2+ runs:
-  a step with it after the last one (its risk classified like any step's, so review follows).
+  a step with it after the last one (its risk classified like any step's, so review follows);
+- **fix a broken step**: a step fails the same way run after run (runbooks/insights.py), and in 2+
+  of the runs where it failed people ran, by hand, a command about the same things (`service nginx
+  restart` failing with "command not found", `systemctl restart nginx` run instead): that command
+  replaces the step's.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class Suggestion(BaseModel):
     id: str = Field(description="stable for the same proposal on the same live version")
     runbook_id: str
     version: int = Field(description="the live version it changes")
-    kind: str = Field(description="remove_dead_step | bind_value | add_step")
+    kind: str = Field(description="remove_dead_step | bind_value | add_step | fix_broken_step")
     step_id: str
     title: str
     evidence: list[str]
@@ -116,6 +120,42 @@ def with_step(source: str, runbook: Runbook, title: str, command: str) -> str | 
     return "".join(lines[:end] + block + lines[end:])
 
 
+def with_command(source: str, runbook: Runbook, step_id: str, command: str) -> str | None:
+    """The source with one step's command replaced (its first line, where the step writes it), or
+    None when the command is not found as written within the step's lines."""
+    steps = sorted((s for s in runbook.steps if s.line), key=lambda s: s.line)
+    index = next((i for i, s in enumerate(steps) if s.id == step_id), None)
+    old = (steps[index].command or "").strip() if index is not None else ""
+    if index is None or not old or "\n" in old:
+        return None
+    lines = source.splitlines(keepends=True)
+    start = _start_of(lines, steps[index].line)
+    end = _start_of(lines, steps[index + 1].line) if index + 1 < len(steps) else len(lines)
+    for i in range(start, end):
+        if lines[i].strip() == old:
+            lines[i] = lines[i][: len(lines[i]) - len(lines[i].lstrip())] + command + "\n"
+            return "".join(lines)
+    return None
+
+
+_WORD = re.compile(r"[A-Za-z0-9_./-]{3,}")
+GENERIC = frozenset({"sudo", "the", "and", "then", "echo", "bin", "usr"})
+
+
+def _about(command: str) -> set[str]:
+    """What a command is about: its words of 3+ characters, the generic ones aside."""
+    return {w.lower() for w in _WORD.findall(command)} - GENERIC
+
+
+def fixes_for(step_command: str, ran_in_failed_runs: list[RanByHand]) -> tuple[str, list[RanByHand]] | None:
+    """The command people ran by hand, in ADD_AFTER+ of the runs where the step failed, that is about
+    what the step is about (a word in common): the most runs first, then alphabetically."""
+    about = _about(step_command)
+    found = [(cmd, rows) for cmd, rows in commands_people_ran(ran_in_failed_runs).items()
+             if cmd != same_command(step_command) and about & _about(cmd)]
+    return min(found, key=lambda f: (-len({r.execution_id for r in f[1]}), f[0])) if found else None
+
+
 def with_binding(source: str, variable: str, label: str) -> str:
     """`{{ labels.pod }}` (any spacing, any filter after it) -> `{{ labels.instance }}`, everywhere."""
     return re.sub(rf"(\{{\{{\s*){re.escape(variable)}(?![\w.])", rf"\g<1>labels.{label}", source)
@@ -159,8 +199,11 @@ def bindings(supplied: list[Supplied]) -> dict[tuple[str, str], tuple[str, list[
 
 
 def suggest(runbook: Runbook, version: int, source: str, insights: RunbookInsights, supplied: list[Supplied],
-            parse: Callable[[str], Runbook], ran: list[RanByHand] | None = None) -> list[Suggestion]:
-    """Every proposal the evidence supports, each checked by parsing its text with `parse`."""
+            parse: Callable[[str], Runbook], ran: list[RanByHand] | None = None,
+            failed_in: dict[str, set[str]] | None = None) -> list[Suggestion]:
+    """Every proposal the evidence supports, each checked by parsing its text with `parse`.
+
+    `failed_in`: for each broken step, the runs in which it failed (a fix is looked for in them)."""
     out: list[Suggestion] = []
     live_ids = [s.id for s in runbook.steps]
     titles = {s.id: s.title for s in runbook.steps}
@@ -189,7 +232,31 @@ def suggest(runbook: Runbook, version: int, source: str, insights: RunbookInsigh
             evidence=[f"people typed `{variable}` by hand in {len({r.execution_id for r in rows})} runs, and it always "
                       f"equalled the alert's `{label}` label: {examples}"],
             diff=_diff(runbook.id, version, source, text), text=text))
-    have = {same_command(s.command) for s in runbook.steps if s.command}
+    fixing: set[str] = set()
+    for flag in insights.flags:
+        step = runbook.step(flag.step_id or "")
+        if flag.kind != "broken_step" or step is None or not step.command:
+            continue
+        runs = (failed_in or {}).get(step.id, set())
+        found = fixes_for(step.command, [r for r in ran or [] if r.execution_id in runs])
+        if found is None:
+            continue
+        command, rows = found
+        text = with_command(source, runbook, step.id, command)
+        parsed = _parsed(parse, text) if text is not None else []
+        if text is None or len(parsed) != len(runbook.steps) or same_command(
+                next((p.command or "" for p in parsed if p.title == step.title), "")) != command:
+            continue
+        fixing.add(command)
+        examples = "; ".join(f"{r.author} in {r.execution_id}: “{r.note[:120]}”" for r in rows[:3])
+        out.append(Suggestion(
+            id=_id(runbook.id, version, "fix_broken_step", f"{step.id}|{command}"), runbook_id=runbook.id,
+            version=version, kind="fix_broken_step", step_id=step.id,
+            title=f"Fix the step '{step.title}': run `{command}` instead",
+            evidence=[flag.message, f"in {len({r.execution_id for r in rows})} of the runs where it failed, people "
+                      f"ran `{command}` by hand: {examples}"],
+            diff=_diff(runbook.id, version, source, text), text=text))
+    have = {same_command(s.command) for s in runbook.steps if s.command} | fixing
     for command, rows in sorted(commands_people_ran(ran or []).items()):
         if command in have:
             continue

@@ -24,12 +24,13 @@ async def suggestions(svc: Services, runbook_id: str) -> list[Suggestion]:
     row = await asyncio.to_thread(svc.store.version_row, runbook_id, version)
     assert row is not None
     learned = await runbook_insights(svc, runbook_id)
-    supplied, dismissed, noted = await asyncio.to_thread(
+    broken = [f.step_id for f in learned.flags if f.kind == "broken_step" and f.step_id]
+    supplied, dismissed, noted, failed_in = await asyncio.to_thread(
         lambda: (svc.store.supplied_values(runbook_id), svc.store.dismissed(runbook_id),
-                 svc.store.commands_run_by_hand(runbook_id)))
+                 svc.store.commands_run_by_hand(runbook_id), svc.store.failed_runs(runbook_id, broken)))
     ran = [RanByHand(n.execution_id, n.author, n.command, n.text) for n in noted if n.command]
     found = await asyncio.to_thread(suggest, runbook, version, row.source, learned, supplied,
-                                    lambda text: parse_text(text, runbook.source_path, runbook.id), ran)
+                                    lambda text: parse_text(text, runbook.source_path, runbook.id), ran, failed_in)
     return [s for s in found if s.id not in dismissed]
 
 

@@ -568,6 +568,21 @@ class Store:
             return list(s.exec(select(NoteRow).where(col(NoteRow.execution_id).in_(execution_ids))
                                .order_by(col(NoteRow.id))))
 
+    def failed_runs(self, runbook_id: str, step_ids: list[str], limit: int = 2000) -> dict[str, set[str]]:
+        """For each of these steps, the runs of the runbook (newest first, up to `limit`) in which it failed."""
+        if not step_ids:
+            return {}
+        with self.session() as s:
+            rows = s.exec(select(StepRow.step_id, StepRow.execution_id)
+                          .join(ExecutionRow, col(ExecutionRow.id) == col(StepRow.execution_id))
+                          .where(ExecutionRow.runbook_id == runbook_id, *REAL_RUN, StepRow.status == "failed",
+                                 col(StepRow.step_id).in_(step_ids))
+                          .order_by(col(ExecutionRow.started_at).desc()).limit(limit))
+            out: dict[str, set[str]] = {}
+            for step_id, execution_id in rows:
+                out.setdefault(step_id, set()).add(execution_id)
+            return out
+
     def commands_run_by_hand(self, runbook_id: str, limit: int = 2000) -> list[NoteRow]:
         """Notes on this runbook's executions that name a command run by hand, newest first."""
         with self.session() as s:

@@ -102,3 +102,34 @@ async def test_rejected_steps_and_values_typed_by_hand_become_proposed_versions(
         assert "suggestion.accept" in acts and "suggestion.dismiss" in acts
         gone = await h.http.post(f"/api/v1/runbooks/learns/suggestions/{dead['id']}/accept", headers=h.auth("al"))
         assert gone.status_code == 404, "a proposal for an older version is not applied to the new one"
+
+
+async def test_a_step_that_keeps_failing_is_fixed_with_the_command_people_ran_instead(
+        temporal, temporal_address: str, tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path, temporal_address, database_url)
+    async with running_product(temporal.client, settings, tmp_path) as h:
+        for n in range(2):  # the step fails the same way; each time someone runs the working command by hand
+            fired = await h.http.post("/api/v1/alerts/alertmanager", json=alert_payload(
+                "E2EFailing", tmp_path / f"fail{n}.log", fingerprint=f"fp-{uuid.uuid4().hex[:8]}"))
+            execution_id = fired.json()["executions"][0]["id"]
+            await h.wait_for(execution_id, "rolled_back", "failed")
+            note = await h.http.post(f"/api/v1/executions/{execution_id}/notes", headers=h.auth("cy", "responder"),
+                                     json={"text": "the step broke again, I ran `printf breaking >> /tmp/fixed.log`"})
+            assert note.status_code == 201, note.text
+
+        found = {s["kind"]: s for s in (await h.http.get("/api/v1/runbooks/e2e-failing/suggestions")).json()}
+        assert set(found) == {"fix_broken_step"}, "the command is the fix, not one more step"
+        fix = found["fix_broken_step"]
+        assert fix["step_id"] == "break" and "failed 2 times the same way (exit 3" in fix["evidence"][0]
+        assert "in 2 of the runs where it failed, people ran `printf breaking >> /tmp/fixed.log`" in fix["evidence"][1]
+        assert "-   echo breaking >> {{ labels.log }}; exit 3" in fix["diff"]
+        assert "+   printf breaking >> /tmp/fixed.log" in fix["diff"]
+        accepted = await h.http.post(f"/api/v1/runbooks/e2e-failing/suggestions/{fix['id']}/accept", headers=h.auth("al", "author"))
+        assert accepted.status_code == 201, accepted.text
+        version = accepted.json()["version"]
+        if accepted.json()["state"] == "pending_review":
+            assert (await h.http.post(f"/api/v1/runbooks/e2e-failing/versions/{version}/review",
+                                      json={"approve": True, "comment": "ok"}, headers=h.auth("bo", "author"))).status_code == 200
+        live = (await h.http.get("/api/v1/runbooks/e2e-failing")).json()
+        assert live["version"] == version
+        assert [s["command"] for s in live["steps"] if s["id"] == "break"] == ["printf breaking >> /tmp/fixed.log"]

@@ -81,3 +81,21 @@ def test_a_command_people_ran_in_two_runs_becomes_a_step_after_the_last() -> Non
     steps = parse_text(text, default_id="disk").steps
     assert [s.id for s in steps][:3] == ["look", "clean-the-cache", "look-again"]
     assert steps[3].command == "systemctl restart nginx" and "## Notes" in text.rsplit("systemctl restart nginx", 1)[1]
+
+
+def test_a_failing_step_is_fixed_only_by_a_related_command_people_ran_in_two_of_its_failed_runs() -> None:
+    from runbooks.suggestions import RanByHand, fixes_for, with_command
+
+    failing = "service nginx restart"
+    ran = [RanByHand("ex1", "ana", "systemctl restart nginx", "I ran `systemctl restart nginx`"),
+           RanByHand("ex1", "ana", "df -h", "I ran `df -h`"),
+           RanByHand("ex2", "bo", "df -h", "we ran: df -h")]
+    assert fixes_for(failing, ran) is None, "df is about something else, and the restart was run once"
+    ran.append(RanByHand("ex2", "bo", "systemctl  restart nginx", "I also ran `systemctl restart nginx`"))
+    command, rows = fixes_for(failing, ran)
+    assert command == "systemctl restart nginx" and {r.execution_id for r in rows} == {"ex1", "ex2"}
+    rb = parse_text(TEXT, default_id="disk")
+    text = with_command(TEXT, rb, "look-again", "df -hT")
+    assert text is not None and [s.command for s in parse_text(text, default_id="disk").steps][2] == "df -hT"
+    assert text.count("df -h {{ labels.mountpoint }}") == 1, "only that step's command changes"
+    assert with_command(TEXT, rb, "no-such-step", "x") is None
