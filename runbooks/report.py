@@ -23,6 +23,7 @@ from typing import Protocol
 from runbooks.contract import TIMER_ACTOR
 from runbooks.insights import Flag
 from runbooks.masking import mask
+from runbooks.narration import Narration
 from runbooks.storage.tables import ApprovalRow, ExecutionRow, StepRow
 
 IMPACT_LABELS = ("instance", "service", "severity", "namespace", "pod", "job")
@@ -380,3 +381,26 @@ def incident_report(title: str, key: str, status: str, opened_at: datetime | Non
     if not executions:
         out += ["", "## Executions", "", "No runbook ran for these alerts."]
     return "\n".join(out) + "\n"
+
+
+def timeline_facts(moments: Sequence[Moment]) -> list[str]:
+    """The timeline as numbered facts an LLM narration may cite (runbooks/narration.py)."""
+    return [f"{utc(m.at)} UTC {m.kind.replace('_', ' ')}: {m.message}" for m in moments]
+
+
+def with_narration(markdown: str, narration: Narration) -> str:
+    """The report with an LLM's grounded summary before its first section, each sentence followed by
+    the timeline facts it cites; the report itself unchanged. Without sentences, says why not."""
+    cut = markdown.find("\n## ")
+    head, rest = (markdown[:cut].rstrip("\n"), markdown[cut + 1:]) if cut >= 0 else (markdown.rstrip("\n"), "")
+    lines = ["", "## In short (written by an LLM, checked against the timeline)", ""]
+    if narration.sentences:
+        for s in narration.sentences:
+            lines.append(f"- {text(s.text)} " + "".join(f"[{c}]" for c in s.cites))
+        lines += ["", "Cited:"] + [f"- [{c}] {text(narration.facts[c - 1])}"
+                                   for c in sorted({c for s in narration.sentences for c in s.cites})]
+    else:
+        lines.append(f"_No summary: {text(narration.error or 'nothing grounded')}._")
+    if narration.dropped:
+        lines += ["", f"_{narration.dropped} sentence(s) left out: they said what the timeline does not._"]
+    return "\n".join([head, *lines, "", rest])

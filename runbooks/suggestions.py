@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from runbooks.insights import DEAD_AFTER, RunbookInsights
 from runbooks.model import Runbook
+from runbooks.narration import Narration
 from runbooks.notes import same_command
 
 BIND_AFTER = DEAD_AFTER
@@ -54,6 +55,13 @@ class Suggestion(BaseModel):
     evidence: list[str]
     diff: str = Field(description="unified diff against the live version's text")
     text: str = Field(description="the proposed version's text, as accepting it would save it")
+    explanation: Narration | None = Field(default=None, description="with ?explain=true and an LLM configured: "
+                                          "sentences that each cite the evidence they restate (runbooks/narration.py)")
+
+    def facts(self) -> list[str]:
+        """What an explanation may restate: the proposal, its evidence, the lines it changes."""
+        changed = [line for line in self.diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        return [self.title, *self.evidence, *(f"the proposed version changes the line: {line}" for line in changed)]
 
 
 def _id(runbook_id: str, version: int, kind: str, detail: str) -> str:

@@ -12,7 +12,11 @@ from temporalio.service import RPCError
 
 from runbooks.contract import IncidentReportPost
 from runbooks.replay import Replay, build_replay
-from runbooks.report import IncidentAlertLine, ReportFacts, execution_report as write_report, incident_report as write_incident
+from runbooks.narration import narrate
+from runbooks.report import (
+    IncidentAlertLine, ReportFacts, execution_report as write_report, incident_report as write_incident, timeline_facts,
+    with_narration,
+)
 from services.cockpit import pinned, timeline
 from services.context import Services
 from services.errors import NotFound
@@ -69,14 +73,28 @@ async def execution_facts(svc: Services, execution_id: str) -> ReportFacts:
     return facts
 
 
-async def execution_report(svc: Services, execution_id: str) -> str:
-    """The Markdown incident report of one execution; NotFound for an unknown id."""
-    return write_report(await execution_facts(svc, execution_id))
+NARRATE_TASK = ("Summarise this incident for the post-mortem in three to five sentences: what fired, what ran, "
+                "who decided what, and how it ended, restating only these timeline facts.")
 
 
-async def incident_report(svc: Services, incident_id: str) -> str:
+async def _narrated(svc: Services, markdown: str, moments) -> str:  # noqa: ANN001
+    narration = await asyncio.to_thread(narrate, NARRATE_TASK, timeline_facts(moments), svc.settings.llm)
+    return with_narration(markdown, narration)
+
+
+async def execution_report(svc: Services, execution_id: str, narrated: bool = False) -> str:
+    """The Markdown incident report of one execution; NotFound for an unknown id. `narrated`: with an
+    LLM's summary that only restates its timeline (runbooks/narration.py)."""
+    facts = await execution_facts(svc, execution_id)
+    markdown = write_report(facts)
+    return await _narrated(svc, markdown, facts.timeline) if narrated else markdown
+
+
+async def incident_report(svc: Services, incident_id: str, narrated: bool = False) -> str:
     """The Markdown report of an incident: its alerts and timeline, then each execution's report."""
-    return await _write_incident(svc, await read_incident(svc, incident_id))
+    found = await read_incident(svc, incident_id)
+    markdown = await _write_incident(svc, found)
+    return await _narrated(svc, markdown, found.timeline) if narrated else markdown
 
 
 async def announce_ended(svc: Services, incident_ids: set[str]) -> None:

@@ -5,10 +5,12 @@ accepted as a new version through the review rule, or dismissed with a reason (n
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 
 from runbooks.access import Permission, Principal
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.reader import parse_text
+from runbooks.narration import Narration, narrate
 from runbooks.storage.tables import DismissalRow, utcnow
 from runbooks.suggestions import RanByHand, Suggestion, suggest
 from services.context import Services
@@ -18,8 +20,29 @@ from services.starts import live_version
 from services.versions import add_text
 
 
-async def suggestions(svc: Services, runbook_id: str) -> list[Suggestion]:
-    """What the live version's runs propose, dismissed ones aside."""
+# (database, suggestion id) -> its phrasing: an id changes with its evidence and the live version
+EXPLAINED: OrderedDict[tuple[str, str], Narration] = OrderedDict()
+EXPLAIN_TASK = ("Explain this proposed change to a runbook, and why it is proposed, in two or three sentences "
+                "for the engineer who decides whether to accept it.")
+
+
+async def explained(svc: Services, found: list[Suggestion]) -> list[Suggestion]:
+    """Each suggestion with an LLM's grounded phrasing of it (runbooks/narration.py), kept per id."""
+    out, database = [], str(svc.store.engine.url)
+    for s in found:
+        narration = EXPLAINED.get((database, s.id))
+        if narration is None:
+            narration = await asyncio.to_thread(narrate, EXPLAIN_TASK, s.facts(), svc.settings.llm)
+            if narration.used_llm:  # a failure is asked again next time
+                EXPLAINED[(database, s.id)] = narration
+                while len(EXPLAINED) > 1000:
+                    EXPLAINED.popitem(last=False)
+        out.append(s.model_copy(update={"explanation": narration}))
+    return out
+
+
+async def suggestions(svc: Services, runbook_id: str, explain: bool = False) -> list[Suggestion]:
+    """What the live version's runs propose, dismissed ones aside; `explain`: phrased by the LLM too."""
     runbook, version = await live_version(svc, runbook_id)
     row = await asyncio.to_thread(svc.store.version_row, runbook_id, version)
     assert row is not None
@@ -31,7 +54,8 @@ async def suggestions(svc: Services, runbook_id: str) -> list[Suggestion]:
     ran = [RanByHand(n.execution_id, n.author, n.command, n.text) for n in noted if n.command]
     found = await asyncio.to_thread(suggest, runbook, version, row.source, learned, supplied,
                                     lambda text: parse_text(text, runbook.source_path, runbook.id), ran, failed_in)
-    return [s for s in found if s.id not in dismissed]
+    found = [s for s in found if s.id not in dismissed]
+    return await explained(svc, found) if explain else found
 
 
 async def _one(svc: Services, runbook_id: str, suggestion_id: str) -> Suggestion:

@@ -26,6 +26,10 @@ from services.decisions import decide
 from services.reports import execution_replay, execution_report
 
 
+NARRATE_HELP = ("add a summary written by the LLM (ANTHROPIC_API_KEY) that only restates the timeline: each sentence "
+                "cites the facts it restates, and one that says anything they do not is left out")
+
+
 class MarkdownResponse(PlainTextResponse):
     media_type = "text/markdown"  # Starlette adds "; charset=utf-8" to text types
 
@@ -156,11 +160,12 @@ async def list_notes(execution_id: str, svc: Services = Depends(services)) -> li
 
 @router.get("/{execution_id}/report", response_class=MarkdownResponse, dependencies=[Depends(needs(Permission.read))],
             responses={200: {"description": "The incident report, in Markdown", "content": {"text/markdown": {}}}})
-async def report(execution_id: str, svc: Services = Depends(services)) -> MarkdownResponse:
+async def report(execution_id: str, narrate: bool = Query(False, description=NARRATE_HELP),
+                 svc: Services = Depends(services)) -> MarkdownResponse:
     """The incident report of an execution, in Markdown: summary, impact (from the alert), timeline,
     what ran and its output, decisions and their reasons, rollbacks, resolution and recommendations.
     The same facts give the same text, byte for byte."""
-    return MarkdownResponse(await execution_report(svc, execution_id))
+    return MarkdownResponse(await execution_report(svc, execution_id, narrate))
 
 
 @router.get("/{execution_id}/replay", response_model=Replay, dependencies=[Depends(needs(Permission.read))])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import needs
 from api.deps import services
 from api.problems import responses
-from api.routes.executions import MarkdownResponse
+from api.routes.executions import NARRATE_HELP, MarkdownResponse
 from runbooks.access import Permission
 from services import incidents
 from services.context import Services
@@ -31,6 +31,7 @@ async def get_incident(incident_id: str, svc: Services = Depends(services)) -> i
 
 @router.get("/{incident_id}/report", response_class=MarkdownResponse, dependencies=[Depends(needs(Permission.read))],
             responses={200: {"description": "The incident report, in Markdown", "content": {"text/markdown": {}}}})
-async def report(incident_id: str, svc: Services = Depends(services)) -> MarkdownResponse:
+async def report(incident_id: str, narrate: bool = Query(False, description=NARRATE_HELP),
+                 svc: Services = Depends(services)) -> MarkdownResponse:
     """The incident's report in Markdown: what fired, one timeline, then each execution's report."""
-    return MarkdownResponse(await incident_report(svc, incident_id))
+    return MarkdownResponse(await incident_report(svc, incident_id, narrate))

@@ -167,10 +167,12 @@ async def get_insights(runbook_id: str, svc: Services = Depends(services)) -> Ru
 
 @router.get("/{runbook_id:path}/suggestions", response_model=list[Suggestion],
             dependencies=[Depends(needs(Permission.read))])
-async def list_suggestions(runbook_id: str, svc: Services = Depends(services)) -> list[Suggestion]:
+async def list_suggestions(runbook_id: str, explain: bool = Query(False, description="phrase each one with the "
+                                                                  "LLM, grounded in its evidence (ANTHROPIC_API_KEY)"),
+                           svc: Services = Depends(services)) -> list[Suggestion]:
     """Proposed next versions, each with its evidence and a diff against the live version: remove a
     dead step; fill a value people keep typing by hand from the alert label it always equals."""
-    return await suggestions.suggestions(svc, runbook_id)
+    return await suggestions.suggestions(svc, runbook_id, explain)
 
 
 @router.post("/{runbook_id:path}/suggestions/{suggestion_id}/accept", response_model=ImportResult, status_code=201,

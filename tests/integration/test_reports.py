@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.alerts import decide, fire, lines
-from support.harness import Harness
+from runbooks.settings import LlmSettings
+from support.fake_anthropic import FakeAnthropic
+from support.harness import Harness, make_settings, running_product
 from support.web import sign_in
 
 REASON = "too risky during the sale"
@@ -57,3 +59,26 @@ async def test_an_unknown_execution_has_no_report(harness: Harness) -> None:
     browser = await sign_in(harness, "ivy", "viewer")
     page = await harness.http.get("/executions/no-such-execution/report", headers=browser.headers)
     assert page.status_code == 404
+
+
+async def test_an_llm_summary_restates_only_the_timeline_and_is_asked_for(
+        temporal, temporal_address: str, tmp_path: Path) -> None:
+    with FakeAnthropic() as anthropic:
+        llm = LlmSettings(api_key=anthropic.api_key, model="claude-test", base_url=anthropic.base_url, timeout=5)
+        async with running_product(temporal.client, make_settings(tmp_path, temporal_address, llm=llm), tmp_path) as h:
+            ex = await fire(h, "E2EFailing", tmp_path / "run.log")
+            await h.wait_for(ex, "rolled_back", "failed")
+            plain = (await h.http.get(f"/api/v1/executions/{ex}/report")).text
+            assert "In short" not in plain and anthropic.requests == [], "the deterministic report asks nobody"
+
+            anthropic.reply_tool_use({"sentences": [
+                {"text": "The runbook started in autopilot.", "cites": [1]},
+                {"text": "It failed with exit 42 on db-9.", "cites": [1]}]}, name="record_sentences")
+            told = (await h.http.get(f"/api/v1/executions/{ex}/report", params={"narrate": "true"})).text
+            assert "## In short (written by an LLM, checked against the timeline)" in told
+            assert "- The runbook started in autopilot. [1]" in told and "exit 42" not in told
+            assert "_1 sentence(s) left out: they said what the timeline does not._" in told
+            start = told.index("\n## In short")
+            assert told[:start] + told[told.index("\n## ", start + 3):] == plain, "the report itself is unchanged"
+            facts = anthropic.requests[-1].body["messages"][0]["content"]
+            assert "[1] " in facts and "started" in facts

@@ -5,11 +5,22 @@ accepting one makes that version, dismissing one keeps the reason. SQLite and Po
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from runbooks.settings import LlmSettings
 from support.alerts import alert_payload
+from support.fake_anthropic import FakeAnthropic
 from support.harness import make_settings, running_product
 from support.web import sign_in
+
+@pytest.fixture
+def anthropic() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as server:
+        yield server
+
 
 RUNBOOK = """---
 id: learns
@@ -105,8 +116,9 @@ async def test_rejected_steps_and_values_typed_by_hand_become_proposed_versions(
 
 
 async def test_a_step_that_keeps_failing_is_fixed_with_the_command_people_ran_instead(
-        temporal, temporal_address: str, tmp_path: Path, database_url: str) -> None:
-    settings = make_settings(tmp_path, temporal_address, database_url)
+        temporal, temporal_address: str, tmp_path: Path, database_url: str, anthropic: FakeAnthropic) -> None:
+    llm = LlmSettings(api_key=anthropic.api_key, model="claude-test", base_url=anthropic.base_url, timeout=5)
+    settings = make_settings(tmp_path, temporal_address, database_url, llm=llm)
     async with running_product(temporal.client, settings, tmp_path) as h:
         for n in range(2):  # the step fails the same way; each time someone runs the working command by hand
             fired = await h.http.post("/api/v1/alerts/alertmanager", json=alert_payload(
@@ -123,7 +135,19 @@ async def test_a_step_that_keeps_failing_is_fixed_with_the_command_people_ran_in
         assert fix["step_id"] == "break" and "failed 2 times the same way (exit 3" in fix["evidence"][0]
         assert "in 2 of the runs where it failed, people ran `printf breaking >> /tmp/fixed.log`" in fix["evidence"][1]
         assert "-   echo breaking >> {{ labels.log }}; exit 3" in fix["diff"]
-        assert "+   printf breaking >> /tmp/fixed.log" in fix["diff"]
+        assert "+   printf breaking >> /tmp/fixed.log" in fix["diff"] and fix["explanation"] is None
+        assert anthropic.requests == [], "phrasing is asked for, not made on every read"
+
+        anthropic.reply_tool_use({"sentences": [
+            {"text": "The step 'Break' failed 2 times the same way, so it would run `printf breaking >> /tmp/fixed.log` "
+                     "instead, which people ran by hand.", "cites": [2, 3]},
+            {"text": "It has failed since the disk filled up on db-7.", "cites": [2]}]}, name="record_sentences")
+        [phrased] = (await h.http.get("/api/v1/runbooks/e2e-failing/suggestions", params={"explain": "true"})).json()
+        explanation = phrased["explanation"]
+        assert [s["cites"] for s in explanation["sentences"]] == [[2, 3]] and explanation["dropped"] == 1
+        assert explanation["facts"][1].startswith("step 'Break' failed 2 times the same way")
+        again = (await h.http.get("/api/v1/runbooks/e2e-failing/suggestions", params={"explain": "true"})).json()
+        assert again[0]["explanation"] == explanation and len(anthropic.requests) == 1, "kept per suggestion"
         accepted = await h.http.post(f"/api/v1/runbooks/e2e-failing/suggestions/{fix['id']}/accept", headers=h.auth("al", "author"))
         assert accepted.status_code == 201, accepted.text
         version = accepted.json()["version"]
