@@ -61,17 +61,22 @@ class Catalog:
                             candidates=[Candidate(runbook_id=rb.id, score=1.0, reason=reason,
                                                   source_path=rb.source_path)])
 
-    def outcome(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> MatchOutcome:
-        """Which runbook answers these labels (or none), with the score, the reason and the candidates."""
+    def outcome(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
+                observed: bool = True) -> MatchOutcome:
+        """Which runbook answers these labels (or none), with the score, the reason and the candidates.
+
+        `observed=False` (a fire drill's synthetic alert) leaves the match metrics alone."""
         key = (tuple(sorted(labels.items())), tuple(sorted((annotations or {}).items())))
         found = self._cache.get(key)
         if found is None:
             began = time.perf_counter()
             found = self._cache[key] = self._paired(labels) or self.index.match(labels, annotations)
-            MATCH_SECONDS.observe(time.perf_counter() - began)
+            if observed:
+                MATCH_SECONDS.observe(time.perf_counter() - began)
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        MATCHES.labels(result="runbook" if found.runbook_id else "none").inc()
+        if observed:
+            MATCHES.labels(result="runbook" if found.runbook_id else "none").inc()
         return found
 
     def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> tuple[Runbook, int] | None:

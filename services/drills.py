@@ -69,7 +69,7 @@ async def start_drill(svc: Services, who: Principal, req: DrillRequest) -> Drill
     labels = {**runbook.match, **req.labels}
     labels.setdefault("alertname", runbook.match.get("alertname") or f"Drill{runbook.id.title().replace('-', '')}")
     annotations = {"summary": f"Fire drill: {runbook.title}", "description": f"fire drill {drill_id}"}
-    outcome = svc.catalog.outcome(labels, annotations)
+    outcome = svc.catalog.outcome(labels, annotations, observed=False)
     alert = Alert(source="drill", fingerprint=drill_id, status="firing", labels=labels, annotations=annotations,
                   starts_at=utcnow())
     ref = await svc.launcher.start(runbook, version, mode, alert=alert, started_by=who.name, drill=True,

@@ -237,8 +237,14 @@ async def test_every_page_is_clean_on_a_desktop_and_a_phone_in_light_and_dark(
     cockpit.token("adam", "admin")
     async with cockpit.api("adam") as rest:
         alert_id = (await rest.get("/api/v1/alerts?limit=1")).json()["alerts"][0]["id"]
+        incident_id = (await rest.get("/api/v1/incidents?limit=1")).json()[0]["id"]
+        drill = await rest.post("/api/v1/drills", json={"runbook_id": "e2e-change",
+                                                        "labels": {"log": str(cockpit.workdir / "drill.log")}})
+        assert drill.status_code == 201, drill.text
     pages = {"now": "/", "execution": f"/executions/{execution_id}", "runbooks": "/runbooks",
-             "runbook": "/runbooks/e2e-change", "import": "/import", "alerts": "/alerts", "alert": f"/alerts/{alert_id}"}
+             "runbook": "/runbooks/e2e-change", "import": "/import", "alerts": "/alerts", "alert": f"/alerts/{alert_id}",
+             "incidents": "/incidents", "incident": f"/incidents/{incident_id}",
+             "replay": f"/executions/{execution_id}/replay?step=2", "drill": f"/drills/{drill.json()['id']}"}
     for label, viewport, scheme in (("desktop", {"width": 1280, "height": 900}, "light"),
                                     ("phone", {"width": 390, "height": 844}, "dark")):
         tab = await tab_as(browser, cockpit, "adam", "admin", viewport=viewport, color_scheme=scheme)

@@ -24,7 +24,8 @@ async def _figures(h: Harness, runbook_id: str) -> dict[tuple, float]:
     """The metric samples about executions and approvals, as a drill must leave them."""
     text = (await h.http.get("/metrics")).text
     wanted = {"runbooks_executions", "runbooks_runbook_executions", "runbooks_executions_started_total",
-              "runbooks_approval_wait_seconds_count"}
+              "runbooks_approval_wait_seconds_count", "runbooks_matches_total", "runbooks_match_seconds_count",
+              "runbooks_step_duration_seconds_count"}
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples if s.name in wanted
             and s.labels.get("runbook_id", runbook_id) == runbook_id}
