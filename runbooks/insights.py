@@ -12,7 +12,6 @@ flags serve the API, the cockpit and the tests. Dry runs are not runs: they are 
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -40,9 +39,10 @@ class InsightFacts:
     created_at: datetime | None
     by_status: dict[str, int] = field(default_factory=dict)
     last_success_at: datetime | None = None
-    resolve_seconds: list[float] = field(default_factory=list)  # start -> the alert resolved, with the runbook
-    resolve_seconds_without: list[float] = field(default_factory=list)  # the same alert names, no execution
-    approve_seconds: list[float] = field(default_factory=list)  # per execution: its start -> its first approval
+    # medians, in seconds, computed by the store (the database, where it can)
+    resolve_median: float | None = None  # start -> the alert resolved, with the runbook
+    resolve_without_median: float | None = None  # the same alert names, no execution
+    approve_median: float | None = None  # per execution: its start -> its first approval
     steps: dict[str, dict[str, int]] = field(default_factory=dict)  # step id -> status -> count
     titles: dict[str, str] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
@@ -88,8 +88,8 @@ class RunbookInsights(BaseModel):
 ENDED = ("succeeded", "failed", "rolled_back", "cancelled")
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 3) if values else None
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
 
 
 def _signature(f: Failure) -> tuple[int | None, str]:
@@ -149,9 +149,9 @@ def insights(facts: InsightFacts, now: datetime) -> RunbookInsights:
     return RunbookInsights(
         runbook_id=facts.runbook_id, executions=executions, by_status=dict(sorted(facts.by_status.items())),
         success_rate=round(succeeded / ended, 3) if ended else None,
-        median_time_to_resolve_seconds=_median(facts.resolve_seconds),
-        median_time_to_resolve_without_seconds=_median(facts.resolve_seconds_without),
-        median_time_to_first_approval_seconds=_median(facts.approve_seconds),
+        median_time_to_resolve_seconds=_rounded(facts.resolve_median),
+        median_time_to_resolve_without_seconds=_rounded(facts.resolve_without_median),
+        median_time_to_first_approval_seconds=_rounded(facts.approve_median),
         last_success_at=facts.last_success_at,
         confidence=confidence(succeeded, ended, facts.last_success_at, facts.created_at, now),
         flags=flags, steps=steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import statistics
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -649,6 +650,16 @@ class Store:
 
     # -- insights ---------------------------------------------------------------------------------
 
+    def _median(self, s: Session, values: Any) -> float | None:
+        """The median of a one-column select: computed by PostgreSQL (percentile_cont, the same
+        interpolation as statistics.median), so 10,000 values never cross the wire; in Python on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            column = list(values.subquery().c)[0]
+            found = s.exec(select(func.percentile_cont(0.5).within_group(column))).first()
+            return float(found) if found is not None else None
+        found = [float(x) for x in s.exec(values) if x is not None]
+        return statistics.median(found) if found else None
+
     def _seconds(self, later: Any, earlier: Any) -> Any:
         """`later - earlier` in seconds, computed by the database (10,000 rows need no Python datetimes)."""
         if self.engine.dialect.name == "postgresql":
@@ -677,22 +688,25 @@ class Store:
                 select(ExecutionRow.status, func.count()).where(*real).group_by(ExecutionRow.status))}
             facts.last_success_at = s.exec(select(func.max(ExecutionRow.finished_at)).where(
                 *real, ExecutionRow.status == "succeeded")).first()
-            facts.resolve_seconds = [float(x) for x in s.exec(
-                select(self._seconds(ExecutionRow.resolved_at, ExecutionRow.started_at)).where(
-                    *real, col(ExecutionRow.resolved_at).is_not(None), col(ExecutionRow.started_at).is_not(None)))]
+            facts.resolve_median = self._median(s, select(self._seconds(ExecutionRow.resolved_at, ExecutionRow.started_at))
+                                                .where(*real, col(ExecutionRow.resolved_at).is_not(None),
+                                                       col(ExecutionRow.started_at).is_not(None)))
             names = select(ExecutionRow.alertname).where(*real, col(ExecutionRow.alertname).is_not(None)).distinct()
             handled = select(AlertRow.fingerprint).where(col(AlertRow.execution_id).is_not(None))
-            facts.resolve_seconds_without = [float(x) for x in s.exec(
-                select(self._seconds(AlertRow.received_at, AlertRow.starts_at)).where(
-                    AlertRow.status == "resolved", col(AlertRow.alertname).in_(names),
-                    col(AlertRow.fingerprint).not_in(handled), col(AlertRow.starts_at).is_not(None),
-                    col(AlertRow.received_at) >= col(AlertRow.starts_at)))]
-            # per execution: from its start to the first approval a person gave
-            facts.approve_seconds = [max(float(x), 0.0) for x in s.exec(
-                select(self._seconds(func.min(ApprovalRow.decided_at), func.min(ExecutionRow.started_at)))
+            facts.resolve_without_median = self._median(s, select(self._seconds(AlertRow.received_at, AlertRow.starts_at))
+                                                        .where(AlertRow.status == "resolved",
+                                                               col(AlertRow.alertname).in_(names),
+                                                               col(AlertRow.fingerprint).not_in(handled),
+                                                               col(AlertRow.starts_at).is_not(None),
+                                                               col(AlertRow.received_at) >= col(AlertRow.starts_at)))
+            # per execution: from its start to the first approval a person gave (never below zero)
+            facts.approve_median = self._median(s, select(
+                func.max(self._seconds(func.min(ApprovalRow.decided_at), func.min(ExecutionRow.started_at)), 0.0)
+                if self.engine.dialect.name == "sqlite" else
+                func.greatest(self._seconds(func.min(ApprovalRow.decided_at), func.min(ExecutionRow.started_at)), 0.0))
                 .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
                 .where(*real, col(ApprovalRow.approved).is_(True), ApprovalRow.actor != TIMER_ACTOR)
-                .group_by(ApprovalRow.execution_id)) if x is not None]
+                .group_by(ApprovalRow.execution_id))
             succeeded_at: dict[str, datetime] = {}
             for step_id, status, n, title, position, last in s.exec(
                     select(StepRow.step_id, StepRow.status, func.count(), func.max(StepRow.title),

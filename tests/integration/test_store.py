@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from runbooks.authoring.reader import parse_markdown
@@ -103,3 +105,22 @@ def test_replicas_saving_the_same_runbook_at_once_agree_on_one_version(database_
         results = list(pool.map(lambda _: store.save_runbook(runbook, RUNBOOK), range(8)))
     assert {version for version, _ in results} == {1}
     assert sum(created for _, created in results) == 1
+
+
+def test_insight_medians_are_the_same_on_either_database_and_leave_drills_and_dry_runs_out(database_url: str) -> None:
+    """PostgreSQL computes the medians itself (percentile_cont); SQLite in Python: the same figures."""
+    store = make_store(database_url)
+    start = utcnow().replace(microsecond=0)
+    rows = [ExecutionRow(id=f"m-{n}", runbook_id="medians", runbook_version=1, mode="copilot", status="succeeded",
+                         started_at=start, resolved_at=start + timedelta(seconds=s), updated_at=start)
+            for n, s in enumerate((60, 120, 600, 30))]
+    rows += [ExecutionRow(id="m-drill", runbook_id="medians", runbook_version=1, mode="copilot", status="succeeded",
+                          started_at=start, resolved_at=start + timedelta(seconds=9999), drill=True),
+             ExecutionRow(id="m-dry", runbook_id="medians", runbook_version=1, mode="dry_run", status="succeeded",
+                          started_at=start, resolved_at=start + timedelta(seconds=9999))]
+    with store.session() as s:
+        s.add_all(rows)
+        s.commit()
+    facts = store.insight_facts("medians")
+    assert facts.resolve_median == pytest.approx(90.0, abs=0.01), "(60 + 120) / 2: the middle of 30, 60, 120, 600"
+    assert facts.by_status == {"succeeded": 4} and facts.approve_median is None

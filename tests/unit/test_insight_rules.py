@@ -54,7 +54,7 @@ def test_a_runbook_that_has_not_succeeded_for_ninety_days_is_stale_and_its_confi
 def test_figures_are_medians_and_a_rate_of_ended_runs() -> None:
     f = facts()
     f.by_status = {"succeeded": 3, "failed": 1, "running": 2}
-    f.resolve_seconds, f.approve_seconds = [60, 120, 600], [5, 50]
+    f.resolve_median, f.approve_median = 120.0, 27.5
     found = insights(f, NOW)
     assert found.executions == 6 and found.success_rate == 0.75
     assert found.median_time_to_resolve_seconds == 120 and found.median_time_to_first_approval_seconds == 27.5
