@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import statistics
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -674,16 +675,11 @@ class Store:
                 ExecutionRow.runbook_id == runbook_id)).one()
             return (*runs, s.exec(select(func.max(AlertRow.id))).one())
 
-    def insight_facts(self, runbook_id: str) -> InsightFacts:
-        """One runbook's executions as `runbooks.insights` reads them, in a few aggregate queries
-        (dry runs left out: they run nothing)."""
-        real = (ExecutionRow.runbook_id == runbook_id, *REAL_RUN)
-        joined = (StepRow.execution_id == ExecutionRow.id)
+    def _run_facts(self, facts: InsightFacts, real: tuple) -> None:
+        """The execution-level facts: outcomes, medians, and the newest failures with their output's end."""
         tail = (func.right(StepRow.output, 300) if self.engine.dialect.name == "postgresql"
                 else func.substr(StepRow.output, -300))
         with self.session() as s:
-            row = s.get(RunbookRow, runbook_id)
-            facts = InsightFacts(runbook_id=runbook_id, created_at=row.created_at if row else None)
             facts.by_status = {st: n for st, n in s.exec(
                 select(ExecutionRow.status, func.count()).where(*real).group_by(ExecutionRow.status))}
             facts.last_success_at = s.exec(select(func.max(ExecutionRow.finished_at)).where(
@@ -707,18 +703,40 @@ class Store:
                 .join(ExecutionRow, col(ExecutionRow.id) == col(ApprovalRow.execution_id))
                 .where(*real, col(ApprovalRow.approved).is_(True), ApprovalRow.actor != TIMER_ACTOR)
                 .group_by(ApprovalRow.execution_id))
-            succeeded_at: dict[str, datetime] = {}
-            for step_id, status, n, title, position, last in s.exec(
-                    select(StepRow.step_id, StepRow.status, func.count(), func.max(StepRow.title),
-                           func.max(StepRow.position), func.max(ExecutionRow.started_at))
-                    .join(ExecutionRow, joined).where(*real).group_by(StepRow.step_id, StepRow.status)):
-                facts.steps.setdefault(step_id, {})[status] = n
-                facts.titles[step_id], facts.positions[step_id] = title, position
-                if status == "succeeded":
-                    succeeded_at[step_id] = last
             facts.failures = [Failure(step_id, exit_code, text or "", at) for step_id, exit_code, text, at in s.exec(
-                select(StepRow.step_id, StepRow.exit_code, tail, ExecutionRow.started_at).join(ExecutionRow, joined)
+                select(StepRow.step_id, StepRow.exit_code, tail, ExecutionRow.started_at)
+                .join(ExecutionRow, col(StepRow.execution_id) == col(ExecutionRow.id))
                 .where(*real, StepRow.status == "failed").order_by(col(ExecutionRow.started_at).desc()).limit(500))]
+
+    def insight_facts(self, runbook_id: str) -> InsightFacts:
+        """One runbook's executions as `runbooks.insights` reads them, in a few aggregate queries
+        (dry runs and drills left out). On PostgreSQL the per-step aggregate, the heaviest (a join
+        of every step record), runs on a second connection while the others run on the first."""
+        real = (ExecutionRow.runbook_id == runbook_id, *REAL_RUN)
+        row = self.runbook_row(runbook_id)
+        facts = InsightFacts(runbook_id=runbook_id, created_at=row.created_at if row else None)
+        succeeded_at: dict[str, datetime] = {}
+
+        def per_step() -> None:
+            with self.session() as s:
+                for step_id, status, n, title, position, last in s.exec(
+                        select(StepRow.step_id, StepRow.status, func.count(), func.max(StepRow.title),
+                               func.max(StepRow.position), func.max(ExecutionRow.started_at))
+                        .join(ExecutionRow, col(StepRow.execution_id) == col(ExecutionRow.id)).where(*real)
+                        .group_by(StepRow.step_id, StepRow.status)):
+                    facts.steps.setdefault(step_id, {})[status] = n
+                    facts.titles[step_id], facts.positions[step_id] = title, position
+                    if status == "succeeded":
+                        succeeded_at[step_id] = last
+
+        if self.engine.dialect.name == "postgresql":
+            with ThreadPoolExecutor(max_workers=1) as beside:
+                steps = beside.submit(per_step)
+                self._run_facts(facts, real)
+                steps.result()
+        else:
+            per_step()
+            self._run_facts(facts, real)
         for f in facts.failures:  # newest first: the first seen per step is its newest failure
             if f.step_id not in facts.latest_status:
                 last_ok = succeeded_at.get(f.step_id)
