@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 
 def incident_key(labels: dict[str, str], group_labels: Sequence[str], group_by: Sequence[str] = ()) -> str:
@@ -42,13 +42,20 @@ def likely_root_cause(runbook_id: str, starts_at: datetime | None, running: Sequ
     else runs, or when the start times say nothing (missing or equal): then both run."""
     if starts_at is None:
         return None
-    earlier = [r for r in running if r.runbook_id != runbook_id and r.starts_at is not None and r.starts_at < starts_at]
-    return min(earlier, key=lambda r: (r.starts_at, r.execution_id)) if earlier else None
+    earlier = [r for r in running if r.runbook_id != runbook_id and r.starts_at is not None
+               and epoch(r.starts_at) < epoch(starts_at)]
+    return min(earlier, key=lambda r: (epoch(r.starts_at), r.execution_id)) if earlier else None
+
+
+def epoch(at: datetime | None) -> float:
+    """Seconds since the epoch; a time without a zone is UTC (as the database stores it). 0 for none."""
+    if at is None:
+        return 0.0
+    return (at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def hold_reason(alertname: str, runbook_id: str, starts_at: datetime, root: Responder) -> str:
-    assert root.starts_at is not None
-    ahead = _ago(starts_at - root.starts_at)
+    ahead = _ago(timedelta(seconds=epoch(starts_at) - epoch(root.starts_at)))
     return (f"{root.alertname} began firing {ahead} before {alertname} in this incident, and {root.runbook_id} "
             f"runs for it (execution {root.execution_id}): that is the likely root cause, so it runs first. "
             f"{runbook_id} waits as a suggestion: start it if {alertname} still fires.")

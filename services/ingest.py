@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from runbooks.alert import Alert
-from runbooks.incidents import Responder, hold_reason, incident_key, likely_root_cause
-from runbooks.model import Runbook
 from runbooks.contract import ResolvedNotice, Signal
+from runbooks.incidents import Responder, epoch, hold_reason, incident_key, likely_root_cause
+from runbooks.model import Runbook
 from runbooks.storage.tables import AlertRow, RejectedDelivery, utcnow
 from runbooks.telemetry.metrics import ALERTS_RECEIVED, DELIVERIES_REJECTED
 from services.context import Services
@@ -97,7 +97,7 @@ async def ingest(svc: Services, alerts: list[Alert]) -> AlertsAccepted:
     rows: list[AlertRow] = []
     started: list[tuple[AlertRow, str]] = []  # this delivery's starts, not in the database yet
     try:
-        for alert in sorted(alerts, key=lambda a: a.starts_at or datetime.max.replace(tzinfo=timezone.utc)):
+        for alert in sorted(alerts, key=lambda a: (a.starts_at is None, epoch(a.starts_at))):
             row = AlertRow(source=alert.source, fingerprint=alert.fingerprint, status=alert.status,
                            alertname=alert.alertname, labels=alert.labels, annotations=alert.annotations,
                            starts_at=alert.starts_at, received_at=utcnow(), raw=alert.raw)

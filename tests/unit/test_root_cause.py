@@ -30,3 +30,8 @@ def test_no_order_without_evidence_and_never_against_the_same_runbook() -> None:
     assert likely_root_cause("node-down", T0 + timedelta(minutes=1), [NODE]) is None, "its own runbook"
     undated = Responder(alertname="X", runbook_id="x", execution_id="ex-x", starts_at=None)
     assert likely_root_cause("pod-crash", T0 + timedelta(minutes=1), [undated]) is None
+
+
+def test_a_time_without_a_zone_is_utc_and_compares_with_one() -> None:
+    naive = Responder(alertname="NodeDown", runbook_id="node-down", execution_id="ex-node", starts_at=T0.replace(tzinfo=None))
+    assert likely_root_cause("pod-crash", T0 + timedelta(seconds=5), [naive]) == naive
