@@ -71,6 +71,7 @@ class Services:
         return await asyncio.to_thread(self.audit_log.append, actor, action, target, **detail)
 
     def close(self) -> None:
+        self.catalog.index.close()
         if self.engine is not None:
             self.engine.dispose()
 

@@ -92,6 +92,20 @@ def assemble_model_dir(cache_dir: Path | None = None) -> Path:
     return root
 
 
+_SHARED: dict[str, OfflineMiniLM] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_embedder(cache_dir: Path | None = None) -> OfflineMiniLM:
+    """One model per process: its ONNX session (about 100 MB and its threads) serves every index
+    (an API process has one; a test process makes many). Made in `cache_dir` the first time."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(model_id())
+        if found is None:
+            found = _SHARED[model_id()] = OfflineMiniLM(cache_dir)
+        return found
+
+
 class OfflineMiniLM(ONNXMiniLM_L6_V2):
     """chromadb's MiniLM, reading an assembled local folder and padding each batch to its longest text."""
 

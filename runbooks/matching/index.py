@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runbooks.matching.embeddings import ModelUnavailable, OfflineMiniLM, model_id, text_hash
+from runbooks.matching.embeddings import ModelUnavailable, OfflineMiniLM, model_id, shared_embedder, text_hash
 from runbooks.matching.lexical import LexicalIndex
 from runbooks.matching.results import Candidate, MatchOutcome, RebuildStats, TextScore, Weights
 from runbooks.matching.text import alert_query, name_words, norm, runbook_lexical, runbook_summary
@@ -123,11 +123,16 @@ class RunbookIndex:
         if self._embedder is None and self._embedder_error is None:
             try:
                 cache = self.persist_dir / "model" if self.persist_dir is not None else None
-                self._embedder = OfflineMiniLM(cache)
+                self._embedder = shared_embedder(cache)
             except ModelUnavailable as exc:
                 self._embedder_error = str(exc)
                 log.warning("runbook search without semantic matching: %s", exc)
         return self._embedder
+
+    def close(self) -> None:
+        """Release the vector store's client: its system (threads, caches) is stopped with the last one."""
+        with contextlib.suppress(Exception):
+            self._client.close()
 
     # --- building ---------------------------------------------------------------------------------------
     def rebuild(self, runbooks: list[tuple[Runbook, int]]) -> None:
