@@ -25,6 +25,7 @@ from workflows.incident_report import IncidentReport
 from workflows.runbook_execution import RunbookExecution
 
 log = logging.getLogger("runbooks.worker")
+WORKFLOWS = [RunbookExecution, IncidentReport]  # every workflow a worker runs (and the replay tests replay)
 
 
 def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
@@ -37,7 +38,7 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[RunbookExecution, IncidentReport],
+        workflows=WORKFLOWS,
         activities=[commands.run_command, render_with_values, *records.all(), slack.notify, slack.post_report],
         activity_executor=executor,
         max_concurrent_activities=32,

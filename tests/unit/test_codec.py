@@ -23,6 +23,7 @@ from support.paths import HISTORIES
 from workflows.client import data_converter
 from workflows.codec import (ENCODING, KEY_ID, EncryptionCodec, KeyRing, KeyRingError, PayloadDecryptionError, key_ring,
                             new_key)
+from workers.main import WORKFLOWS
 from workflows.runbook_execution import RunbookExecution
 
 K1 = base64.b64encode(b"k1" * 16).decode()
@@ -129,7 +130,7 @@ async def test_failure_messages_and_stack_traces_are_encoded_too() -> None:
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 async def test_histories_recorded_before_encryption_replay_with_it_on(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[RunbookExecution], data_converter=data_converter(ring(f"k1:{K1}")))
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(ring(f"k1:{K1}")))
     await replayer.replay_workflow(history)
 
 

@@ -17,7 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from support.paths import HISTORIES
-from workflows.incident_report import IncidentReport
+from workers.main import WORKFLOWS
 from workflows.runbook_execution import RunbookExecution
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
@@ -32,5 +32,5 @@ def test_every_path_through_the_workflow_has_a_recorded_history() -> None:
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_a_recorded_execution_replays_on_the_current_workflow_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[RunbookExecution, IncidentReport], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)  # raises on non-determinism
