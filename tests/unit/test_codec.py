@@ -24,7 +24,6 @@ from workflows.client import data_converter
 from workflows.codec import (ENCODING, KEY_ID, EncryptionCodec, KeyRing, KeyRingError, PayloadDecryptionError, key_ring,
                             new_key)
 from workers.main import WORKFLOWS
-from workflows.runbook_execution import RunbookExecution
 
 K1 = base64.b64encode(b"k1" * 16).decode()
 K2 = base64.b64encode(b"k2" * 16).decode()

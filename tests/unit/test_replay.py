@@ -18,7 +18,6 @@ from temporalio.worker import Replayer
 
 from support.paths import HISTORIES
 from workers.main import WORKFLOWS
-from workflows.runbook_execution import RunbookExecution
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
