@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from runbooks.risk import shell
 from runbooks.risk.base import G, R, RiskAssessment, Y
+from runbooks.risk.security import raise_for_security
 from runbooks.risk.sql import sql_risk
 
 __all__ = ["RiskAssessment", "classify"]
@@ -46,7 +47,13 @@ def _language(command: str, lang: str, written: str) -> RiskAssessment | None:
 
 
 def classify(command: str, language: str = "shell") -> RiskAssessment:
-    """Classify a step command as green (read-only), yellow (reversible change) or red (destructive)."""
+    """Classify a step command as green (read-only), yellow (reversible change) or red (destructive);
+    then the security rules (security.py) may raise it: what the command does to who may do what."""
+    verdict = _classify(command, language)
+    return raise_for_security(verdict, command) if command and command.strip() else verdict
+
+
+def _classify(command: str, language: str) -> RiskAssessment:
     if not command or not command.strip():
         return RiskAssessment(risk=G, reason="empty command")
     lang = language.strip().lower()

@@ -350,7 +350,9 @@ def test_reasons_say_why() -> None:
     assert "restarts a service" in classify("systemctl restart nginx").reason
     assert "stops a service" in classify("systemctl stop nginx").reason
     assert "irreversibly" in classify("rm -rf /data").reason
-    assert "sudo" in classify("sudo cat /etc/shadow").reason
+    assert "sudo" in classify("sudo systemctl restart nginx").reason
+    shadow = classify("sudo cat /etc/shadow")  # issue 14: showing secret material needs a second look
+    assert shadow.risk == Y and shadow.reason.startswith("rule secret-read: `/etc/shadow`")
     assert "dry run" in classify("kubectl delete pod x --dry-run=client").reason
     assert classify("frobnicate --all").reason == "unknown command `frobnicate`: not known to be read-only"
 
@@ -379,7 +381,8 @@ def test_unbalanced_quotes_still_find_the_destructive_part() -> None:
 
 def test_language() -> None:
     assert classify("DROP TABLE users", language="sql").risk == R
-    assert classify("SELECT * FROM users", language="sql").risk == G
+    assert classify("SELECT * FROM users LIMIT 20", language="sql").risk == G
+    assert classify("SELECT * FROM users", language="sql").risk == Y, "a whole table: can load production"
     assert classify("print('hi')", language="python").risk == Y
     assert classify("ls -la", language="bash").risk == G
 

@@ -1,0 +1,140 @@
+"""Rules over a whole command for what the per-command tables cannot see: changes that weaken
+security (a reversible-looking `aws iam attach-user-policy` that grants AdministratorAccess, a
+firewall rule open to 0.0.0.0/0, `setenforce 0`), of a blast radius wider than one thing (a
+silence of every alert, killing every database session), and reads that expose secret material
+or can block production.
+
+Each rule only ever *raises* the verdict of the per-command classifier, and its reason names the
+rule and quotes the part of the command that decided it. Patterns are matched case-insensitively
+on the command text (SQL and here-documents included), so a rule is written as the words an
+engineer would recognise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from runbooks.risk.base import R, Y, RiskAssessment
+from runbooks.model import Risk
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    name: str
+    risk: Risk
+    pattern: re.Pattern[str]
+    what: str
+
+
+def _rule(name: str, risk: Risk, pattern: str, what: str) -> SecurityRule:
+    return SecurityRule(name, risk, re.compile(pattern, re.IGNORECASE | re.DOTALL), what)
+
+
+WORLD = r"(?:0\.0\.0\.0/0|::/0)"
+RULES: tuple[SecurityRule, ...] = (
+    # -- who may do what: administrator grants ----------------------------------------------------
+    _rule("admin-grant", R, r"policy/AdministratorAccess\b|\bclusterrole[= ]+cluster-admin\b|"
+          r"--role[= ]+[\"']?roles/(?:owner|editor|iam\.\w*admin|resourcemanager\.\w*admin)\b|"
+          r"--role[= ]+[\"']?(?:Owner|Contributor|User Access Administrator)[\"']?(?:\s|$)|"
+          r"\"Action\"\s*:\s*(?:\[\s*)?\"\*\"|\bname:\s*cluster-admin\b|"
+          r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b",
+          "grants administrator rights"),
+    _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b",
+          "adds a user to an administrators' group"),
+    _rule("sudoers-nopasswd", R, r"NOPASSWD", "lets a user run anything as root without a password"),
+    _rule("root-access-key", R, r"\bcreate-access-key\b(?![^\n]*--user-name)", "creates a long-lived key for the root account"),
+    # -- reachable from the whole internet --------------------------------------------------------
+    _rule("open-to-world", R, rf"(?:--cidr|--cidr-ip|--source-ranges|--authorized-networks|--source-address-prefix(?:es)?|"
+          rf"--ip-address|CidrIp|--remote-ip-prefix|from)[= ]+[\"']?[^\s\"']*{WORLD}|"
+          rf"(?:authorize-security-group-ingress|firewall-rules\s+(?:create|update)|nsg\s+rule\s+(?:create|update)|"
+          rf"security-rules?\s+(?:create|update))[^\n]*{WORLD}",
+          "opens access to the whole internet (0.0.0.0/0)"),
+    _rule("public-data", R, r"\ballUsers\b|\ballAuthenticatedUsers\b|--acl[= ]+public-read|"
+          r"--allow-blob-public-access[= ]+true|--public-access[= ]+(?:blob|container)|"
+          r"block-public-access[^\n]*false|PublicAccessBlock[^\n]*false",
+          "makes data or a service public"),
+    _rule("firewall-open-port", R, r"\b(?:ip6?tables)\b[^\n|;&]*\s-[IA]\s+INPUT\b(?![^\n|;&]*\s(?:-s|--source|--src-range)\s)"
+          r"[^\n|;&]*-j\s+ACCEPT", "opens a port to every source"),
+    _rule("unauthenticated-daemon", R, r"-H\s+tcp://0\.0\.0\.0:2375|-p\s+2375:2375|"
+          r"-v\s+/var/run/docker\.sock:/var/run/docker\.sock|\bchmod\s+[0-7]*[67]{2}\s+/var/run/docker\.sock",
+          "exposes the Docker daemon (root on the host) without authentication"),
+    _rule("expose-service", R, r"\"type\"\s*:\s*\"LoadBalancer\"|--type[= ]+LoadBalancer|\btype:\s*LoadBalancer\b",
+          "exposes a service outside the cluster"),
+    # -- security controls switched off --------------------------------------------------------------
+    _rule("security-off", R, r"\bsetenforce\s+0\b|SELINUX=(?:disabled|permissive)|\baa-teardown\b|"
+          r"\bufw\s+disable\b|\b(?:ip6?tables)\s+(?:-F|--flush)\b|\biptables\s+-P\s+INPUT\s+ACCEPT\b|"
+          r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\b(?:firewalld|ufw|apparmor|auditd|selinux|falco|"
+          r"fail2ban|crowdstrike|falcon-sensor|osqueryd|wazuh-agent)\b|"
+          r"\bauditctl\s+-e\s*0\b|\bcloudtrail\s+(?:stop-logging|delete-trail)\b|"
+          r"\bdisable-ebs-encryption-by-default\b|--http-tokens[= ]+optional\b|"
+          r"\bguardduty\s+(?:delete-detector|disassociate)|\bsecurityhub\s+disable|"
+          r"\bconfig(?:service)?\s+(?:stop-configuration-recorder|delete-configuration-recorder)\b|"
+          r"--no-enable-(?:shielded|network-policy)|--enable-legacy-authorization",
+          "switches a security control off"),
+    # -- authentication weakened ------------------------------------------------------------------
+    _rule("auth-weakened", R, r"PasswordAuthentication\s+yes|PermitRootLogin\s+yes|PermitEmptyPasswords\s+yes|"
+          r"--anonymous-auth[= ]+true|anonymous-auth:\s*true|authorization-mode[= ]+AlwaysAllow|"
+          r"mode:\s*AlwaysAllow|\bdeactivate-mfa-device\b|\bdelete-virtual-mfa-device\b|"
+          r"\bpam_[a-z_]+\.so/#|s/\^?auth\b[^/]*/#|"
+          r"\bhost\w*\s+all\s+all\s+\S+\s+trust\b|"
+          r"protected-mode\s+no\b|requirepass\s+\"\"|CONFIG\s+SET\s+(?:dir|dbfilename)\b|"
+          r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
+          r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true",
+          "weakens authentication"),
+    # -- silences wider than one alert for a while -------------------------------------------------
+    _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
+          r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)",
+          "silences every alert, or for a day or more"),
+    # -- every session at once ----------------------------------------------------------------------
+    _rule("kill-all-sessions", R, r"pg_terminate_backend\s*\(\s*pid\s*\)[^;]*\bFROM\s+pg_stat_activity"
+          r"(?![^;]*(?:\bstate\s*=|now\(\)|\binterval\b|\bquery_start\b|\bxact_start\b))|"
+          r"CONCAT\s*\(\s*'KILL\s|\bforEach\b[^\n]*killOp|\bCLIENT\s+KILL\s+TYPE\s+normal\b|"
+          r"ALTER\s+SYSTEM\s+KILL\s+SESSION[^\n]*(?:\|\||LOOP)|FOR\s+\w+\s+IN\s*\([^)]*v\$session",
+          "ends every session of the database"),
+    # -- restores over live data, backups and certificates destroyed ------------------------------------
+    _rule("restore-over-live", R, r"\bpg_restore\b[^\n]*--clean\b|\bpgbackrest\b[^\n]*(?:--type=time|\brestore\b)|"
+          r"\bwal-g\s+delete\b|\bmongorestore\b[^\n]*--drop\b",
+          "restores over live data, or deletes backups"),
+    _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
+          r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b",
+          "revokes or deletes a certificate"),
+    _rule("dns-delete", R, r"\"Action\"\s*:\s*\"DELETE\"|\"Type\"\s*:\s*\"NS\"|\bdelete-hosted-zone\b|"
+          r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b",
+          "deletes DNS records or changes a zone's name servers"),
+    # -- executes what looks like a read, or takes a whole service down -----------------------------
+    _rule("explain-analyze-dml", R, r"\bEXPLAIN\s*(?:\([^)]*\bANALYZE\b[^)]*\)|ANALYZE\b)\s*(?:VERBOSE\s+)?(?:DELETE|UPDATE|INSERT)\b",
+          "EXPLAIN ANALYZE runs the statement it explains"),
+    _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size)[= ]+0\b",
+          "takes the whole service down (zero instances)"),
+    _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
+          r"\bterraform\s+state\s+(?:push\s+-force|rm)\b", "changes infrastructure without a reviewed plan"),
+    _rule("repository-deleted", R, r"\bgh\s+repo\s+delete\b|\bgh\s+repo\s+archive\b", "deletes a repository"),
+    _rule("history-rewound", R, r"\bsubscriptions\s+seek\b|--reset-offsets\b[^\n]*--execute\b",
+          "moves a consumer's position: messages are skipped or handled again"),
+    # -- reads that expose secrets or can block production ----------------------------------------
+    _rule("secret-read", Y, r"\bvault\s+(?:read|kv\s+get)\b|\bget-secret-value\b|\bsecrets\s+versions\s+access\b|"
+          r"\bkeyvault\s+secret\s+show\b|\bssm\s+get-parameters?\b[^\n]*--with-decryption|"
+          r"\bget\s+secrets?\b[^\n]*(?:-o\s*(?:yaml|json|jsonpath|go-template)|--output[= ](?:yaml|json|jsonpath))"
+          r"(?![^\n]*\|\s*jq\b[^\n]*\bmetadata\b)|\bget\s+secrets?\b[^\n]*\|\s*base64\s+(?:-d|--decode)\b|"
+          r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:id_(?:rsa|ed25519|ecdsa)\b|\.pem\b|\.key\b)|"
+          r"\bterraform\s+output\b[^\n]*-json|\bgetent\s+shadow\b|/etc/shadow\b",
+          "shows secret material on the screen"),
+    _rule("blocking-read", Y, r"\bKEYS\s+[\"']?\*|\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
+          r"\bLIKE\s+'%|\bSELECT\s+\*\s+FROM\s+\w+(?:\.\w+)?\s*(?:ORDER\s+BY\s+[\w\s,]+)?;?\s*$",
+          "can block or load a production server (a full scan)"),
+)
+
+
+def raise_for_security(verdict: RiskAssessment, command: str) -> RiskAssessment:
+    """The verdict, raised to the worst security rule the command matches (never lowered)."""
+    for rule in RULES:
+        if Risk.worst([verdict.risk, rule.risk]) == verdict.risk:
+            continue
+        found = rule.pattern.search(command)
+        if found is not None:
+            part = " ".join(found.group(0).split())
+            part = part if len(part) <= 60 else part[:57] + "..."
+            verdict = RiskAssessment(risk=rule.risk, reason=f"rule {rule.name}: `{part}` {rule.what}")
+    return verdict
+
