@@ -18,7 +18,7 @@ SIMPLE: dict[str, Rule] = {
             "getent, lsmod, lspci, lsusb, printenv, which, whereis, type, locale, tty, iptables-save, lsns, lslocks,"
             "lsmem, lshw, dmidecode, pstree, arch, getconf, ipcs, numastat, sensors, lvs, vgs, pvs, lvdisplay,"
             "vgdisplay, pvdisplay, showmount, ausearch, aureport, systemd-analyze, systemd-cgls, getenforce,"
-            "sestatus, pmap, namei, sync"),
+            "sestatus, pmap, namei, sync, aa-status, apparmor_status, apt-cache"),
     **group(G, "queries the network (read-only)", "ping, ping6, traceroute, tracepath, mtr, dig, nslookup, host,"
             "whois, ss, netstat, arping, fping, drill, kdig, delv, grpcurl"),
     **group(G, "is a shell builtin without side effects", "echo, printf, true, false, :, test, [, [[, sleep, cd,"
@@ -44,7 +44,8 @@ SIMPLE: dict[str, Rule] = {
 }
 # name -> (flags, verdict) pairs tried in order; the pair without flags is the default.
 FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
-    "journalctl": ((("--vacuum-size", "--vacuum-time", "--vacuum-files"), (R, "deletes archived logs (irreversible)")),
+    "journalctl": ((("--vacuum-size", "--vacuum-time", "--vacuum-files"),
+                    (Y, "vacuums the oldest archived logs (routine; a vacuum under a day is red, security.py)")),
                    (("--rotate", "--flush", "--sync", "--relinquish-var", "--setup-keys"),
                     (Y, "rotates or moves journal files")),
                    ((), (G, "reads logs (read-only)"))),
@@ -55,6 +56,9 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "htop": ((), (Y, "is interactive (can kill or renice processes)")),
     "crontab": ((("-r",), (R, "removes the whole crontab")), (("-l",), (G, "lists the crontab (read-only)")),
                 ((), (Y, "edits or replaces the crontab (reversible)"))),
+    "nc": ((("-z",), (G, "checks that a port answers (read-only)")), ((), (Y, "opens a raw connection (not inspected)"))),
+    "ncat": ((("-z",), (G, "checks that a port answers (read-only)")), ((), (Y, "opens a raw connection (not inspected)"))),
+    "sshd": ((("-T", "-t"), (G, "tests and prints its configuration (read-only)")), ((), (Y, "starts an SSH daemon"))),
     "swapon": ((("--show", "-s"), (G, "shows swap (read-only)")), ((), (Y, "enables swap (reversible)"))),
     "shutdown": ((("-c",), (Y, "cancels a pending shutdown")), ((), (R, "shuts down the host (wide blast radius)"))),
     "fdisk": ((("-l", "--list", "print"), (G, "lists partitions (read-only)")),

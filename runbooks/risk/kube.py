@@ -68,7 +68,31 @@ def _rule(sub: str, w: list[str]) -> RiskAssessment:
         parts = [assess(w, G, "prints the extracted data (read-only)")]
     if sub == "project" and not positionals(w[2:]):
         parts = [assess(w, G, "shows the current project (read-only)")]
+    if (healed := _self_healing(sub, w)) is not None:
+        parts = [healed]
     return worst_of(parts, parts[0])
+
+
+WIDE = ("--all", "-A", "--all-namespaces", "-l", "--selector", "--field-selector", "-f", "--filename", "-k", "-R")
+FORCED = ("--force", "--grace-period=0", "--grace-period 0", "--now", "--disable-eviction", "--cascade=orphan")
+
+
+def _self_healing(sub: str, w: list[str]) -> RiskAssessment | None:
+    """One named pod deleted, or one node drained: the cluster heals itself (a controller recreates
+    the pod, the node's pods are rescheduled and `uncordon` undoes the drain). Yellow, unless the
+    command widens (all, a selector, files) or forces (no grace, eviction or cascade bypassed)."""
+    if sub not in ("delete", "drain", "adm drain") or matches(w[1:], WIDE) or matches(w[1:], FORCED):
+        return None
+    after = positionals(w[1:])[len(sub.split()):]
+    if sub == "delete":
+        names = after[1:] if after and after[0] in ("pod", "pods", "po") else \
+            [a.split("/", 1)[1] for a in after if a.startswith(("pod/", "pods/", "po/"))] if len(after) == 1 else []
+        if len(names) == 1 and not names[0].startswith(("$", "`")) and "$(" not in names[0]:
+            return assess(w, Y, "deletes one pod: its controller (Deployment, StatefulSet, DaemonSet) recreates it")
+        return None
+    if len(after) == 1:
+        return assess(w, Y, "drains one node: its pods are rescheduled elsewhere (`uncordon` undoes it)")
+    return None
 
 
 def _inside(w: list[str], sub: str) -> RiskAssessment:

@@ -109,6 +109,13 @@ RULES: tuple[SecurityRule, ...] = (
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
           r"\bterraform\s+state\s+(?:push\s+-force|rm)\b", "changes infrastructure without a reviewed plan"),
+    _rule("journal-wiped", R, r"--vacuum-time[= ]+[\"']?(?:\d+\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?)?|"
+          r"(?:[0-9]|1\d|2[0-3])\s*(?:h|hours?))(?![\w.])", "wipes (nearly) the whole journal: a vacuum under a day"),
+    _rule("lock-out", R, r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\bsshd?\b|"
+          r"\bfor\s+\w+\s+in\b[^\n]*;\s*do\b[^\n]*\bssh\b[^\n]*\bsystemctl\s+(?:stop|disable)\b|"
+          r"\bansible\s+all\b[^\n]*\s-b\b[^\n]*\s-m\s+(?:apt|yum|dnf|package|shell|command|service|systemd)\b|"
+          r"\bcloudtrail\b[^\n]*--retention-in-days[= ]+[1-9]\b(?!\d)",
+          "can lock everyone out, or acts on every host at once"),
     _rule("repository-deleted", R, r"\bgh\s+repo\s+delete\b|\bgh\s+repo\s+archive\b", "deletes a repository"),
     _rule("history-rewound", R, r"\bsubscriptions\s+seek\b|--reset-offsets\b[^\n]*--execute\b",
           "moves a consumer's position: messages are skipped or handled again"),

@@ -87,10 +87,25 @@ NFT: dict[str, Rule] = {
     **group(Y, "changes firewall rules (reversible state change)", "add, insert, replace, create"),
     **group(R, "flushes or deletes firewall rules (can cut off traffic)", "flush, delete, destroy"),
 }
+CERTBOT: dict[str, Rule] = {
+    **group(G, "lists certificates (read-only)", "certificates, plugins, show_account"),
+    **group(Y, "obtains or renews certificates (reversible state change)", "renew, certonly, run, install, enhance,"
+            "update_symlinks, register, update_account, reconfigure"),
+    **group(R, "revokes or deletes certificates (irreversible)", "revoke, delete, unregister"),
+}
+BACKUPS: dict[str, Rule] = {  # pgbackrest and wal-g
+    **group(G, "reads backup state (read-only)", "info, check, version, help, backup-list, wal-show, wal-verify,"
+            "st ls, st cat"),
+    **group(Y, "takes or copies a backup (reversible state change)", "backup, backup-push, wal-push, archive-push,"
+            "stanza-create, stanza-upgrade, start, stop, backup-fetch, wal-fetch, archive-get"),
+    **group(R, "restores over data or deletes backups (irreversible)", "restore, expire, delete, stanza-delete,"
+            "backup-mark, wal-receive"),
+}
 SUBCOMMANDS: dict[str, dict[str, Rule]] = {
     "systemctl": SYSTEMCTL, "docker": DOCKER, "crictl": CRICTL, "helm": HELM, "git": GIT,
     "apt-get": PACKAGES, "pip": PACKAGES, "terraform": TERRAFORM, "ufw": UFW, "nft": NFT,
     "brew": PACKAGES, "snap": PACKAGES, "npm": PACKAGES, "gem": PACKAGES,
+    "certbot": CERTBOT, "pgbackrest": BACKUPS, "wal-g": BACKUPS,
 }
 EXECUTORS = {"docker", "crictl"}  # `TOOL exec TARGET CMD` runs CMD: classify CMD (kubectl has its own handler)
 EXEC_VALUE_FLAGS = flags("-c -n -u -e -w --container --namespace --user --env --workdir --env-file --context")
@@ -115,5 +130,5 @@ DRY_RUN: dict[str, tuple[str, ...]] = {  # `--dry-run=none` is not a dry run: `m
     "kubectl": ("--dry-run",), "helm": ("--dry-run",), "rsync": ("-n", "--dry-run"), "git": ("--dry-run",),
     "apt-get": ("-s", "--simulate", "--dry-run", "--no-act"), "aws": ("--dry-run",), "pip": ("--dry-run",),
     "make": ("-n", "--dry-run", "--just-print"), "ansible-playbook": ("--check", "-C"), "logrotate": ("-d", "--debug"),
-    "terraform": ("-dry-run",),
+    "terraform": ("-dry-run", "-check"),
 }

@@ -128,7 +128,7 @@ LABELLED: list[tuple[str, Risk]] = [
     ("kubectl apply -f deploy.yaml --dry-run=server", G),
     ("helm upgrade web ./chart --dry-run", G),
     ("rsync -avn --delete /src/ /dst/", G),
-    ("kubectl delete pod web-1 --dry-run=none", R),
+    ("kubectl delete pod web-1 --dry-run=none", Y),  # not a dry run: a real delete (of one pod)
     # --- reversible state changes -------------------------------------------------------------------
     ("systemctl restart nginx", Y),
     ("sudo systemctl reload nginx", Y),
@@ -227,10 +227,13 @@ LABELLED: list[tuple[str, Risk]] = [
     ("kill -s SIGKILL 1234", R),
     ("pkill -9 worker", R),
     ("killall -9 nginx", R),
-    ("kubectl delete pod web-1", R),
+    ("kubectl delete pod web-1", Y),  # issue 14: one pod, its controller recreates it
+    ("kubectl delete pod web-1 --force --grace-period=0", R),
+    ("kubectl delete pod web-1 web-2", R),
     ("kubectl delete ns prod", R),
-    ("kubectl -n logs delete pod web-1", R),
-    ("kubectl drain node1 --ignore-daemonsets", R),
+    ("kubectl -n logs delete pod web-1", Y),
+    ("kubectl drain node1 --ignore-daemonsets", Y),  # issue 14: one node, `uncordon` undoes it
+    ("kubectl drain -l pool=batch --ignore-daemonsets", R),
     ("kubectl replace --force -f x.yaml", R),
     ("kubectl scale deploy/web --replicas=0", R),
     ("kubectl scale deploy/web --replicas 0", R),
@@ -280,7 +283,7 @@ LABELLED: list[tuple[str, Risk]] = [
     ("git push -f", R),
     ("git reset --hard HEAD~1", R),
     ("git clean -fdx", R),
-    ("journalctl --vacuum-time=2d", R),
+    ("journalctl --vacuum-time=2d", Y),
     ("crontab -r", R),
     (":(){ :|:& };:", R),
     ("kubectl exec -it pod -- rm -rf /data", R),
@@ -306,7 +309,7 @@ LABELLED: list[tuple[str, Risk]] = [
     ("watch -n 5 'rm -rf /tmp/cache'", R),
     ("for f in *.log; do rm \"$f\"; done", R),
     ("diff <(ls /a) <(rm -rf /b)", R),
-    ("kubectl get pods > /dev/null; kubectl delete pod {{ labels.pod }}", R),
+    ("kubectl get pods > /dev/null; kubectl delete deployment {{ labels.deployment }}", R),
 ]
 
 

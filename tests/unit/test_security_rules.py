@@ -30,7 +30,7 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("amtool silence add alertname=DiskFull --duration=30d --comment=later", "silence-everything"),
     ("psql -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'shop'\"", "kill-all-sessions"),
     ("pg_restore --clean -d shop /backups/shop.dump", "restore-over-live"),
-    ("sudo certbot revoke --cert-name shop.example.com", "certificate-revoked"),
+    ("openssl ca -config ca.cnf -revoke certs/shop.pem", "certificate-revoked"),
     ("terraform apply -auto-approve -var env=prod", "auto-approved-apply"),
     ("EXPLAIN ANALYZE DELETE FROM sessions WHERE expires < now()", "explain-analyze-dml"),
 ])
