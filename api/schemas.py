@@ -289,6 +289,7 @@ class MatchAnswer(BaseModel):
     score: float
     reason: str
     candidates: list[MatchCandidate]
+    ask: bool = Field(default=False, description="unsure: no runbook, but a person should choose among the candidates")
 
 
 # -- identity and the audit trail ------------------------------------------------------------------

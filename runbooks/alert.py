@@ -18,6 +18,7 @@ class Alert(BaseModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     starts_at: datetime | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    generator_url: str | None = None  # the rule's page (Prometheus: its PromQL is in `g0.expr`), a matching signal
 
     @property
     def alertname(self) -> str | None:

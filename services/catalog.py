@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from runbooks.matching.index import RunbookIndex
 from runbooks.matching.results import Candidate, MatchOutcome
+from runbooks.matching.text import rule_expression
 from runbooks.model import Runbook
 from runbooks.storage.store import Store
 from runbooks.storage.tables import PairingRow
@@ -62,23 +63,26 @@ class Catalog:
                                                   source_path=rb.source_path)])
 
     def outcome(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
-                observed: bool = True) -> MatchOutcome:
+                observed: bool = True, generator_url: str | None = None) -> MatchOutcome:
         """Which runbook answers these labels (or none), with the score, the reason and the candidates.
 
-        `observed=False` (a fire drill's synthetic alert) leaves the match metrics alone."""
-        key = (tuple(sorted(labels.items())), tuple(sorted((annotations or {}).items())))
+        `generator_url`: the rule's page, whose PromQL is a signal too. `observed=False` (a fire
+        drill's synthetic alert) leaves the match metrics alone."""
+        expression = rule_expression(generator_url)
+        key = (tuple(sorted(labels.items())), tuple(sorted((annotations or {}).items())), expression)
         found = self._cache.get(key)
         if found is None:
             began = time.perf_counter()
-            found = self._cache[key] = self._paired(labels) or self.index.match(labels, annotations)
+            found = self._cache[key] = self._paired(labels) or self.index.match(labels, annotations, expression)
             if observed:
                 MATCH_SECONDS.observe(time.perf_counter() - began)
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         if observed:
-            MATCHES.labels(result="runbook" if found.runbook_id else "none").inc()
+            MATCHES.labels(result="runbook" if found.runbook_id else "ask" if found.ask else "none").inc()
         return found
 
-    def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> tuple[Runbook, int] | None:
-        found = self.outcome(labels, annotations)
+    def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
+              generator_url: str | None = None) -> tuple[Runbook, int] | None:
+        found = self.outcome(labels, annotations, generator_url=generator_url)
         return self.runbooks.get(found.runbook_id) if found.runbook_id else None

@@ -313,6 +313,36 @@ def _gaps(svc: Services, limit: int = 50) -> list[Gap]:
     return out
 
 
+@dataclass
+class Unsure:
+    alert: AlertRow
+    outcome: MatchOutcome
+
+
+def _unsure(svc: Services, limit: int = 20) -> list[Unsure]:
+    latest: dict[str, AlertRow] = {}
+    for row in svc.store.list_alerts(None, None, 500):  # newest first: the latest delivery of each alert
+        latest.setdefault(row.fingerprint, row)
+    out = []
+    for row in latest.values():
+        if row.status != "firing" or row.runbook_id or row.held_by:  # resolved, answered, or waiting its turn
+            continue
+        raw = row.raw if isinstance(row.raw, dict) else {}
+        found = svc.catalog.outcome(row.labels, row.annotations, observed=False,
+                                    generator_url=raw.get("generatorURL") if isinstance(raw.get("generatorURL"), str) else None)
+        if found.ask:
+            out.append(Unsure(row, found))
+        if len(out) >= limit:
+            break
+    return out
+
+
+async def unsure(svc: Services) -> list[Unsure]:
+    """Firing alerts no runbook was chosen for, where matching is unsure: which runbook? A person picks
+    among the top 3 (the choice is a pairing, learnt for the next alert of that name)."""
+    return await asyncio.to_thread(_unsure, svc)
+
+
 async def gaps(svc: Services) -> list[Gap]:
     """Alerts no runbook answered, by name (the most frequent first), with how often and the runbooks
     that came closest to the latest of them."""

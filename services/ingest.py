@@ -46,6 +46,8 @@ class AlertsAccepted(BaseModel):
     executions: list[ExecutionRef]
     unmatched: list[str] = Field(description="fingerprints of firing alerts no runbook answers")
     resolved: list[str] = Field(default_factory=list, description="executions told that their alert resolved")
+    asked: list[str] = Field(default_factory=list, description="unmatched alerts matching is unsure about: a person "
+                             "chooses among the top 3 (the cockpit's Alerts page, \"Which runbook?\")")
     held: list[HeldAlert] = Field(default_factory=list, description="matched alerts of an incident whose likely "
                                   "root cause runs first: they wait as suggestions (GET /api/v1/incidents/{id})")
 
@@ -142,10 +144,13 @@ async def _answered(svc: Services, runbook: Runbook, alert: Alert) -> bool:
 
 async def _fire(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAccepted,
                 started: list[tuple[AlertRow, str]]) -> None:
-    match = svc.catalog.match(alert.labels, alert.annotations)
+    outcome = svc.catalog.outcome(alert.labels, alert.annotations, generator_url=alert.generator_url)
+    match = svc.catalog.runbooks.get(outcome.runbook_id) if outcome.runbook_id else None
     row.incident_id = await _incident(svc, alert, row, match[0] if match else None)
     if match is None:
         accepted.unmatched.append(alert.fingerprint)
+        if outcome.ask:
+            accepted.asked.append(alert.fingerprint)
         return
     runbook, version = match
     row.runbook_id = runbook.id

@@ -25,10 +25,10 @@ async def match_alerts(request: Request, source: str = Query("alertmanager"),
     and the top 3 candidates. Nothing is recorded and nothing starts."""
     answers = []
     for alert in await parse_delivery(svc, await delivery(source, request)):
-        found = svc.catalog.outcome(alert.labels, alert.annotations)
+        found = svc.catalog.outcome(alert.labels, alert.annotations, generator_url=alert.generator_url)
         runbook = svc.catalog.runbooks.get(found.runbook_id) if found.runbook_id else None
         answers.append(MatchAnswer(
             fingerprint=alert.fingerprint, alertname=alert.alertname, runbook_id=found.runbook_id,
             source_path=runbook[0].source_path if runbook else None, score=found.score, reason=found.reason,
-            candidates=[MatchCandidate(**c.model_dump()) for c in found.candidates[:3]]))
+            candidates=[MatchCandidate(**c.model_dump()) for c in found.candidates[:3]], ask=found.ask))
     return answers

@@ -379,7 +379,7 @@ async def alerts_page(request: Request, viewer: Viewer = Depends(page(Permission
                       svc: Services = Depends(services)) -> Response:
     received = await asyncio.to_thread(svc.store.list_alerts, None, None, 100)
     return render(request, "alerts.html", viewer=viewer, alerts=received, gaps=await cockpit.gaps(svc),
-                  pairings=list(svc.catalog.pairings.values()), nav="alerts")
+                  unsure=await cockpit.unsure(svc), pairings=list(svc.catalog.pairings.values()), nav="alerts")
 
 
 async def _alert(request: Request, svc: Services, viewer: Viewer, alert_id: int, *, status_code: int = 200,

@@ -80,6 +80,11 @@ def _names(rb: Runbook) -> set[str]:
     return {n for n in (norm(rb.id), norm(rb.id.rsplit("/", 1)[-1]), norm(rb.title)) if n}
 
 
+def name_key(runbook_id: str) -> str:
+    """Runbooks of one name (the same alert documented in two folders) are one answer."""
+    return norm(runbook_id.rsplit("/", 1)[-1])
+
+
 def _url_overlap(url: str, runbook_id: str) -> int:
     """How many trailing path segments of a runbook_url name the runbook's id (file name first)."""
     path = [norm(p.removesuffix(".md")) for p in url.split("?")[0].split("#")[0].rstrip("/").split("/")]
@@ -190,20 +195,22 @@ class RunbookIndex:
                 scores[at] = 1.0 - distance  # chromadb's "ip" distance is 1 - inner product
         return np.clip(scores, 0.0, 1.0)
 
-    def _score(self, state: _State, labels: dict[str, str], annotations: dict[str, str] | None) -> _Scored | None:
+    def _score(self, state: _State, labels: dict[str, str], annotations: dict[str, str] | None,
+               expression: str = "") -> _Scored | None:
         if state.lexical is None:
             return None
-        query = alert_query(labels, annotations)
+        query = alert_query(labels, annotations, expression)
         semantic = self._semantic(state, [query.semantic, query.summary])
         lexical = state.lexical.scores(query.lexical)
         combined = self.weights.semantic * semantic + self.weights.lexical * lexical
         order = np.lexsort((np.arange(len(combined)), -combined))  # best first; ties by id
         return _Scored(query.lexical, query.surface, semantic, lexical, combined, order)
 
-    def text_scores(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> list[TextScore]:
+    def text_scores(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
+                    expression: str = "") -> list[TextScore]:
         """Every runbook's hybrid text score for an alert, best first (what stage 3 decides on)."""
         state = self._state
-        scored = self._score(state, labels, annotations)
+        scored = self._score(state, labels, annotations, expression)
         return [self._text_score(state, scored, int(i)) for i in scored.order] if scored else []
 
     def _text_score(self, state: _State, scored: _Scored, i: int) -> TextScore:
@@ -212,8 +219,10 @@ class RunbookIndex:
                          float(scored.lexical[i]))
 
     # --- matching ---------------------------------------------------------------------------------------
-    def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> MatchOutcome:
-        """The runbook for an alert, or none; see the module docstring for the stages."""
+    def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
+              expression: str = "") -> MatchOutcome:
+        """The runbook for an alert, or none; see the module docstring for the stages. `expression`:
+        the PromQL of the rule that fired, when the source sends it (its metrics are words too)."""
         state = self._state
         annotations = annotations or {}
         if not state.runbooks:
@@ -227,7 +236,7 @@ class RunbookIndex:
             return MatchOutcome(runbook_id=rid, version=state.runbooks[rid][1], score=score, reason=reason,
                                 candidates=candidates[:3])
 
-        scored = self._score(state, labels, annotations)
+        scored = self._score(state, labels, annotations, expression)
         assert scored is not None
         total = len(state.runbooks)
         candidates = []
@@ -242,12 +251,23 @@ class RunbookIndex:
         if self.embedder is None:
             return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates,
                                 reason=f"no exact match, and text matching is off ({self._embedder_error})")
-        if top.score >= self.weights.threshold:
+        w = self.weights
+        other = next((self._text_score(state, scored, int(i)) for i in scored.order[1:]
+                      if name_key(state.lexical.ids[int(i)]) != name_key(top.runbook_id)), None)
+        lead = top.score - (other.score if other is not None else 0.0)
+        if top.score >= w.sure or (top.score >= w.threshold and lead >= w.margin):
+            why = "sure" if top.score >= w.sure else f"leads the next ({other.runbook_id if other else '-'}) by {lead:.2f}"
             return MatchOutcome(runbook_id=top.runbook_id, version=state.runbooks[top.runbook_id][1],
-                                score=top.score, reason=top.reason, candidates=candidates)
+                                score=top.score, reason=f"{top.reason}; {why}", candidates=candidates)
+        if top.score >= w.ask:
+            near = (f"it leads the next by only {lead:.2f}" if top.score >= w.threshold
+                    else f"the best text score, {top.score:.2f}, is below {w.threshold:.2f}")
+            return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates, ask=True,
+                                reason=f"unsure ({near}): which runbook? a person chooses among the top 3, "
+                                       "and the choice is learnt")
         return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates,
                             reason=f"no runbook: the best text score, {top.score:.2f} ({top.runbook_id}), is below "
-                                   f"the threshold {self.weights.threshold:.2f}")
+                                   f"{w.ask:.2f}")
 
     def exact_match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> str | None:
         """The runbook stages 1-2 (selector, alert name, runbook_url) give, if any."""

@@ -123,14 +123,63 @@ class AlertQuery:
     surface: dict[str, str]  # token -> a word of the alert it stands for (for reasons a person reads)
 
 
-def alert_query(labels: dict[str, str], annotations: dict[str, str] | None = None) -> AlertQuery:
+_PROMQL_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+_PROMQL_MATCHER = re.compile(r"\{[^{}]*\}")
+_PROMQL_VALUE = re.compile(r"[=!~]+\s*\"([^\"]*)\"")
+PROMQL_WORDS = frozenset("""
+sum min max avg group stddev stdvar count count_values bottomk topk quantile by without on ignoring group_left
+group_right and or unless offset bool atan2 rate irate increase delta idelta deriv predict_linear absent
+absent_over_time changes resets histogram_quantile holt_winters label_replace label_join vector scalar time
+timestamp sort sort_desc clamp clamp_min clamp_max abs ceil floor round exp ln log2 log10 sqrt sgn avg_over_time
+min_over_time max_over_time sum_over_time count_over_time quantile_over_time stddev_over_time stdvar_over_time
+last_over_time present_over_time day_of_month day_of_week day_of_year days_in_month hour minute month year inf nan
+""".split())
+PROMQL_HINTS = {"predict_linear": "filling up predicted to run out", "absent": "absent missing",
+                "absent_over_time": "absent missing", "changes": "changes flapping", "resets": "restarts resets"}
+MAX_RULE_CHARS = 2000
+
+
+def rule_expression(generator_url: str | None) -> str:
+    """The PromQL of the rule that fired, from Prometheus's generatorURL (`...graph?g0.expr=...`)."""
+    if not generator_url:
+        return ""
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(generator_url).query)
+    return (query.get("g0.expr") or query.get("expr") or [""])[0][:MAX_RULE_CHARS]
+
+
+def rule_words(expression: str) -> str:
+    """What a rule's PromQL says as words: its metric names (split), the values of its label
+    matchers (`reason="CrashLoopBackOff"`), and what its functions mean (`predict_linear`: filling up)."""
+    if not expression:
+        return ""
+    values = [v for block in _PROMQL_MATCHER.findall(expression) for v in _PROMQL_VALUE.findall(block)]
+    bare = _PROMQL_MATCHER.sub(" ", re.sub(r'"[^"]*"', " ", expression))
+    bare = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", bare)
+    out: list[str] = []
+    for ident in _PROMQL_IDENT.findall(bare):
+        low = ident.lower()
+        if low in PROMQL_HINTS:
+            out.append(PROMQL_HINTS[low])
+        elif low not in PROMQL_WORDS and not re.fullmatch(r"\d+[smhdwy]?", low) and len(low) > 2:
+            out.append(words(ident.replace(":", "_")))
+    out += [words(v) for v in values if v and not re.search(r"[.*+?|()\[\]^$]", v)]
+    return " ".join(dict.fromkeys(w for w in out if w))
+
+
+def alert_query(labels: dict[str, str], annotations: dict[str, str] | None = None,
+                expression: str = "") -> AlertQuery:
+    """`expression`: the PromQL of the rule that fired (`rule_expression`), when the source sends it."""
     annotations = annotations or {}
     name = words(labels.get("alertname", ""))
     prose = [_clean(annotations[k])[:MAX_ANNOTATION_CHARS] for k in TEXT_ANNOTATIONS if annotations.get(k)]
     prose = list(dict.fromkeys(p for p in prose if p))
     key_values = [labels[k] for k in KEY_LABELS if labels.get(k)]
+    rule = rule_words(expression)
     semantic = ". ".join([name, *prose]) if name else ". ".join(prose)
-    pairs = token_pairs(name) * 2 + token_pairs(" ".join(prose)) + token_pairs(" ".join(key_values))
+    pairs = token_pairs(name) * 2 + token_pairs(" ".join(prose)) + token_pairs(" ".join(key_values)) + \
+        token_pairs(rule)
     lexical = [t for t, _ in pairs]
     surface: dict[str, str] = {}
     for tok, word in pairs:

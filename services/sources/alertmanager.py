@@ -77,6 +77,7 @@ def alerts_from(body: bytes, source: str, model: type[AlertmanagerWebhook] = Ale
                 annotations=alert.annotations,
                 starts_at=_when(alert.startsAt),
                 raw=raw,
+                generator_url=alert.generatorURL,
             )
         )
     return out

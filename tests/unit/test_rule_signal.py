@@ -1,0 +1,40 @@
+"""The PromQL of the rule that fired (Prometheus's generatorURL) is a matching signal: its metric
+names as words, its label matchers' values, and what its functions mean."""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+from runbooks.matching.text import alert_query, rule_expression, rule_words
+from services.sources import REGISTRY, Delivery
+
+EXPR = ('max_over_time(kube_pod_container_status_waiting_reason{reason="CrashLoopBackOff", '
+        'job="kube-state-metrics"}[5m]) >= 1')
+URL = f"http://prometheus:9090/graph?g0.expr={quote_plus(EXPR)}&g0.tab=1"
+
+
+def test_the_rule_expression_is_read_from_the_generator_url() -> None:
+    assert rule_expression(URL) == EXPR
+    assert rule_expression(None) == "" and rule_expression("http://grafana/d/abc") == ""
+
+
+def test_metric_names_matcher_values_and_functions_become_words() -> None:
+    said = rule_words(EXPR)
+    assert "kube pod container status waiting reason" in said and "crash loop back off" in said
+    assert "max_over_time" not in said and "5m" not in said
+    predicted = rule_words('predict_linear(node_filesystem_avail_bytes{fstype!=""}[6h], 4*3600) < 0')
+    assert "filling up" in predicted and "node filesystem avail bytes" in predicted
+    grouped = rule_words("sum by (namespace, pod) (rate(http_requests_total[5m])) > 10")
+    assert "namespace" not in grouped and "http requests total" in grouped
+
+
+def test_the_rule_adds_to_the_alerts_words_and_the_source_keeps_its_url() -> None:
+    plain = alert_query({"alertname": "PaymentsPodRestartLoop"}, {})
+    with_rule = alert_query({"alertname": "PaymentsPodRestartLoop"}, {}, EXPR)
+    assert set(with_rule.lexical) > set(plain.lexical)
+    body = ('{"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "X"}, "generatorURL": "'
+            + URL + '"}]}').encode()
+    from runbooks.settings import Settings
+
+    [alert] = REGISTRY["alertmanager"](Delivery(source="alertmanager", body=body, headers={}, query={}), Settings())
+    assert alert.generator_url == URL
