@@ -168,6 +168,27 @@ def rule_words(expression: str) -> str:
     return " ".join(dict.fromkeys(w for w in out if w))
 
 
+# What teams call a condition -> the words runbooks use for it (an operations thesaurus). Matched on
+# the alert's own words; the runbook side is left as written.
+THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), w) for p, w in (
+    (r"\brestart(?:s|ing)?\s*loop|\brestarting\b|\btoo many restarts|\bkeeps? restarting", "crash looping"),
+    (r"\bfill(?:s|ing)?\s*up\b|\brunning out\b|\balmost full\b|\bnearly full\b|\bexhaust", "filling up out of space"),
+    (r"\b(?:replicas?|pods?)\s+(?:missing|unavailable)|\bunavailable replicas|\bmissing replicas", "replicas mismatch"),
+    (r"\bunreachable\b|\bnot responding\b|\bunresponsive\b|\bno heartbeat", "down"),
+    (r"\bdead\s*man'?s?\s*switch|\bheartbeat alert", "watchdog always firing"),
+    (r"\binodes?\b", "files inodes"),
+    (r"\bfsync\b|\bdisk sync", "fsync durations"),
+    (r"\bscrape targets?\b|\btargets? down\b", "target down"),
+    (r"\bcert(?:s)?\b|\btls\b", "certificate"),
+    (r"\bslow\b|\blatency\b", "latency high durations"),
+))
+
+
+def thesaurus_words(text: str) -> str:
+    """The runbook words for the conditions a team's own words name."""
+    return " ".join(dict.fromkeys(w for pattern, w in THESAURUS if pattern.search(text)))
+
+
 def alert_query(labels: dict[str, str], annotations: dict[str, str] | None = None,
                 expression: str = "") -> AlertQuery:
     """`expression`: the PromQL of the rule that fired (`rule_expression`), when the source sends it."""
@@ -177,9 +198,10 @@ def alert_query(labels: dict[str, str], annotations: dict[str, str] | None = Non
     prose = list(dict.fromkeys(p for p in prose if p))
     key_values = [labels[k] for k in KEY_LABELS if labels.get(k)]
     rule = rule_words(expression)
+    synonyms = thesaurus_words(" ".join([name, *prose]))
     semantic = ". ".join([name, *prose]) if name else ". ".join(prose)
     pairs = token_pairs(name) * 2 + token_pairs(" ".join(prose)) + token_pairs(" ".join(key_values)) + \
-        token_pairs(rule)
+        token_pairs(rule) + token_pairs(synonyms)
     lexical = [t for t, _ in pairs]
     surface: dict[str, str] = {}
     for tok, word in pairs:

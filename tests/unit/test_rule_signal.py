@@ -38,3 +38,14 @@ def test_the_rule_adds_to_the_alerts_words_and_the_source_keeps_its_url() -> Non
 
     [alert] = REGISTRY["alertmanager"](Delivery(source="alertmanager", body=body, headers={}, query={}), Settings())
     assert alert.generator_url == URL
+
+
+def test_a_teams_words_for_a_condition_bring_the_runbooks_words() -> None:
+    from runbooks.matching.text import thesaurus_words
+
+    assert "crash looping" in thesaurus_words("payments pod restart loop")
+    assert "filling up out of space" in thesaurus_words("postgres data volume running out")
+    assert "replicas mismatch" in thesaurus_words("deployment replicas missing")
+    assert thesaurus_words("checkout error rate high") == ""
+    query = alert_query({"alertname": "PaymentsPodRestartLoop"}, {})
+    assert {"crash", "loop"} <= set(query.lexical)
