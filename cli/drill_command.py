@@ -17,6 +17,7 @@ import time
 import httpx
 from rich.console import Console
 
+from runbooks.drills import parse_labels
 from runbooks.settings import Settings
 
 console = Console()
@@ -36,16 +37,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     drill.add_argument("--timeout", type=float, default=3600, help="seconds to follow it (default an hour)")
 
 
-def _labels(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"a label is written label=value, not {pair!r}")
-        out[key] = value
-    return out
-
-
 def _token(args: argparse.Namespace, settings: Settings) -> str:
     if args.token:
         return args.token
@@ -57,7 +48,11 @@ def _token(args: argparse.Namespace, settings: Settings) -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     api = args.api or f"http://{settings.api_host}:{settings.api_port}"
-    body = {"runbook_id": args.runbook, "labels": _labels(args.labels), "target": args.target, "mode": args.mode}
+    try:
+        labels = parse_labels(args.labels)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    body = {"runbook_id": args.runbook, "labels": labels, "target": args.target, "mode": args.mode}
     headers = {"Authorization": f"Bearer {_token(args, settings)}"}
     with httpx.Client(base_url=api, headers=headers, timeout=30) as http:
         try:

@@ -11,12 +11,27 @@ A drill still running is scored as it stands.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
 COMPLETED = frozenset({"succeeded", "dry_run"})  # a drill's step is rehearsed (dry_run) or run on the sandbox
+
+
+def parse_labels(pairs: Iterable[str]) -> dict[str, str]:
+    """A drill's labels as people type them (`instance=web-1`, one per argument or line); blanks
+    skipped. ValueError names the first that is not `label=value`."""
+    out = {}
+    for pair in (p.strip() for p in pairs):
+        if not pair:
+            continue
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"a label is written label=value, not {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from api.web.live import digest, execution_fragment, now_fragment
 from api.web.render import domid, markdown, render
 from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
+from runbooks.drills import parse_labels
 from runbooks.model import Mode, Runbook
 from services import cockpit, control, drills, incidents, notes, pairings, suggestions
 from services.context import Services
@@ -242,13 +243,10 @@ async def start_drill(request: Request, runbook_id: str, viewer: Viewer = Depend
                       svc: Services = Depends(services)) -> Response:
     form = await _form(request)
     try:
-        labels = {}
-        for line in form.get("labels", "").splitlines():
-            if line.strip():
-                key, sep, value = line.strip().partition("=")
-                if not sep or not key.strip():
-                    raise Invalid(f"a label is written label=value, one per line: not {line.strip()!r}")
-                labels[key.strip()] = value.strip()
+        try:
+            labels = parse_labels(form.get("labels", "").splitlines())
+        except ValueError as exc:
+            raise Invalid(f"{exc} (one per line)") from None
         started = await drills.start_drill(svc, viewer.principal, drills.DrillRequest(
             runbook_id=runbook_id, labels=labels, target=form.get("target", "").strip() or None))
     except ServiceError as exc:
