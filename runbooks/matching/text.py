@@ -37,9 +37,26 @@ TEXT_ANNOTATIONS = ("summary", "description", "message")
 MAX_ANNOTATION_CHARS = 600
 
 
+_K8S = re.compile(r"k8s", re.IGNORECASE)
+
+# What names abbreviate -> the word runbooks spell out; applied to both sides, before stemming.
+ABBREVIATIONS = {
+    "kubernetes": "kube", "apiserver": "api server", "err": "error", "errs": "errors", "fs": "filesystem",
+    "rootfs": "root filesystem", "tx": "transmit", "rx": "receive", "cert": "certificate", "certs": "certificates",
+    "mem": "memory", "pvc": "persistent volume claim", "pv": "persistent volume", "db": "database",
+    "prom": "prometheus", "ctrl": "controller", "conn": "connection", "conns": "connections", "repl": "replication",
+    "util": "utilization", "oom": "out of memory", "oomkilled": "out of memory killed", "ns": "namespace",
+    "cronjob": "cron job", "cronjobs": "cron jobs", "statefulset": "stateful set", "daemonset": "daemon set",
+    "am": "alertmanager", "sched": "scheduler", "ocp": "openshift", "clusteroperator": "cluster operator",
+    "crashloop": "crash loop", "crashlooping": "crash looping", "crashloopbackoff": "crash loop back off",
+    "apiservice": "api service", "apiservices": "api services", "critically": "critical", "nearly": "near",
+}
+
+
 def words(identifier: str) -> str:
     """Identifier -> lower-case words: 'KubeAPIDown' -> 'kube api down', 'etcd-no_leader' -> 'etcd no leader'."""
-    text = _CAMEL_2.sub(r"\1 \2", _CAMEL_1.sub(r"\1 \2", identifier))
+    text = _K8S.sub("Kube", identifier)
+    text = _CAMEL_2.sub(r"\1 \2", _CAMEL_1.sub(r"\1 \2", text))
     text = _LETTER_DIGIT.sub(r"\1 \2", text)
     return " ".join(_NON_WORD.sub(" ", text).lower().split())
 
@@ -70,9 +87,10 @@ def _stem(tok: str) -> str:
 def token_pairs(text: str) -> list[tuple[str, str]]:
     """(BM25 token, the word it came from): identifiers split into words, stop words out, light stemming."""
     out = []
-    for tok in _TOKEN.findall(words(text)):
-        if tok not in STOP_WORDS and len(tok) > 1 and not (tok.isdigit() and len(tok) < 3):
-            out.append((_stem(tok), tok))
+    for word in _TOKEN.findall(words(text)):
+        for tok in ABBREVIATIONS.get(word, word).split():
+            if tok not in STOP_WORDS and len(tok) > 1 and not (tok.isdigit() and len(tok) < 3):
+                out.append((_stem(tok), word))
     return out
 
 
@@ -91,6 +109,11 @@ def name_words(rb: Runbook) -> str:
     last = words(rb.id.rsplit("/", 1)[-1])
     title = words(rb.title)
     return last if title == last or not title else f"{last}. {title}"
+
+
+def name_tokens(rb: Runbook) -> list[str]:
+    """The runbook's name as lexical tokens, each once: what an alert's words should cover."""
+    return list(dict.fromkeys(tokens(name_words(rb))))
 
 
 def runbook_summary(rb: Runbook, max_chars: int = 700) -> str:
@@ -171,16 +194,40 @@ def rule_words(expression: str) -> str:
 # What teams call a condition -> the words runbooks use for it (an operations thesaurus). Matched on
 # the alert's own words; the runbook side is left as written.
 THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), w) for p, w in (
-    (r"\brestart(?:s|ing)?\s*loop|\brestarting\b|\btoo many restarts|\bkeeps? restarting", "crash looping"),
-    (r"\bfill(?:s|ing)?\s*up\b|\brunning out\b|\balmost full\b|\bnearly full\b|\bexhaust", "filling up out of space"),
+    (r"\brestart(?:s|ing)?\s*loop|\brestarting\b|\btoo many restarts|\bkeeps? restarting|\bcrash\s*loop", "crash looping"),
+    (r"\bfill(?:s|ing)?\s*up\b|\bexhaust|\bwill (?:be )?full\b|\bpredict|\bforecast", "filling up out of space"),
+    (r"\brunning out\b|\balmost full\b|\bnearly full\b|\b(?:critically|running) low\b|\blow (?:disk|space)|\bdisk (?:space|full)|\b\d+% (?:full|used)",
+     "almost out of space"),
     (r"\b(?:replicas?|pods?)\s+(?:missing|unavailable)|\bunavailable replicas|\bmissing replicas", "replicas mismatch"),
-    (r"\bunreachable\b|\bnot responding\b|\bunresponsive\b|\bno heartbeat", "down"),
-    (r"\bdead\s*man'?s?\s*switch|\bheartbeat alert", "watchdog always firing"),
+    (r"\bunreachable\b|\bnot responding\b|\bunresponsive\b|\bno heartbeat|\boffline\b|\bnot (?:up|running)\b", "down"),
+    (r"\bunavailable\b|\bnot available\b|\bavailable\s*=\s*false\b|\bnot ready\b", "down not ready"),
+    (r"\bdead\s*man'?s?\s*switch|\bheartbeat alert|\balways[- ]firing", "watchdog always firing"),
     (r"\binodes?\b", "files inodes"),
     (r"\bfsync\b|\bdisk sync", "fsync durations"),
-    (r"\bscrape targets?\b|\btargets? down\b", "target down"),
-    (r"\bcert(?:s)?\b|\btls\b", "certificate"),
+    (r"\bscrape targets?\b|\btargets? down\b|\bcannot scrape|\bcan't scrape|\bnot scrapeable|\bscrape fail",
+     "target down"),
+    (r"\bcert(?:s)?\b|\btls\b|\bx509\b", "certificate"),
     (r"\bslow\b|\blatency\b", "latency high durations"),
+    (r"\bmasters?\b|\bcontrol[- ]?plane\b", "control plane"),
+    (r"\bdrift|\boffset\b", "clock skew"),
+    (r"\bntp\b|\bchrony|\btime ?sync|\bnot synchroni[sz]", "clock not synchronising"),
+    (r"\bhealth[_ ]?err|\berror state\b|\bhealth is error", "error state"),
+    (r"\bhealth[_ ]?warn", "warning state"),
+    (r"\bimage ?pull|\berr ?image|\bcontainer ?creating|\bstuck waiting", "container waiting"),
+    (r"\b(?:too|very) long\b|\boverdue\b|\bnot (?:complete|finish)|\bstill running\b|\bdid not complete", "completion"),
+    (r"\bsaturat|\bpegged\b|\bmaxed out\b", "high usage"),
+    (r"\bout[- ]of[- ]order\b", "out of order timestamps"),
+    (r"\bvolume\b|\bpersistentvolumeclaim|\bkubelet_volume_stats", "persistent volume"),
+    (r"\bflapp|\bbouncing\b|\bup and down\b", "flapping changes"),
+    (r"\bleader (?:election|changes?)|\bleaderless\b|\bno leader\b", "leader"),
+    (r"\bthrottl", "throttling"),
+    (r"\bquota\b", "quota"),
+    (r"\bmemory pressure\b|\bout of memory\b|\boom", "memory"),
+    (r"\berror rate\b|\berrors? ratio\b|\bfailure rate\b", "failed errors"),
+    (r"\bapi ?services?\b|\bmetrics[- ]server\b", "aggregated api"),
+    (r"\bpleg\b|\brelist", "kubelet pleg"),
+    (r"\bsinks?\b", "output"),
+    (r"\bconfig(?:uration)?\s+reload|\breload(?:ing)?\s+(?:\w+\s+)?config", "bad config"),
 ))
 
 

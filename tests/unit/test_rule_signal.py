@@ -44,8 +44,10 @@ def test_a_teams_words_for_a_condition_bring_the_runbooks_words() -> None:
     from runbooks.matching.text import thesaurus_words
 
     assert "crash looping" in thesaurus_words("payments pod restart loop")
-    assert "filling up out of space" in thesaurus_words("postgres data volume running out")
+    assert "filling up out of space" in thesaurus_words("inode exhaustion predicted")  # a forecast
+    assert "almost out of space" in thesaurus_words("postgres data volume running out")  # a level, now
     assert "replicas mismatch" in thesaurus_words("deployment replicas missing")
-    assert thesaurus_words("checkout error rate high") == ""
+    assert "control plane" in thesaurus_words("master node cpu saturated")
+    assert thesaurus_words("checkout requests high") == ""
     query = alert_query({"alertname": "PaymentsPodRestartLoop"}, {})
     assert {"crash", "loop"} <= set(query.lexical)
