@@ -42,11 +42,11 @@ class Weights:
 
     semantic: float = 0.40
     lexical: float = 0.20
-    name: float = 0.30
-    threshold: float = 0.48
+    name: float = 0.20
+    threshold: float = 0.44
     sure: float = 0.50
-    margin: float = 0.05
-    ask: float = 0.42
+    margin: float = 0.03
+    ask: float = 0.38
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ a an and are as at be been being but by can could do does for from has have havi
 of on or so such than that the their then there these this those to was were will with would which when
 while who what where how not no any all some more most other only over under up down out very via per
 this alert fires fired firing triggered triggers trigger alerts
-""".split()) - {"down", "up", "out", "not", "no", "over", "under"}  # state words that carry meaning here
+""".split()) - {"down", "up", "out", "not", "no", "over", "under", "any", "some"}  # state words and qualifiers
 
 # Labels that say what is affected; their values join the lexical query (pod names and ids do not).
 KEY_LABELS = ("service", "job", "namespace", "container", "component", "app", "deployment", "statefulset",
@@ -227,6 +227,9 @@ THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGN
     (r"\bapi ?services?\b|\bmetrics[- ]server\b", "aggregated api"),
     (r"\bpleg\b|\brelist", "kubelet pleg"),
     (r"\bsinks?\b", "output"),
+    (r"\brotat(?:e|es|ed|ion|ing)\b", "renewal"),
+    (r"\bover (?:the |its )?(?:limit|quota)|\bexceed", "exceeded"),
+    (r"\bnear(?:ly)? (?:the |its )?(?:limit|quota)|\bapproaching (?:the |its )?(?:limit|quota)", "almost full"),
     (r"\bconfig(?:uration)?\s+reload|\breload(?:ing)?\s+(?:\w+\s+)?config", "bad config"),
 ))
 
