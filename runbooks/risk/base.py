@@ -111,11 +111,14 @@ def positionals(args: list[str], value_flags: frozenset[str] = SUB_VALUE_FLAGS) 
 
 def find_sub(args: list[str], table: dict[str, Rule], depth: int = 3) -> str:
     """The subcommand: the longest run of leading positionals (up to `depth`) that `table` knows
-    (`rollout undo`, `osd pool delete`), else the first positional."""
+    (`rollout undo`, `osd pool delete`), else the first positional (after any that look like a path
+    or a URL: a global option's value, `restic -r s3:bucket snapshots`)."""
     words = positionals(args)[:depth]
     for n in range(len(words), 1, -1):
         if " ".join(words[:n]) in table:
             return " ".join(words[:n])
+    while len(words) > 1 and ("/" in words[0] or ":" in words[0]) and words[0] not in table:
+        words = words[1:]
     return words[0] if words else ""
 
 

@@ -38,7 +38,9 @@ RULES: tuple[SecurityRule, ...] = (
           r"--role[= ]+[\"']?roles/(?:owner|editor|iam\.\w*admin|resourcemanager\.\w*admin)\b|"
           r"--role[= ]+[\"']?(?:Owner|Contributor|User Access Administrator)[\"']?(?:\s|$)|"
           r"\"Action\"\s*:\s*(?:\[\s*)?\"\*\"|\bname:\s*cluster-admin\b|"
-          r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b",
+          r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b|"
+          r"\"Principal\"\s*:\s*(?:\{\s*\"AWS\"\s*:\s*)?\"\*\"|-policy[= ]+root\b|\bpolicies=[\w,]*\b(?:root|admin)\b|"
+          r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:u\+s|[0-7]?4[0-7]{3})\s+/(?:usr/)?bin/(?:ba|z|da|k)?sh\b",
           "grants administrator rights"),
     _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b",
           "adds a user to an administrators' group"),
@@ -48,14 +50,25 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("open-to-world", R, rf"(?:--cidr|--cidr-ip|--source-ranges|--authorized-networks|--source-address-prefix(?:es)?|"
           rf"--ip-address|CidrIp|--remote-ip-prefix|from)[= ]+[\"']?[^\s\"']*{WORLD}|"
           rf"(?:authorize-security-group-ingress|firewall-rules\s+(?:create|update)|nsg\s+rule\s+(?:create|update)|"
-          rf"security-rules?\s+(?:create|update))[^\n]*{WORLD}",
+          rf"security-rules?\s+(?:create|update))[^\n]*{WORLD}|"
+          r"--source-address-prefix(?:es)?[= ]+[\"']?(?:\*|Internet|Any)\b|"
+          r"--start-ip-address[= ]+0\.0\.0\.0\b[^\n]*--end-ip-address[= ]+255\.255\.255\.255|"
+          r"--publicly-accessible\b|--no-enable-master-authorized-networks\b|"
+          r"--api-server-authorized-ip-ranges[= ]+(?:\"\"|''|0\.0\.0\.0/0)",
           "opens access to the whole internet (0.0.0.0/0)"),
     _rule("public-data", R, r"\ballUsers\b|\ballAuthenticatedUsers\b|--acl[= ]+public-read|"
           r"--allow-blob-public-access[= ]+true|--public-access[= ]+(?:blob|container)|"
           r"block-public-access[^\n]*false|PublicAccessBlock[^\n]*false",
           "makes data or a service public"),
     _rule("firewall-open-port", R, r"\b(?:ip6?tables)\b[^\n|;&]*\s-[IA]\s+INPUT\b(?![^\n|;&]*\s(?:-s|--source|--src-range)\s)"
-          r"[^\n|;&]*-j\s+ACCEPT", "opens a port to every source"),
+          r"[^\n|;&]*-j\s+ACCEPT|\bufw\s+allow\s+(?!from\b)(?:in\s+)?(?:proto\s+\w+\s+)?(?:port\s+)?\d|"
+          r"\bfirewall-cmd\b[^\n|;&]*--zone[= ]+public\b[^\n|;&]*--add-(?:port|service)\b",
+          "opens a port to every source"),
+    _rule("host-escape", R, r"--privileged\b[^\n|;&]*(?:-v\s+/:/|--pid[= ]host)|(?:-v\s+/:/|--pid[= ]host)[^\n|;&]*--privileged\b",
+          "runs a privileged container with the host's root or processes (root on the host)"),
+    _rule("world-writable", R, r"\bchmod\s+(?:-R\s+)?0?[0-7][0-7][2367]\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv|home|boot)\b|"
+          r"\bchmod\s+(?:-R\s+)?(?:a|o)\+w\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv)\b|\bsetfacl\b[^\n]*\bo::rwx\b",
+          "makes system or data files writable by every user"),
     _rule("unauthenticated-daemon", R, r"-H\s+tcp://0\.0\.0\.0:2375|-p\s+2375:2375|"
           r"-v\s+/var/run/docker\.sock:/var/run/docker\.sock|\bchmod\s+[0-7]*[67]{2}\s+/var/run/docker\.sock",
           "exposes the Docker daemon (root on the host) without authentication"),
@@ -70,7 +83,12 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bdisable-ebs-encryption-by-default\b|--http-tokens[= ]+optional\b|"
           r"\bguardduty\s+(?:delete-detector|disassociate)|\bsecurityhub\s+disable|"
           r"\bconfig(?:service)?\s+(?:stop-configuration-recorder|delete-configuration-recorder)\b|"
-          r"--no-enable-(?:shielded|network-policy)|--enable-legacy-authorization",
+          r"--no-enable-(?:shielded|network-policy)|--enable-legacy-authorization|"
+          r"--mfa-configuration[= ]+OFF\b|enable-oslogin=FALSE\b|dnssec[\w-]*\s*(?:disable|off)|disable-[\w-]*dnssec\b|"
+          r"\baa-(?:complain|disable)\b|\bsetenforce\s+(?:0|Permissive)\b|\bselinux=0\b|"
+          r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\bsystemd-journald\b|\bauditctl\s+-D\b|"
+          r"--nogpgcheck\b|gpgcheck\s*=\s*0|--allow-unauthenticated\b|--no-gpg-checks\b|--trusted-host\b|"
+          r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated\s+\"?true",
           "switches a security control off"),
     # -- authentication weakened ------------------------------------------------------------------
     _rule("auth-weakened", R, r"PasswordAuthentication\s+yes|PermitRootLogin\s+yes|PermitEmptyPasswords\s+yes|"
@@ -78,29 +96,36 @@ RULES: tuple[SecurityRule, ...] = (
           r"mode:\s*AlwaysAllow|\bdeactivate-mfa-device\b|\bdelete-virtual-mfa-device\b|"
           r"\bpam_[a-z_]+\.so/#|s/\^?auth\b[^/]*/#|"
           r"\bhost\w*\s+all\s+all\s+\S+\s+trust\b|"
-          r"protected-mode\s+no\b|requirepass\s+\"\"|CONFIG\s+SET\s+(?:dir|dbfilename)\b|"
+          r"protected-mode\s+no\b|requirepass\s+(?:\"\"|''|$)|CONFIG\s+SET\s+(?:dir|dbfilename)\b|"
+          r"IDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+''|\bPASSWORD\s+(?:''|NULL)\b|\bpassword=(?:guest|admin|password|changeme)\b|"
           r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
           r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true",
           "weakens authentication"),
     # -- silences wider than one alert for a while -------------------------------------------------
     _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
-          r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)",
+          r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)|"
+          r"/silences\b[^\n]*\"value\"\s*:\s*\"\.[*+]\"",
           "silences every alert, or for a day or more"),
     # -- every session at once ----------------------------------------------------------------------
     _rule("kill-all-sessions", R, r"pg_terminate_backend\s*\(\s*pid\s*\)[^;]*\bFROM\s+pg_stat_activity"
           r"(?![^;]*(?:\bstate\s*=|now\(\)|\binterval\b|\bquery_start\b|\bxact_start\b))|"
           r"CONCAT\s*\(\s*'KILL\s|\bforEach\b[^\n]*killOp|\bCLIENT\s+KILL\s+TYPE\s+normal\b|"
-          r"ALTER\s+SYSTEM\s+KILL\s+SESSION[^\n]*(?:\|\||LOOP)|FOR\s+\w+\s+IN\s*\([^)]*v\$session",
+          r"ALTER\s+SYSTEM\s+KILL\s+SESSION[^\n]*(?:\|\||LOOP)|FOR\s+\w+\s+IN\s*\([^)]*v\$session|"
+          r"processlist\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bkill\b",
           "ends every session of the database"),
     # -- restores over live data, backups and certificates destroyed ------------------------------------
     _rule("restore-over-live", R, r"\bpg_restore\b[^\n]*--clean\b|\bpgbackrest\b[^\n]*(?:--type=time|\brestore\b)|"
-          r"\bwal-g\s+delete\b|\bmongorestore\b[^\n]*--drop\b",
+          r"\bwal-g\s+delete\b|\bmongorestore\b[^\n]*--drop\b|--existing-resource-policy[= ]+update\b|"
+          r"\b(?:gunzip|zcat|xzcat|bzcat)\b[^\n|]*(?:<[^\n|]*)?\|\s*(?:mysql|psql)\b|"
+          r"\b(?:mysql|psql)\b[^\n|;&]*<\s*\S+\.sql\b",
           "restores over live data, or deletes backups"),
     _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
-          r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b",
+          r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b|\brevoke-certificate\b|"
+          r"\blease\s+revoke\b[^\n]*-prefix\b",
           "revokes or deletes a certificate"),
     _rule("dns-delete", R, r"\"Action\"\s*:\s*\"DELETE\"|\"Type\"\s*:\s*\"NS\"|\bdelete-hosted-zone\b|"
-          r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b",
+          r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b|\bupdate-domain-nameservers\b|"
+          r"\brecord-set\s+ns\s+(?:update|delete|remove-record)\b|\bnsdname\b",
           "deletes DNS records or changes a zone's name servers"),
     # -- executes what looks like a read, or takes a whole service down -----------------------------
     _rule("explain-analyze-dml", R, r"\bEXPLAIN\s*(?:\([^)]*\bANALYZE\b[^)]*\)|ANALYZE\b)\s*(?:VERBOSE\s+)?(?:DELETE|UPDATE|INSERT)\b",
@@ -108,7 +133,8 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size)[= ]+0\b",
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
-          r"\bterraform\s+state\s+(?:push\s+-force|rm)\b", "changes infrastructure without a reviewed plan"),
+          r"\bterraform\s+state\s+(?:push\s+-force|rm)\b|\bplan\b[^\n]*-destroy\b[^\n]*&&[^\n]*\bapply\b",
+          "changes infrastructure without a reviewed plan"),
     _rule("journal-wiped", R, r"--vacuum-time[= ]+[\"']?(?:\d+\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?)?|"
           r"(?:[0-9]|1\d|2[0-3])\s*(?:h|hours?))(?![\w.])", "wipes (nearly) the whole journal: a vacuum under a day"),
     _rule("lock-out", R, r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\bsshd?\b|"
@@ -116,7 +142,15 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bansible\s+all\b[^\n]*\s-b\b[^\n]*\s-m\s+(?:apt|yum|dnf|package|shell|command|service|systemd)\b|"
           r"\bcloudtrail\b[^\n]*--retention-in-days[= ]+[1-9]\b(?!\d)",
           "can lock everyone out, or acts on every host at once"),
-    _rule("repository-deleted", R, r"\bgh\s+repo\s+delete\b|\bgh\s+repo\s+archive\b", "deletes a repository"),
+    _rule("repository-deleted", R, r"\bgh\s+repo\s+delete\b|\bgh\s+repo\s+archive\b|"
+          r"\bgh\s+api\b[^\n]*(?:-X\s*|--method[= ])DELETE\b", "deletes a repository or its settings"),
+    _rule("history-rewritten", R, r"\bgit\s+push\b(?![^\n|;&]*--dry-run)[^\n|;&]*\s\+[\w/.-]+|\bgit\s+filter-(?:repo|branch)\b|"
+          r"\bbfg\b[^\n]*--(?:delete|replace)", "rewrites shared git history"),
+    _rule("volumes-deleted", R, r"\bcompose\b[^\n|;&]*\sdown\b[^\n|;&]*(?:\s-v\b|--volumes\b)",
+          "deletes the project's volumes with its containers"),
+    _rule("secret-exfiltrated", R, r"\bget\s+secrets?\b[^\n]*\|[^\n]*\b(?:curl|wget|nc)\b|"
+          r"\b(?:vault\s+(?:read|kv\s+get)|get-secret-value)\b[^\n]*\|[^\n]*\b(?:curl|wget|nc)\b",
+          "sends secret material off the host"),
     _rule("history-rewound", R, r"\bsubscriptions\s+seek\b|--reset-offsets\b[^\n]*--execute\b",
           "moves a consumer's position: messages are skipped or handled again"),
     # -- reads that expose secrets or can block production ----------------------------------------
@@ -125,7 +159,9 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bget\s+secrets?\b[^\n]*(?:-o\s*(?:yaml|json|jsonpath|go-template)|--output[= ](?:yaml|json|jsonpath))"
           r"(?![^\n]*\|\s*jq\b[^\n]*\bmetadata\b)|\bget\s+secrets?\b[^\n]*\|\s*base64\s+(?:-d|--decode)\b|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:id_(?:rsa|ed25519|ecdsa)\b|\.pem\b|\.key\b)|"
-          r"\bterraform\s+output\b[^\n]*-json|\bgetent\s+shadow\b|/etc/shadow\b",
+          r"\bterraform\s+output\b[^\n]*-json|\bgetent\s+shadow\b|/etc/shadow\b|"
+          r"\bopenssl\s+(?:rsa|pkey|ec|pkcs12)\b[^\n]*(?:\.key\b|private|-nodes\b)|"
+          r"\b(?:cat|less|more|head|tail|strings)\s+[^\n|;&]*/(?:var/)?run/secrets/",
           "shows secret material on the screen"),
     _rule("blocking-read", Y, r"\bKEYS\s+[\"']?\*|\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
           r"\bLIKE\s+'%|\bSELECT\s+\*\s+FROM\s+\w+(?:\.\w+)?\s*(?:ORDER\s+BY\s+[\w\s,]+)?;?\s*$",

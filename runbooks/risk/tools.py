@@ -101,11 +101,18 @@ BACKUPS: dict[str, Rule] = {  # pgbackrest and wal-g
     **group(R, "restores over data or deletes backups (irreversible)", "restore, expire, delete, stanza-delete,"
             "backup-mark, wal-receive"),
 }
+RESTIC: dict[str, Rule] = {
+    **group(G, "reads the backup repository (read-only)", "snapshots, ls, stats, check, diff, find, cat, version,"
+            "list, key list"),
+    **group(Y, "takes, copies or restores a backup (reversible state change)", "backup, init, copy, tag, mount,"
+            "restore, rebuild-index, unlock, key add"),
+    **group(R, "deletes snapshots from the backup repository (irreversible)", "forget, prune, key remove"),
+}
 SUBCOMMANDS: dict[str, dict[str, Rule]] = {
     "systemctl": SYSTEMCTL, "docker": DOCKER, "crictl": CRICTL, "helm": HELM, "git": GIT,
     "apt-get": PACKAGES, "pip": PACKAGES, "terraform": TERRAFORM, "ufw": UFW, "nft": NFT,
     "brew": PACKAGES, "snap": PACKAGES, "npm": PACKAGES, "gem": PACKAGES,
-    "certbot": CERTBOT, "pgbackrest": BACKUPS, "wal-g": BACKUPS,
+    "certbot": CERTBOT, "pgbackrest": BACKUPS, "wal-g": BACKUPS, "restic": RESTIC,
 }
 EXECUTORS = {"docker", "crictl"}  # `TOOL exec TARGET CMD` runs CMD: classify CMD (kubectl has its own handler)
 EXEC_VALUE_FLAGS = flags("-c -n -u -e -w --container --namespace --user --env --workdir --env-file --context")

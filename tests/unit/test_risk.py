@@ -203,7 +203,9 @@ LABELLED: list[tuple[str, Risk]] = [
     ("kubectl exec web -- touch /tmp/x", Y),
     ("docker exec web nginx -s reload", Y),
     ("iptables -A INPUT -s 1.2.3.4 -j DROP", Y),
-    ("ufw allow 22", Y),
+    ("ufw allow from 10.0.0.0/8 to any port 22", Y),
+    ("ufw allow 22", R),
+    ("restic -r /srv/restic forget --prune --keep-last 1", R),  # issue 14: a port opened to every source is a security-sensitive change
     ("$(which python) script.py", Y),
     ("kubectl frobnicate get pods", Y),
     ("kubectl --request-timeout 5s get pods", Y),
