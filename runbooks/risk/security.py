@@ -40,7 +40,10 @@ RULES: tuple[SecurityRule, ...] = (
           r"\"Action\"\s*:\s*(?:\[\s*)?\"\*\"|\bname:\s*cluster-admin\b|"
           r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b|"
           r"\"Principal\"\s*:\s*(?:\{\s*\"AWS\"\s*:\s*)?\"\*\"|-policy[= ]+root\b|\bpolicies=[\w,]*\b(?:root|admin)\b|"
-          r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:u\+s|[0-7]?4[0-7]{3})\s+/(?:usr/)?bin/(?:ba|z|da|k)?sh\b",
+          r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:u\+s|[0-7]?4[0-7]{3})\s+/(?:usr/)?bin/(?:ba|z|da|k)?sh\b|"
+          r"--group-name[= ]+[\"']?\w*admin\w*|\bset_user_tags\s+\S+\s+[^\n]*\badministrator\b|"
+          r"\bset_permissions\b[^\n]*(?:[\"']\.\*[\"']\s+){2}[\"']\.\*[\"']|--allow-principal[= ]+[\"']?User:\*|"
+          r"\"(?:apiGroups|resources|verbs)\"\s*:\s*\[\s*\"\*\"|>>?\s*/root/\.ssh/authorized_keys|tee\s+-a\s+/root/\.ssh/authorized_keys",
           "grants administrator rights"),
     _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b",
           "adds a user to an administrators' group"),
@@ -54,9 +57,13 @@ RULES: tuple[SecurityRule, ...] = (
           r"--source-address-prefix(?:es)?[= ]+[\"']?(?:\*|Internet|Any)\b|"
           r"--start-ip-address[= ]+0\.0\.0\.0\b[^\n]*--end-ip-address[= ]+255\.255\.255\.255|"
           r"--publicly-accessible\b|--no-enable-master-authorized-networks\b|"
-          r"--api-server-authorized-ip-ranges[= ]+(?:\"\"|''|0\.0\.0\.0/0)",
+          r"--api-server-authorized-ip-ranges[= ]+(?:\"\"|''|0\.0\.0\.0/0)|"
+          r"\s-s\s+(?:0\.0\.0\.0/0|::/0)\b[^\n|;&]*-j\s+ACCEPT|\bufw\s+default\s+allow\s+incoming\b|"
+          r"\bnft\b[^\n|;&]*\badd\s+rule\b(?![^\n|;&]*\bsaddr\b)[^\n|;&]*\bdport\s+\d+[^\n|;&]*\baccept\b",
           "opens access to the whole internet (0.0.0.0/0)"),
-    _rule("public-data", R, r"\ballUsers\b|\ballAuthenticatedUsers\b|--acl[= ]+public-read|"
+    _rule("public-data", R, r"\ballUsers\b|\ballAuthenticatedUsers\b|--acl[= ]+public-read|--visibility[= ]+public\b|"
+          r"--launch-permission[^\n]*\bGroup=all\b|--(?:bind|ip|listen\S*)[= ]+[\"']?(?:https?://)?0\.0\.0\.0\b[^\n]*"
+          r"(?:--directory[= ]+/(?:\s|$)|token=(?:''|\"\")|--allow-root)|--listen-client-urls[= ]+http://0\.0\.0\.0|"
           r"--allow-blob-public-access[= ]+true|--public-access[= ]+(?:blob|container)|"
           r"block-public-access[^\n]*false|PublicAccessBlock[^\n]*false",
           "makes data or a service public"),
@@ -64,9 +71,11 @@ RULES: tuple[SecurityRule, ...] = (
           r"[^\n|;&]*-j\s+ACCEPT|\bufw\s+allow\s+(?!from\b)(?:in\s+)?(?:proto\s+\w+\s+)?(?:port\s+)?\d|"
           r"\bfirewall-cmd\b[^\n|;&]*--zone[= ]+public\b[^\n|;&]*--add-(?:port|service)\b",
           "opens a port to every source"),
-    _rule("host-escape", R, r"--privileged\b[^\n|;&]*(?:-v\s+/:/|--pid[= ]host)|(?:-v\s+/:/|--pid[= ]host)[^\n|;&]*--privileged\b",
+    _rule("host-escape", R, r"--privileged\b[^\n|;&]*(?:-v\s+/:/|--pid[= ]host)|(?:-v\s+/:/|--pid[= ]host)[^\n|;&]*--privileged\b|"
+          r"privileged[\"']?\s*[:=]\s*true|\"host(?:PID|Network|IPC)\"\s*:\s*true|hostPath[^\n]*\"path\"\s*:\s*\"/\"|"
+          r"pod-security\.kubernetes\.io/enforce=privileged",
           "runs a privileged container with the host's root or processes (root on the host)"),
-    _rule("world-writable", R, r"\bchmod\s+(?:-R\s+)?0?[0-7][0-7][2367]\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv|home|boot)\b|"
+    _rule("world-writable", R, r"\b(?:chmod\s+(?:-R\s+)?|install\s+[^\n|;&]*-m\s*)0?[0-7][0-7][2367]\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv|home|boot)\b|"
           r"\bchmod\s+(?:-R\s+)?(?:a|o)\+w\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv)\b|\bsetfacl\b[^\n]*\bo::rwx\b",
           "makes system or data files writable by every user"),
     _rule("unauthenticated-daemon", R, r"-H\s+tcp://0\.0\.0\.0:2375|-p\s+2375:2375|"
@@ -88,7 +97,12 @@ RULES: tuple[SecurityRule, ...] = (
           r"\baa-(?:complain|disable)\b|\bsetenforce\s+(?:0|Permissive)\b|\bselinux=0\b|"
           r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\bsystemd-journald\b|\bauditctl\s+-D\b|"
           r"--nogpgcheck\b|gpgcheck\s*=\s*0|--allow-unauthenticated\b|--no-gpg-checks\b|--trusted-host\b|"
-          r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated\s+\"?true",
+          r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated\s+\"?true|AllowInsecure\w*=true|"
+          r"AllowUnauthenticated=true|--nosignature\b|--no-check-signature\b|"
+          r"(?:ssl|tls)[-_.]?verify\w*[\"']?\s*[:= ]\s*[\"']?(?:false|0|no)\b|\bstrict-ssl\s+false\b|"
+          r"insecureSkipTLSVerify[\"']?\s*:\s*true|--insecure-skip-tls-verify\b|https-only[= ]+false\b|"
+          r"ALLOW_UNENCRYPTED|\becho\s+[\"']?(?:-k|insecure)[\"']?\s*>>\s*~?/?\S*\.curlrc|"
+          r"randomize_va_space\s*=\s*0|/apparmor\.d/disable/|\bapparmor_parser\s+-R\b",
           "switches a security control off"),
     # -- authentication weakened ------------------------------------------------------------------
     _rule("auth-weakened", R, r"PasswordAuthentication\s+yes|PermitRootLogin\s+yes|PermitEmptyPasswords\s+yes|"
@@ -98,20 +112,25 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bhost\w*\s+all\s+all\s+\S+\s+trust\b|"
           r"protected-mode\s+no\b|requirepass\s+(?:\"\"|''|$)|CONFIG\s+SET\s+(?:dir|dbfilename)\b|"
           r"IDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+''|\bPASSWORD\s+(?:''|NULL)\b|\bpassword=(?:guest|admin|password|changeme)\b|"
+          r"authorization:\s*(?:enabled/authorization:\s*)?disabled|ANONYMOUS_ENABLED=true|\bpam_permit\.so\b|"
+          r"/(?:md5|scram-sha-256|peer|password)/trust/|--auth-mode[= ]+none|\btoken=(?:''|\"\")|"
           r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
           r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true",
           "weakens authentication"),
     # -- silences wider than one alert for a while -------------------------------------------------
     _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
           r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)|"
-          r"/silences\b[^\n]*\"value\"\s*:\s*\"\.[*+]\"",
+          r"/silences\b[^\n]*\"value\"\s*:\s*\"\.[*+]\"|"
+          r"\bsilence\s+add\b(?![^\n]*\balertname\b)",
           "silences every alert, or for a day or more"),
     # -- every session at once ----------------------------------------------------------------------
     _rule("kill-all-sessions", R, r"pg_terminate_backend\s*\(\s*pid\s*\)[^;]*\bFROM\s+pg_stat_activity"
           r"(?![^;]*(?:\bstate\s*=|now\(\)|\binterval\b|\bquery_start\b|\bxact_start\b))|"
           r"CONCAT\s*\(\s*'KILL\s|\bforEach\b[^\n]*killOp|\bCLIENT\s+KILL\s+TYPE\s+normal\b|"
           r"ALTER\s+SYSTEM\s+KILL\s+SESSION[^\n]*(?:\|\||LOOP)|FOR\s+\w+\s+IN\s*\([^)]*v\$session|"
-          r"processlist\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bkill\b",
+          r"processlist\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bkill\b|\bclose_all_connections\b|"
+          r"pg_stat_activity[^\n]*\|[^\n]*\bxargs\b[^\n]*\b(?:kill|pg_terminate_backend)\b|"
+          r"\blist-units\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b",
           "ends every session of the database"),
     # -- restores over live data, backups and certificates destroyed ------------------------------------
     _rule("restore-over-live", R, r"\bpg_restore\b[^\n]*--clean\b|\bpgbackrest\b[^\n]*(?:--type=time|\brestore\b)|"
@@ -121,19 +140,22 @@ RULES: tuple[SecurityRule, ...] = (
           "restores over live data, or deletes backups"),
     _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
           r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b|\brevoke-certificate\b|"
-          r"\blease\s+revoke\b[^\n]*-prefix\b",
+          r"\blease\s+revoke\b[^\n]*-prefix\b|\bca\s+revoke\b",
           "revokes or deletes a certificate"),
     _rule("dns-delete", R, r"\"Action\"\s*:\s*\"DELETE\"|\"Type\"\s*:\s*\"NS\"|\bdelete-hosted-zone\b|"
           r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b|\bupdate-domain-nameservers\b|"
-          r"\brecord-set\s+ns\s+(?:update|delete|remove-record)\b|\bnsdname\b",
+          r"\brecord-set\s+ns\s+(?:update|delete|remove-record)\b|\bnsdname\b|\bupdate\s+delete\s+\S+[^\n]*\bnsupdate\b",
           "deletes DNS records or changes a zone's name servers"),
     # -- executes what looks like a read, or takes a whole service down -----------------------------
     _rule("explain-analyze-dml", R, r"\bEXPLAIN\s*(?:\([^)]*\bANALYZE\b[^)]*\)|ANALYZE\b)\s*(?:VERBOSE\s+)?(?:DELETE|UPDATE|INSERT)\b",
           "EXPLAIN ANALYZE runs the statement it explains"),
-    _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size)[= ]+0\b",
+    _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size|num-nodes|new-capacity|min-nodes)[= ]+0\b|"
+          r"\breplicaCount=0\b",
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
-          r"\bterraform\s+state\s+(?:push\s+-force|rm)\b|\bplan\b[^\n]*-destroy\b[^\n]*&&[^\n]*\bapply\b",
+          r"\bterraform\s+state\s+(?:push\s+-force|rm)\b|\bplan\b[^\n]*-destroy\b[^\n]*&&[^\n]*\bapply\b|"
+          r"TF_CLI_ARGS\w*=[\"']?[^\n]*-auto-approve|\bpulumi\s+(?:up|destroy|refresh)\b[^\n|;&]*(?:--yes|-y|--skip-preview)\b|"
+          r"\brun-all\s+(?:apply|destroy)\b|--terragrunt-non-interactive\b[^\n]*\b(?:apply|destroy)\b",
           "changes infrastructure without a reviewed plan"),
     _rule("journal-wiped", R, r"--vacuum-time[= ]+[\"']?(?:\d+\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?)?|"
           r"(?:[0-9]|1\d|2[0-3])\s*(?:h|hours?))(?![\w.])", "wipes (nearly) the whole journal: a vacuum under a day"),
@@ -146,6 +168,10 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bgh\s+api\b[^\n]*(?:-X\s*|--method[= ])DELETE\b", "deletes a repository or its settings"),
     _rule("history-rewritten", R, r"\bgit\s+push\b(?![^\n|;&]*--dry-run)[^\n|;&]*\s\+[\w/.-]+|\bgit\s+filter-(?:repo|branch)\b|"
           r"\bbfg\b[^\n]*--(?:delete|replace)", "rewrites shared git history"),
+    _rule("data-deleted", R, r"\.(?:deleteMany|remove)\(\s*\{\s*\}\s*\)|\.dropDatabase\(\)|\.drop\(\)|"
+          r"\bkafka-delete-records\b|--delete-config\b|\bretention\.ms=\d{1,5}\b|"
+          r"(?:>|\btee)\s+/var/log/audit/|\bauditctl\s+-D\b",
+          "deletes data, or the audit trail"),
     _rule("volumes-deleted", R, r"\bcompose\b[^\n|;&]*\sdown\b[^\n|;&]*(?:\s-v\b|--volumes\b)",
           "deletes the project's volumes with its containers"),
     _rule("secret-exfiltrated", R, r"\bget\s+secrets?\b[^\n]*\|[^\n]*\b(?:curl|wget|nc)\b|"
@@ -161,10 +187,12 @@ RULES: tuple[SecurityRule, ...] = (
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:id_(?:rsa|ed25519|ecdsa)\b|\.pem\b|\.key\b)|"
           r"\bterraform\s+output\b[^\n]*-json|\bgetent\s+shadow\b|/etc/shadow\b|"
           r"\bopenssl\s+(?:rsa|pkey|ec|pkcs12)\b[^\n]*(?:\.key\b|private|-nodes\b)|"
-          r"\b(?:cat|less|more|head|tail|strings)\s+[^\n|;&]*/(?:var/)?run/secrets/",
+          r"\b(?:cat|less|more|head|tail|strings)\s+[^\n|;&]*/(?:var/)?run/secrets/|"
+          r"\bprintenv\s+\w*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)\w*|"
+          r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json)\b",
           "shows secret material on the screen"),
     _rule("blocking-read", Y, r"\bKEYS\s+[\"']?\*|\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
-          r"\bLIKE\s+'%|\bSELECT\s+\*\s+FROM\s+\w+(?:\.\w+)?\s*(?:ORDER\s+BY\s+[\w\s,]+)?;?\s*$",
+          r"\bLIKE\s+'%|\bSELECT\s+(?:\*|count\(\s*\*\s*\))\s+FROM\s+\w+(?:\.\w+)?\s*(?:ORDER\s+BY\s+[\w\s,]+)?;?[\"']?\s*$",
           "can block or load a production server (a full scan)"),
 )
 

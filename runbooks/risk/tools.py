@@ -66,7 +66,7 @@ PACKAGES: dict[str, Rule] = {
             "updateinfo, deplist, inspect"),
     **group(Y, "installs, updates or uninstalls packages (reversible state change)", "install, upgrade, update,"
             "reinstall, downgrade, dist-upgrade, full-upgrade, makecache, clean, uninstall, download, add,"
-            "localinstall, groupinstall, distro-sync, fix"),
+            "localinstall, groupinstall, distro-sync, fix, history undo, history redo, history rollback"),
     **group(R, "removes packages (can cascade to dependants)", "remove, purge, autoremove, erase, del"),
 }
 TERRAFORM: dict[str, Rule] = {

@@ -93,7 +93,8 @@ LABELLED: list[tuple[str, Risk]] = [
     ("git status", G),
     ("git log --oneline -5", G),
     ("psql -c \"SELECT 1\"", G),
-    ("psql -h db -U app -c 'SELECT count(*) FROM users'", G),
+    ("psql -h db -U app -c 'SELECT count(*) FROM users'", Y),  # issue 14: a full scan is a blocking read
+    ("psql -h db -U app -c 'SELECT count(*) FROM users WHERE created_at > now() - interval ''1 day'''", G),
     ("psql -c '\\dt'", G),
     ("mysql -e \"SHOW PROCESSLIST\"", G),
     ("aws ec2 describe-instances --region us-east-1", G),
