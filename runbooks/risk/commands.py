@@ -19,6 +19,8 @@ SIMPLE: dict[str, Rule] = {
             "lsmem, lshw, dmidecode, pstree, arch, getconf, ipcs, numastat, sensors, lvs, vgs, pvs, lvdisplay,"
             "vgdisplay, pvdisplay, showmount, ausearch, aureport, systemd-analyze, systemd-cgls, getenforce,"
             "sestatus, pmap, namei, sync, aa-status, apparmor_status, apt-cache"),
+    **group(G, "checks a configuration or manifest (read-only)", "named-checkzone, named-checkconf, kubeconform,"
+            "kubeval, hadolint, shellcheck, yamllint"),
     **group(G, "queries the network (read-only)", "ping, ping6, traceroute, tracepath, mtr, dig, nslookup, host,"
             "whois, ss, netstat, arping, fping, drill, kdig, delv, grpcurl"),
     **group(G, "is a shell builtin without side effects", "echo, printf, true, false, :, test, [, [[, sleep, cd,"
@@ -57,6 +59,10 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "crontab": ((("-r",), (R, "removes the whole crontab")), (("-l",), (G, "lists the crontab (read-only)")),
                 ((), (Y, "edits or replaces the crontab (reversible)"))),
     "nc": ((("-z",), (G, "checks that a port answers (read-only)")), ((), (Y, "opens a raw connection (not inspected)"))),
+    "nginx": ((("-t", "-T", "-v", "-V"), (G, "tests its configuration or prints its version (read-only)")),
+              ((), (Y, "starts or signals the web server"))),
+    "visudo": ((("-c", "--check"), (G, "checks the sudoers syntax (read-only)")), ((), (Y, "edits sudoers"))),
+    "kafka-acls": ((("--list",), (G, "lists ACLs (read-only)")), ((), (Y, "adds or removes ACLs"))),
     "dpkg": ((("-l", "--list", "-L", "--listfiles", "-s", "--status", "-S", "--search", "-p", "--print-avail",
                "--get-selections", "-C", "--audit", "--print-architecture", "--compare-versions"),
               (G, "lists or queries packages (read-only)")),

@@ -232,6 +232,8 @@ def command(w: list[str], piped: bool) -> RiskAssessment:
         value_flags, skip, empty = commands.WRAPPERS[name]
         if name == "command" and matches(args, ("-v", "-V")):
             return assess(w, G, "looks up a command (read-only)")
+        if name == "sudo" and {"-l", "-ll", "--list"} & set(args[:first_pos(args, value_flags)]):
+            return assess(w, G, "lists sudo rights (read-only)")  # sudo's own option, not its command's
         if name in ("ionice", "renice", "taskset") and matches(args, ("-p", "-P", "-u", "--pid")) and (
                 name != "ionice" or matches(args, ("-c", "-n", "--class", "--classdata"))):
             return assess(w, Y, "changes the scheduling of a running process (reversible)")

@@ -63,10 +63,10 @@ GIT: dict[str, Rule] = {
 PACKAGES: dict[str, Rule] = {
     **group(G, "queries packages (read-only)", "list, show, search, policy, info, check-update, provides, freeze,"
             "repolist, madison, depends, rdepends, history, check, whatprovides, repoquery, changelog,"
-            "updateinfo, deplist, inspect"),
+            "updateinfo, deplist, inspect, audit, outdated, ls, why, view"),
     **group(Y, "installs, updates or uninstalls packages (reversible state change)", "install, upgrade, update,"
             "reinstall, downgrade, dist-upgrade, full-upgrade, makecache, clean, uninstall, download, add,"
-            "localinstall, groupinstall, distro-sync, fix, history undo, history redo, history rollback"),
+            "localinstall, groupinstall, distro-sync, fix, history undo, history redo, history rollback, audit fix"),
     **group(R, "removes packages (can cascade to dependants)", "remove, purge, autoremove, erase, del"),
 }
 TERRAFORM: dict[str, Rule] = {
@@ -108,11 +108,48 @@ RESTIC: dict[str, Rule] = {
             "restore, rebuild-index, unlock, key add"),
     **group(R, "deletes snapshots from the backup repository (irreversible)", "forget, prune, key remove"),
 }
+GH: dict[str, Rule] = {
+    **group(G, "reads GitHub (read-only)", "pr view, pr list, pr status, pr diff, pr checks, issue view, issue list,"
+            "issue status, run list, run view, run watch, repo view, release list, release view, workflow list,"
+            "workflow view, search, status, auth status, browse, cache list, secret list, variable list, label list"),
+    **group(Y, "changes GitHub state (reversible state change)", "pr create, pr merge, pr close, pr reopen,"
+            "pr comment, pr review, pr edit, pr checkout, issue create, issue close, issue comment, issue edit,"
+            "run rerun, run cancel, workflow run, workflow enable, workflow disable, release create, repo clone,"
+            "repo fork, repo create, repo edit, label create, secret set, variable set"),
+    **group(R, "deletes from GitHub (irreversible)", "repo delete, release delete, secret delete, run delete,"
+            "cache delete, label delete, issue delete"),
+}
+PULUMI: dict[str, Rule] = {
+    **group(G, "reads infrastructure state (read-only)", "preview, stack ls, stack output, stack history, whoami,"
+            "about, version, config get, logs, stack export, plugin ls"),
+    **group(Y, "changes infrastructure (reversible state change)", "up, update, refresh, import, stack init,"
+            "stack select, config set, login, plugin install"),
+    **group(R, "destroys infrastructure or its state (irreversible)", "destroy, stack rm, state delete, cancel"),
+}
+STEP: dict[str, Rule] = {
+    **group(G, "inspects certificates (read-only)", "certificate inspect, certificate verify, certificate lint,"
+            "ca health, ca roots, ca federation, crypto jwt inspect, version"),
+    **group(R, "revokes a certificate (irreversible)", "ca revoke"),
+}
+RABBITMQ_DIAGNOSTICS: dict[str, Rule] = {
+    **group(G, "checks the broker (read-only)", "status, ping, check_running, check_alarms, check_local_alarms,"
+            "check_port_connectivity, check_virtual_hosts, check_port_listener, check_protocol_listener,"
+            "cluster_status, listeners, alarms, memory_breakdown, server_version, runtime_thread_stats,"
+            "check_if_node_is_quorum_critical, check_if_node_is_mirror_sync_critical, check_certificate_expiration"),
+}
+TC: dict[str, Rule] = {
+    **group(G, "shows traffic control (read-only)", "qdisc show, class show, filter show, qdisc ls, class ls,"
+            "filter ls, monitor"),
+    **group(Y, "changes traffic control (reversible state change)", "qdisc add, qdisc change, qdisc replace,"
+            "qdisc del, qdisc delete, class add, class change, class del, filter add, filter del, filter replace"),
+}
 SUBCOMMANDS: dict[str, dict[str, Rule]] = {
     "systemctl": SYSTEMCTL, "docker": DOCKER, "crictl": CRICTL, "helm": HELM, "git": GIT,
     "apt-get": PACKAGES, "pip": PACKAGES, "terraform": TERRAFORM, "ufw": UFW, "nft": NFT,
     "brew": PACKAGES, "snap": PACKAGES, "npm": PACKAGES, "gem": PACKAGES,
-    "certbot": CERTBOT, "pgbackrest": BACKUPS, "wal-g": BACKUPS, "restic": RESTIC,
+    "certbot": CERTBOT, "pgbackrest": BACKUPS, "wal-g": BACKUPS, "restic": RESTIC, "gh": GH, "pulumi": PULUMI,
+    "step": STEP, "rabbitmq-diagnostics": RABBITMQ_DIAGNOSTICS, "tc": TC,
+    "terragrunt": {**TERRAFORM, **{f"run-all {sub}": rule for sub, rule in TERRAFORM.items()}},
 }
 EXECUTORS = {"docker", "crictl"}  # `TOOL exec TARGET CMD` runs CMD: classify CMD (kubectl has its own handler)
 EXEC_VALUE_FLAGS = flags("-c -n -u -e -w --container --namespace --user --env --workdir --env-file --context")
@@ -137,5 +174,6 @@ DRY_RUN: dict[str, tuple[str, ...]] = {  # `--dry-run=none` is not a dry run: `m
     "kubectl": ("--dry-run",), "helm": ("--dry-run",), "rsync": ("-n", "--dry-run"), "git": ("--dry-run",),
     "apt-get": ("-s", "--simulate", "--dry-run", "--no-act"), "aws": ("--dry-run",), "pip": ("--dry-run",),
     "make": ("-n", "--dry-run", "--just-print"), "ansible-playbook": ("--check", "-C"), "logrotate": ("-d", "--debug"),
-    "terraform": ("-dry-run", "-check"),
+    "terraform": ("-dry-run", "-check"), "restic": ("--dry-run", "-n"), "certbot": ("--dry-run",),
+    "pulumi": ("--preview-only",),
 }

@@ -206,7 +206,20 @@ LABELLED: list[tuple[str, Risk]] = [
     ("iptables -A INPUT -s 1.2.3.4 -j DROP", Y),
     ("ufw allow from 10.0.0.0/8 to any port 22", Y),
     ("ufw allow 22", R),
-    ("restic -r /srv/restic forget --prune --keep-last 1", R),  # issue 14: a port opened to every source is a security-sensitive change
+    ("restic -r /srv/restic forget --prune --keep-last 1", R),
+    ("restic -r /srv/restic forget --prune --keep-last 1 --dry-run", G),
+    ("sudo -l -U deploy", G),  # sudo's own -l lists rights...
+    ("sudo find /var/log -type f -delete", R),  # ...a -l or -delete of the command it runs is the command's
+    ("sudo passwd -l olduser", R),
+    ("gh pr list --state open", G),
+    ("gh repo delete acme/shop --yes", R),
+    ("pulumi preview --stack prod", G),
+    ("pulumi up --yes --stack prod", R),
+    ("terragrunt run-all plan", G),
+    ("step ca revoke 3184912841", R),
+    ("tc qdisc show dev eth0", G),
+    ("tc qdisc del dev eth0 root", Y),
+    ("nginx -t", G),  # issue 14: a port opened to every source is a security-sensitive change
     ("$(which python) script.py", Y),
     ("kubectl frobnicate get pods", Y),
     ("kubectl --request-timeout 5s get pods", Y),
