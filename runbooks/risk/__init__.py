@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from runbooks.risk import shell
 from runbooks.risk.base import G, R, RiskAssessment, Y
+from runbooks.risk.learned import raise_if_red_like
 from runbooks.risk.security import raise_for_security
 from runbooks.risk.sql import sql_risk
 
-__all__ = ["RiskAssessment", "classify"]
+__all__ = ["RiskAssessment", "classify", "classify_by_rules"]
 
 SHELL_LANGUAGES = {"shell", "sh", "bash", "zsh", "ksh", "console", "shell-session", "shellsession", "terminal", ""}
 SQL_LANGUAGES = {"sql", "psql", "postgresql", "postgres", "pgsql", "mysql", "mariadb", "sqlite", "plsql", "tsql"}
@@ -48,7 +49,14 @@ def _language(command: str, lang: str, written: str) -> RiskAssessment | None:
 
 def classify(command: str, language: str = "shell") -> RiskAssessment:
     """Classify a step command as green (read-only), yellow (reversible change) or red (destructive);
-    then the security rules (security.py) may raise it: what the command does to who may do what."""
+    then the security rules (security.py) may raise it: what the command does to who may do what; and
+    a yellow verdict is raised to red when the command looks like the labelled red ones (learned.py)."""
+    verdict = classify_by_rules(command, language)
+    return raise_if_red_like(verdict, command) if command and command.strip() else verdict
+
+
+def classify_by_rules(command: str, language: str = "shell") -> RiskAssessment:
+    """The tables and the security rules alone (what the learned second opinion is trained beside)."""
     verdict = _classify(command, language)
     return raise_for_security(verdict, command) if command and command.strip() else verdict
 

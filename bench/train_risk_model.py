@@ -1,0 +1,90 @@
+"""Train the learned second opinion of the risk classifier (runbooks/risk/learned.py).
+
+Logistic regression (red vs not red) over the hashed features of every labelled development
+command: bench/data/eval14/risk_dev.tsv and risk_test.tsv, bench/data/eval14v2/ and eval14v3/
+risk_test.tsv (each run once as a held-out test set before it trained anything), and
+tests/data/risk_labels.tsv. The held-out test set (bench/data/eval14v4/) is never read here.
+Full-batch gradient descent from zero, fixed steps: the same data gives the same model.
+
+`--holdout FILE` trains without FILE and prints what the model would raise on it at several
+thresholds (how THRESHOLD was chosen: on eval14v3, trained without it).
+
+Usage: python bench/train_risk_model.py [--holdout FILE] [--out runbooks/risk/red_model.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from runbooks.risk import classify_by_rules  # noqa: E402
+from runbooks.risk.learned import BITS, MODEL, applies, features  # noqa: E402
+
+DATA = [ROOT / "bench/data/eval14/risk_dev.tsv", ROOT / "bench/data/eval14/risk_test.tsv",
+        ROOT / "bench/data/eval14v2/risk_test.tsv", ROOT / "bench/data/eval14v3/risk_test.tsv",
+        ROOT / "tests/data/risk_labels.tsv"]
+STEPS, RATE, L2 = 300, 0.5, 1e-4
+
+
+def load(path: Path) -> list[tuple[str, str, str]]:
+    """(label, command, language) rows of a labelled file (`\\n` in a command is a newline)."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        rows.append((parts[0], parts[1].replace("\\n", "\n").replace("\\t", "\t"), parts[2] if len(parts) > 2 else "shell"))
+    return rows
+
+
+def matrix(rows: list[tuple[str, str, str]]) -> np.ndarray:
+    m = np.zeros((len(rows), 1 << BITS), dtype=np.float32)
+    for i, (_, command, _) in enumerate(rows):
+        m[i, list(features(command))] = 1.0
+    return m
+
+
+def train(rows: list[tuple[str, str, str]]) -> tuple[np.ndarray, float]:
+    x, y = matrix(rows), np.array([1.0 if label == "red" else 0.0 for label, _, _ in rows])
+    w, b = np.zeros(1 << BITS), 0.0
+    for _ in range(STEPS):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        w -= RATE * (x.T @ (p - y) / len(y) + L2 * w)
+        b -= RATE * float((p - y).mean())
+    return w.astype(np.float32), b
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--holdout", type=Path)
+    parser.add_argument("--out", type=Path, default=MODEL)
+    args = parser.parse_args()
+    files = [f for f in DATA if args.holdout is None or f.resolve() != args.holdout.resolve()]
+    rows = [row for f in files for row in load(f)]
+    w, b = train(rows)
+    print(f"trained on {len(rows)} commands from {len(files)} files ({sum(r[0] == 'red' for r in rows)} red)")
+    if args.holdout is None:
+        np.savez_compressed(args.out, weights=w, bias=np.float32(b))
+        print(f"wrote {args.out}")
+        return 0
+    test = load(args.holdout)
+    x = matrix(test)
+    p = 1.0 / (1.0 + np.exp(-(x @ w.astype(np.float64) + b)))
+    verdicts = [classify_by_rules(command, language) for _, command, language in test]
+    reds = sum(1 for label, _, _ in test if label == "red")
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+        raised = [(label, v) for (label, _, _), v, pr in zip(test, verdicts, p) if applies(v) and pr >= t]
+        gained = sum(1 for label, _ in raised if label == "red")
+        print(f"  threshold {t:.1f}: raises {len(raised)} yellow to red, {gained} of them labelled red "
+              f"({len(raised) - gained} not); red recall +{gained / reds:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

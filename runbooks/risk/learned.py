@@ -1,0 +1,91 @@
+"""A learned second opinion that only ever raises yellow to red: does this command look like the
+destructive or security-sensitive commands people labelled red?
+
+The tables and the security rules know the forms they were written for; a new tool or an unusual
+spelling of a dangerous change (`--auth-mode none`, a privileged pod in inline JSON) reads as a
+plain reversible change, and in autopilot a yellow step runs by itself. This model has seen every
+labelled command of the project (bench/data/eval14*/risk_*.tsv and tests/data/risk_labels.tsv,
+except the held-out test set) and says how red a command looks. It never lowers a verdict, never
+touches green (a read-only verdict comes from the tables, which know reads), and its reason names
+the parts of the command that weighed most.
+
+The model is logistic regression over hashed character 3-5-grams and words of the lower-cased
+command, trained by `bench/train_risk_model.py` (deterministic) and shipped beside this module
+(red_model.npz, 64 KB); nothing is downloaded. `THRESHOLD` was chosen on development data.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from runbooks.model import Risk
+from runbooks.risk.base import RiskAssessment
+
+MODEL = Path(__file__).with_name("red_model.npz")
+BITS = 14  # 16,384 hashed features
+THRESHOLD = 0.7  # on eval14v3, trained without it: +19 of its 57 reds read as yellow, 3 yellow raised (0.5: +27, 9)
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9_.:/=*+@-]+")
+
+
+def features(command: str) -> dict[int, str]:
+    """Hashed feature -> one piece of the command that sets it (for the reason a person reads)."""
+    text = " " + _SPACE.sub(" ", command.lower()) + " "
+    out: dict[int, str] = {}
+    for n in (3, 4, 5):
+        for i in range(len(text) - n + 1):
+            piece = text[i:i + n]
+            out.setdefault(zlib.crc32(piece.encode()) % (1 << BITS), piece)
+    for word in _WORD.findall(text):
+        out.setdefault(zlib.crc32(b"w" + word.encode()) % (1 << BITS), word)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _model() -> tuple[np.ndarray, float] | None:
+    if not MODEL.is_file():
+        return None
+    data = np.load(MODEL)
+    return data["weights"].astype(np.float64), float(data["bias"])
+
+
+def red_likeness(command: str) -> tuple[float, list[str]]:
+    """(probability the command is red, the pieces that weighed most towards red)."""
+    model = _model()
+    if model is None:
+        return 0.0, []
+    weights, bias = model
+    found = features(command)
+    rows = np.fromiter(found, dtype=np.int64)
+    z = float(weights[rows].sum()) + bias
+    top = sorted((r for r in found if weights[r] > 0), key=lambda r: -weights[r])[:3]
+    return 1.0 / (1.0 + np.exp(-z)), [found[r].strip() for r in top]
+
+
+# A yellow the tables reached without knowing the command's effect: a generic fallback. A yellow
+# they decided on purpose (one pod its controller recreates, an UPDATE with a WHERE, a scale to a
+# nonzero count) is a definition, not a gap, and the model does not second-guess it.
+GENERIC = ("not known to be read-only", "not inspected", "changes cloud resources", "changes cluster state",
+           "changes a release", "changes state (`", "sends an HTTP", "edits files in place", "writes the file",
+           "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data")
+
+
+def applies(verdict: RiskAssessment) -> bool:
+    return verdict.risk == Risk.yellow and any(marker in verdict.reason for marker in GENERIC)
+
+
+def raise_if_red_like(verdict: RiskAssessment, command: str) -> RiskAssessment:
+    """A generic yellow verdict, raised to red when the command looks like the labelled red ones."""
+    if not applies(verdict):
+        return verdict
+    p, pieces = red_likeness(command)
+    if p < THRESHOLD:
+        return verdict
+    on = ", ".join(f"'{piece}'" for piece in pieces if piece)
+    return RiskAssessment(risk=Risk.red, reason=f"learned: looks like destructive or security-sensitive commands "
+                                                f"(p={p:.2f}, on {on}); the tables said: {verdict.reason}")
