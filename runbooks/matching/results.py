@@ -36,8 +36,12 @@ class Weights:
 
     Tuned on development data only (`bench/matching_eval.py --tune`: eval14 and eval14v2, each run
     once as a test set before it tuned anything, and the first set's calibration half; a wrong
-    runbook costs 3, a runbook for an alert none covers 5, a missing one 1, asking 0.6). A rule
-    "far ahead of the next at a lower score also runs" was tried and never paid for itself.
+    runbook costs 3, a runbook for an alert none covers 5, a missing one 1, asking 0.6). Tried and
+    dropped, as they never paid for themselves there: "far ahead of the next at a lower score also
+    runs", a penalty for a contradicted qualifier (CPU vs memory), and how much of the alert's name
+    the runbook's text covers as a fourth score. Tuned again with eval14v3 added, the optimum
+    (name .10, threshold .42, margin .03, ask .36) asked more and ran less: renamed top-1 fell by
+    3-10 points on every development set, so these weights stayed.
     The name coverage carried most of the gain: with it the embedding's weight fell from 0.70 to
     0.30, as MiniLM on a short alert text drifts toward any runbook about the same system.
     """
