@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
     parser.add_argument("--corpus", default=os.environ.get("RUNBOOKS_DIR") or str(ROOT.parent / "shared" / "corpus"))
     parser.add_argument("--data", default=str(DATA))
-    parser.add_argument("--misses", type=int, default=40, help="misses to list (dev only)")
+    parser.add_argument("--misses", type=int, default=40, help="misses to list (never for the held-out set)")
     parser.add_argument("--tune", action="store_true", help="search weights and thresholds on development data")
     args = parser.parse_args()
 
