@@ -33,6 +33,10 @@ _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9_.:/=*+@-]+")
 
 
+def _words(command: str) -> list[str]:
+    return _WORD.findall(_SPACE.sub(" ", command.lower()))
+
+
 def features(command: str) -> dict[int, str]:
     """Hashed feature -> one piece of the command that sets it (for the reason a person reads)."""
     text = " " + _SPACE.sub(" ", command.lower()) + " "
@@ -41,9 +45,16 @@ def features(command: str) -> dict[int, str]:
         for i in range(len(text) - n + 1):
             piece = text[i:i + n]
             out.setdefault(zlib.crc32(piece.encode()) % (1 << BITS), piece)
-    for word in _WORD.findall(text):
+    for word in _words(command):
         out.setdefault(zlib.crc32(b"w" + word.encode()) % (1 << BITS), word)
     return out
+
+
+def _word_weight(word: str, weights: np.ndarray) -> float:
+    """A word's pull towards red: its own feature and the character n-grams inside it."""
+    text = f" {word} "
+    grams = {zlib.crc32(text[i:i + n].encode()) % (1 << BITS) for n in (3, 4, 5) for i in range(len(text) - n + 1)}
+    return float(weights[zlib.crc32(b"w" + word.encode()) % (1 << BITS)]) + float(weights[list(grams)].sum())
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,16 +66,16 @@ def _model() -> tuple[np.ndarray, float] | None:
 
 
 def red_likeness(command: str) -> tuple[float, list[str]]:
-    """(probability the command is red, the pieces that weighed most towards red)."""
+    """(probability the command is red, the words of the command that pull most towards red)."""
     model = _model()
     if model is None:
         return 0.0, []
     weights, bias = model
-    found = features(command)
-    rows = np.fromiter(found, dtype=np.int64)
+    rows = np.fromiter(features(command), dtype=np.int64)
     z = float(weights[rows].sum()) + bias
-    top = sorted((r for r in found if weights[r] > 0), key=lambda r: -weights[r])[:3]
-    return 1.0 / (1.0 + np.exp(-z)), [found[r].strip() for r in top]
+    pulls = {word: _word_weight(word, weights) for word in set(_words(command))}
+    top = sorted((w for w, pull in pulls.items() if pull > 0), key=lambda w: -pulls[w])[:3]
+    return 1.0 / (1.0 + np.exp(-z)), top
 
 
 # A yellow the tables reached without knowing the command's effect: a generic fallback. A yellow
@@ -87,5 +98,5 @@ def raise_if_red_like(verdict: RiskAssessment, command: str) -> RiskAssessment:
     if p < THRESHOLD:
         return verdict
     on = ", ".join(f"'{piece}'" for piece in pieces if piece)
-    return RiskAssessment(risk=Risk.red, reason=f"learned: looks like destructive or security-sensitive commands "
-                                                f"(p={p:.2f}, on {on}); the tables said: {verdict.reason}")
+    return RiskAssessment(risk=Risk.red, reason=f"learned: looks like the destructive or security-sensitive commands "
+                                                f"people labelled red (p={p:.2f}, on {on}); the tables said: {verdict.reason}")
