@@ -37,24 +37,25 @@ def _words(command: str) -> list[str]:
     return _WORD.findall(_SPACE.sub(" ", command.lower()))
 
 
-def features(command: str) -> dict[int, str]:
-    """Hashed feature -> one piece of the command that sets it (for the reason a person reads)."""
-    text = " " + _SPACE.sub(" ", command.lower()) + " "
+def _slot(piece: bytes) -> int:
+    return zlib.crc32(piece) % (1 << BITS)
+
+
+def _grams(text: str) -> dict[int, str]:
+    """The character 3-5-grams of `text`, hashed: slot -> the piece."""
     out: dict[int, str] = {}
     for n in (3, 4, 5):
         for i in range(len(text) - n + 1):
-            piece = text[i:i + n]
-            out.setdefault(zlib.crc32(piece.encode()) % (1 << BITS), piece)
-    for word in _words(command):
-        out.setdefault(zlib.crc32(b"w" + word.encode()) % (1 << BITS), word)
+            out.setdefault(_slot(text[i:i + n].encode()), text[i:i + n])
     return out
 
 
-def _word_weight(word: str, weights: np.ndarray) -> float:
-    """A word's pull towards red: its own feature and the character n-grams inside it."""
-    text = f" {word} "
-    grams = {zlib.crc32(text[i:i + n].encode()) % (1 << BITS) for n in (3, 4, 5) for i in range(len(text) - n + 1)}
-    return float(weights[zlib.crc32(b"w" + word.encode()) % (1 << BITS)]) + float(weights[list(grams)].sum())
+def features(command: str) -> dict[int, str]:
+    """Hashed feature -> one piece of the command that sets it."""
+    out = _grams(" " + _SPACE.sub(" ", command.lower()) + " ")
+    for word in _words(command):
+        out.setdefault(_slot(b"w" + word.encode()), word)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,17 +66,26 @@ def _model() -> tuple[np.ndarray, float] | None:
     return data["weights"].astype(np.float64), float(data["bias"])
 
 
-def red_likeness(command: str) -> tuple[float, list[str]]:
-    """(probability the command is red, the words of the command that pull most towards red)."""
+def red_likeness(command: str) -> float:
+    """The probability that the command is red."""
     model = _model()
     if model is None:
-        return 0.0, []
+        return 0.0
     weights, bias = model
-    rows = np.fromiter(features(command), dtype=np.int64)
-    z = float(weights[rows].sum()) + bias
-    pulls = {word: _word_weight(word, weights) for word in set(_words(command))}
-    top = sorted((w for w, pull in pulls.items() if pull > 0), key=lambda w: -pulls[w])[:3]
-    return 1.0 / (1.0 + np.exp(-z)), top
+    z = float(weights[np.fromiter(features(command), dtype=np.int64)].sum()) + bias
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def pulling_words(command: str, limit: int = 3) -> list[str]:
+    """The command's words that pull most towards red (each word's own feature and the n-grams inside
+    it), for the reason a person reads; worked out only when the model raises a verdict."""
+    model = _model()
+    if model is None:
+        return []
+    weights, _ = model
+    pulls = {word: float(weights[_slot(b"w" + word.encode())]) + float(weights[list(_grams(f" {word} "))].sum())
+             for word in set(_words(command))}
+    return sorted((w for w, pull in pulls.items() if pull > 0), key=lambda w: -pulls[w])[:limit]
 
 
 # A yellow the tables reached without knowing the command's effect: a generic fallback. A yellow
@@ -94,9 +104,9 @@ def raise_if_red_like(verdict: RiskAssessment, command: str) -> RiskAssessment:
     """A generic yellow verdict, raised to red when the command looks like the labelled red ones."""
     if not applies(verdict):
         return verdict
-    p, pieces = red_likeness(command)
+    p = red_likeness(command)
     if p < THRESHOLD:
         return verdict
-    on = ", ".join(f"'{piece}'" for piece in pieces if piece)
+    on = ", ".join(f"'{word}'" for word in pulling_words(command))
     return RiskAssessment(risk=Risk.red, reason=f"learned: looks like the destructive or security-sensitive commands "
                                                 f"people labelled red (p={p:.2f}, on {on}); the tables said: {verdict.reason}")

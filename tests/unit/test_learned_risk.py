@@ -38,7 +38,7 @@ def test_a_deliberate_yellow_is_not_second_guessed(command: str) -> None:
 
 def test_it_would_raise_a_deliberate_yellow_were_it_asked() -> None:
     # the model alone finds `kubectl delete` red-like: the tables' definition is what keeps it yellow
-    assert red_likeness("kubectl delete pod web-1")[0] >= 0.7
+    assert red_likeness("kubectl delete pod web-1") >= 0.7
 
 
 @pytest.mark.parametrize(("command", "risk"), [
