@@ -22,7 +22,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from risk_eval import load_labels  # noqa: E402
 from runbooks.risk import classify_by_rules  # noqa: E402
 from runbooks.risk.learned import BITS, MODEL, applies, features  # noqa: E402
 
@@ -33,14 +35,8 @@ STEPS, RATE, L2 = 300, 0.5, 1e-4
 
 
 def load(path: Path) -> list[tuple[str, str, str]]:
-    """(label, command, language) rows of a labelled file (`\\n` in a command is a newline)."""
-    rows = []
-    for line in path.read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        rows.append((parts[0], parts[1].replace("\\n", "\n").replace("\\t", "\t"), parts[2] if len(parts) > 2 else "shell"))
-    return rows
+    """(label, command, language) rows of a labelled file, read as bench/risk_eval.py reads it."""
+    return [(row.risk.value, row.command, row.language) for row in load_labels(path)]
 
 
 def matrix(rows: list[tuple[str, str, str]]) -> np.ndarray:
