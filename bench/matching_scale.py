@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.pop("ANTHROPIC_API_KEY", None)
 
-from matching import load_corpus  # noqa: E402
+from matching import load_corpus, p99  # noqa: E402
 from runbooks.matching.embeddings import shared_embedder  # noqa: E402
 from runbooks.matching.index import RunbookIndex  # noqa: E402
 from runbooks.matching.text import rule_expression  # noqa: E402
@@ -74,12 +74,12 @@ def latencies(index: RunbookIndex, alerts: list[dict], rounds: int) -> tuple[lis
             every.append(seconds)
             if index.exact_match(a["labels"], a["annotations"]) is None:
                 text.append(seconds)
-    return sorted(every), sorted(text)
+    return every, text
 
 
 def line(label: str, values: list[float]) -> str:
-    p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
-    return f"  {label:28s} p50 {statistics.median(values) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms   ({len(values)} matches)"
+    return (f"  {label:28s} p50 {statistics.median(values) * 1000:6.1f} ms   p99 {p99(values) * 1000:6.1f} ms   "
+            f"({len(values)} matches)")
 
 
 def main() -> int:
