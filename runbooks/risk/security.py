@@ -84,21 +84,20 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("expose-service", R, r"\"type\"\s*:\s*\"LoadBalancer\"|--type[= ]+LoadBalancer|\btype:\s*LoadBalancer\b",
           "exposes a service outside the cluster"),
     # -- security controls switched off --------------------------------------------------------------
-    _rule("security-off", R, r"\bsetenforce\s+0\b|SELINUX=(?:disabled|permissive)|\baa-teardown\b|"
+    _rule("security-off", R, r"\bsetenforce\s+(?:0|Permissive)\b|SELINUX=(?:disabled|permissive)|\baa-teardown\b|"
           r"\bufw\s+disable\b|\b(?:ip6?tables)\s+(?:-F|--flush)\b|\biptables\s+-P\s+INPUT\s+ACCEPT\b|"
           r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\b(?:firewalld|ufw|apparmor|auditd|selinux|falco|"
-          r"fail2ban|crowdstrike|falcon-sensor|osqueryd|wazuh-agent)\b|"
+          r"fail2ban|crowdstrike|falcon-sensor|osqueryd|wazuh-agent|systemd-journald)\b|"
           r"\bauditctl\s+-e\s*0\b|\bcloudtrail\s+(?:stop-logging|delete-trail)\b|"
           r"\bdisable-ebs-encryption-by-default\b|--http-tokens[= ]+optional\b|"
           r"\bguardduty\s+(?:delete-detector|disassociate)|\bsecurityhub\s+disable|"
           r"\bconfig(?:service)?\s+(?:stop-configuration-recorder|delete-configuration-recorder)\b|"
           r"--no-enable-(?:shielded|network-policy)|--enable-legacy-authorization|"
           r"--mfa-configuration[= ]+OFF\b|enable-oslogin=FALSE\b|dnssec[\w-]*\s*(?:disable|off)|disable-[\w-]*dnssec\b|"
-          r"\baa-(?:complain|disable)\b|\bsetenforce\s+(?:0|Permissive)\b|\bselinux=0\b|"
-          r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\bsystemd-journald\b|\bauditctl\s+-D\b|"
+          r"\baa-(?:complain|disable)\b|\bselinux=0\b|\bauditctl\s+-D\b|"
           r"--nogpgcheck\b|gpgcheck\s*=\s*0|--allow-unauthenticated\b|--no-gpg-checks\b|--trusted-host\b|"
-          r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated\s+\"?true|AllowInsecure\w*=true|"
-          r"AllowUnauthenticated=true|--nosignature\b|--no-check-signature\b|"
+          r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated(?:\s+\"?|=)true|AllowInsecure\w*=true|"
+          r"--nosignature\b|--no-check-signature\b|"
           r"(?:ssl|tls)[-_.]?verify\w*[\"']?\s*[:= ]\s*[\"']?(?:false|0|no)\b|\bstrict-ssl\s+false\b|"
           r"insecureSkipTLSVerify[\"']?\s*:\s*true|--insecure-skip-tls-verify\b|https-only[= ]+false\b|"
           r"ALLOW_UNENCRYPTED|\becho\s+[\"']?(?:-k|insecure)[\"']?\s*>>\s*~?/?\S*\.curlrc|"
@@ -170,7 +169,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bbfg\b[^\n]*--(?:delete|replace)", "rewrites shared git history"),
     _rule("data-deleted", R, r"\.(?:deleteMany|remove)\(\s*\{\s*\}\s*\)|\.dropDatabase\(\)|\.drop\(\)|"
           r"\bkafka-delete-records\b|--delete-config\b|\bretention\.ms=\d{1,5}\b|"
-          r"(?:>|\btee)\s+/var/log/audit/|\bauditctl\s+-D\b",
+          r"(?:>|\btee)\s+/var/log/audit/",
           "deletes data, or the audit trail"),
     _rule("volumes-deleted", R, r"\bcompose\b[^\n|;&]*\sdown\b[^\n|;&]*(?:\s-v\b|--volumes\b)",
           "deletes the project's volumes with its containers"),
