@@ -70,7 +70,6 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "rpm": ((("-q", "-qa", "-qi", "-ql", "-qf", "-qc", "--query", "-V", "--verify", "--checksig", "-K"),
              (G, "queries or verifies packages (read-only)")),
             ((), (Y, "installs, upgrades or erases packages (reversible state change)"))),
-    "ncat": ((("-z",), (G, "checks that a port answers (read-only)")), ((), (Y, "opens a raw connection (not inspected)"))),
     "sshd": ((("-T", "-t"), (G, "tests and prints its configuration (read-only)")), ((), (Y, "starts an SSH daemon"))),
     "swapon": ((("--show", "-s"), (G, "shows swap (read-only)")), ((), (Y, "enables swap (reversible)"))),
     "shutdown": ((("-c",), (Y, "cancels a pending shutdown")), ((), (R, "shuts down the host (wide blast radius)"))),
@@ -134,7 +133,7 @@ INTERPRETERS = {"python", "python3", "perl", "ruby", "node", "php"}
 SYSTEM_DIRS = {"/", "/*", "/etc", "/usr", "/var", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/home", "/root",
                "/opt", "/srv", "/sys", "/proc", "/dev", "/host", "/host/etc", "/host/var"}
 ALIASES = {"oc": "kubectl", "podman": "docker", "nerdctl": "docker", "docker-compose": "docker", "apt": "apt-get",
-           "yum": "apt-get", "dnf": "apt-get", "zypper": "apt-get", "apk": "apt-get", "pip3": "pip", "tofu": "terraform",
+           "yum": "apt-get", "dnf": "apt-get", "zypper": "apt-get", "apk": "apt-get", "pip3": "pip", "tofu": "terraform", "ncat": "nc",
            "gawk": "awk", "mawk": "awk", ".": "source", "telinit": "init", "ip6tables": "iptables", "sfdisk": "fdisk",
            "parted": "fdisk", "pkill": "kill", "killall": "kill", "skill": "kill", "chown": "chmod", "chgrp": "chmod",
            "mariadb": "mysql", "gcloud": "aws", "az": "aws", "gsutil": "aws", "microk8s.kubectl": "kubectl",
