@@ -50,6 +50,12 @@ ABBREVIATIONS = {
     "am": "alertmanager", "sched": "scheduler", "ocp": "openshift", "clusteroperator": "cluster operator",
     "crashloop": "crash loop", "crashlooping": "crash looping", "crashloopbackoff": "crash loop back off",
     "apiservice": "api service", "apiservices": "api services", "critically": "critical", "nearly": "near",
+    "ds": "daemon set", "sts": "stateful set", "pdb": "pod disruption budget", "pdbs": "pod disruption budgets",
+    "hpa": "hpa horizontal pod autoscaler", "nic": "network interface", "netpol": "network policy",
+    "vm": "virtual machine", "vms": "virtual machines", "vmi": "virtual machine instance", "lb": "load balancer",
+    "svc": "service", "req": "request", "reqs": "requests", "mcp": "machine config pool",
+    "mco": "machine config operator", "cvo": "cluster version operator", "olm": "operator lifecycle manager",
+    "kcm": "kube controller manager",
 }
 
 
@@ -231,6 +237,26 @@ THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGN
     (r"\bover (?:the |its )?(?:limit|quota)|\bexceed", "exceeded"),
     (r"\bnear(?:ly)? (?:the |its )?(?:limit|quota)|\bapproaching (?:the |its )?(?:limit|quota)", "almost full"),
     (r"\bconfig(?:uration)?\s+reload|\breload(?:ing)?\s+(?:\w+\s+)?config", "bad config"),
+    (r"\bstall|\bhung\b|\bnot progressing|\bno progress", "stuck"),
+    (r"\bupdate\w*\s+(?:stall|stuck|hung|blocked)|\brolling update", "rollout"),
+    (r"\bwrong nodes?\b|\bmis-?placed|\bunexpected nodes?|\bnodes? (?:it|they) should not", "mis scheduled"),
+    (r"(?<!cluster )\bautoscal", "hpa"),
+    (r"\bceiling\b|\bat (?:its |the )?max(?:imum)?\b|\bmax(?:imum)? replicas\b|\bcan(?:no|')t scale (?:up|further)",
+     "maxed out"),
+    (r"\bpods? (?:capacity|count|limit)|\bmax pods\b|\bpods? per node", "too many pods"),
+    (r"\bwill fill|\bfill(?:s)? in\b|\bfull in\b|\buntil full\b", "filling up"),
+    (r"\binodes? (?:low|running low|exhaust)|\blow (?:on )?inodes?|\bfree inodes? low", "almost out of files"),
+    (r"\bconntrack\w*\s+(?:table\s+)?(?:near\w*\s+|almost\s+)?full|\bconntrack\w*\s+(?:exhaust|limit)",
+     "high number conntrack entries used"),
+    (r"\bcan(?:no|')t notify|\bnotifications? (?:fail|not deliver)|\bfail\w* to notify|\bnot delivering",
+     "failed to send alerts"),
+    (r"\bconfig\w*\s+(?:hash\s+)?(?:mismatch|differ|out of sync|not in sync)", "config inconsistent"),
+    (r"\bbelow min(?:imum)?\s*available|\bno (?:allowed )?disruptions|\bdisruptions? not allowed", "limit"),
+    (r"\bsingle (?:node|zone|host)\b|\bsame (?:node|host)\b|\bnot spread|\bco-?located", "incorrectly spread"),
+    (r"\boutdated\b|\bold (?:launcher|version|image)|\bstale version", "outdated"),
+    (r"\brtt\b|\bround[- ]trip", "latency"),
+    (r"\bpolicy\s+(?:drop|block|reject)", "denied"),
+    (r"\blegacy tls|\bold tls|\btls ?v?1[._]?[01]\b|\bdeprecated tls|\bweak (?:tls|cipher)", "insecure version"),
 ))
 
 

@@ -9,9 +9,12 @@ be read-only is at least yellow: a gap in the tables costs an approval, never a 
     commands.py   single-verdict commands, flag-decided commands, wrappers, aliases
     tools.py      subcommand tables (systemctl, docker, git, helm...), escalating flags, dry runs
     kube.py       kubectl / oc, with exec, rsh and debug classified by what they run
-    verbs.py      verb-style platform CLIs; their tables are in platforms.py
+    verbs.py      verb-style platform CLIs; their tables are in platforms.py and clis.py (other clouds,
+                  object stores, identity, messaging, CI: most judged by their verbs alone)
+    automation.py ansible (by module; shell/command by what they run), ansible-playbook, the Jenkins CLI
     handlers.py   argument-decided commands (find, kill, ssh, bash -c...) and the handler registry
-    http.py       curl / wget;  sql.py  SQL and redis-cli;  cloud.py  aws / gcloud / az;  python.py  `python -c`
+    http.py       curl / wget;  cloud.py  aws / gcloud / az;  python.py  `python -c`
+    sql.py        SQL, redis-cli, mongosh, cqlsh, clickhouse-client, bq
 """
 
 from __future__ import annotations

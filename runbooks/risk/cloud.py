@@ -8,7 +8,9 @@ from runbooks.risk.base import G, Handler, R, RiskAssessment, Rule, Y, assess, g
 CLOUD: dict[str, Rule] = {  # verbs of aws/gcloud/az/gsutil operations, matched whole or before the first `-`
     **group(G, "reads cloud resources (read-only)", "describe, list, get, show, ls, cat, du, stat, read, tail,"
             "wait, lookup, search, view, version, info, check, filter, query, test, simulate, estimate, validate,"
-            "preview, print, whoami"),
+            "preview, print, whoami, what-if"),
+    **group(Y, "takes instances out of a load balancer (reversible: register them again)", "deregister-targets,"
+            "deregister-instances-from-load-balancer"),
     **group(Y, "changes cloud resources (reversible state change)", "create, update, put, set, modify, start, stop,"
             "restart, reboot, reset, resize, scale, add, remove, attach, detach, enable, disable, deploy, apply,"
             "patch, run, invoke, import, tag, untag, cp, mv, sync, rsync, mb, associate, disassociate, authorize,"

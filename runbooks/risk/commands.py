@@ -5,6 +5,7 @@ Anything not listed anywhere is an unknown command: yellow, never green.
 
 from __future__ import annotations
 
+from runbooks.risk import clis
 from runbooks.risk.base import G, R, Rule, Y, flags, group
 
 FILES = "changes files (reversible state change)"
@@ -28,7 +29,7 @@ SIMPLE: dict[str, Rule] = {
             "alias, history, umask, ulimit, seq, expr, break, continue, typeset, let, getopts, hash, mapfile,"
             "readarray, pushd, popd, dirs, clear, yes"),
     **group(Y, FILES, "mv, cp, mkdir, touch, ln, install, scp, zip, unzip, gzip, gunzip, patch, rmdir, bzip2,"
-            "bunzip2, xz, unxz, zstd, split, mktemp, setfacl, chattr, sftp, rclone"),
+            "bunzip2, xz, unxz, zstd, split, mktemp, setfacl, chattr, sftp"),
     "logrotate": (Y, "rotates logs (reversible state change)"),
     **group(Y, "changes system configuration (reversible state change)", "useradd, usermod, groupadd, adduser,"
             "ifup, ifdown, swapoff, umount, modprobe, insmod, rmmod, setenforce, update-ca-trust,"
@@ -43,6 +44,7 @@ SIMPLE: dict[str, Rule] = {
             "passwd, chpasswd"),
     **group(R, "drops a database or role (irreversible)", "dropdb, dropuser"),
     **group(R, "replaces the whole firewall rule set", "iptables-restore, ip6tables-restore"),
+    **clis.SIMPLE,
 }
 # name -> (flags, verdict) pairs tried in order; the pair without flags is the default.
 FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
@@ -75,6 +77,11 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "shutdown": ((("-c",), (Y, "cancels a pending shutdown")), ((), (R, "shuts down the host (wide blast radius)"))),
     "fdisk": ((("-l", "--list", "print"), (G, "lists partitions (read-only)")),
               ((), (R, "rewrites partition tables (destroys data)"))),
+    "rclone": ((("sync", "purge", "delete", "deletefile", "rmdir", "rmdirs", "dedupe", "cleanup"),
+                (R, "deletes files at the destination (`sync` makes it match the source)")),
+               (("ls", "lsd", "lsl", "lsf", "lsjson", "size", "check", "cat", "about", "listremotes", "version",
+                 "tree", "md5sum", "sha1sum", "hashsum", "ncdu"), (G, "lists or checks files (read-only)")),
+               ((), (Y, FILES))),
     "rsync": ((("--delete", "--delete-after", "--delete-before", "--delete-during", "--delete-excluded",
                 "--remove-source-files"), (R, "deletes files at the destination or source")), ((), (Y, FILES))),
     "tcpdump": ((("-w",), (Y, "captures packets to a file")), ((), (G, "captures packets to the terminal (read-only)"))),
@@ -106,6 +113,7 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "kafka-consumer-groups": ((("--delete", "--delete-offsets"), (R, "deletes consumer groups or offsets")),
                               (("--reset-offsets",), (Y, "resets consumer offsets (--execute applies it)")),
                               ((), (G, "describes consumer groups (read-only)"))),
+    **clis.FLAGGED,
 }
 _NOTHING: Rule = (G, "runs nothing")
 # name -> (flags taking a value, positionals before the wrapped command, verdict when nothing is wrapped)
@@ -139,4 +147,5 @@ ALIASES = {"oc": "kubectl", "podman": "docker", "nerdctl": "docker", "docker-com
            "mariadb": "mysql", "gcloud": "aws", "az": "aws", "gsutil": "aws", "microk8s.kubectl": "kubectl",
            "k3s": "kubectl", "kubecolor": "kubectl", "ovn-sbctl": "ovn-nbctl", "ovs-appctl": "ovn-appctl",
            "ovn-ctl": "ovn-appctl", "ctr": "crictl", "etcdctl3": "etcdctl", "redis": "redis-cli",
-           "kafka-topics.sh": "kafka-topics", "kafka-consumer-groups.sh": "kafka-consumer-groups"}
+           "kafka-topics.sh": "kafka-topics", "kafka-consumer-groups.sh": "kafka-consumer-groups",
+           **clis.ALIASES}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from runbooks.risk import nested
+from runbooks.risk.automation import HANDLERS as AUTOMATION_HANDLERS
 from runbooks.risk.base import (
     SUBST, G, Handler, R, RiskAssessment, Y, assess, first_pos, flags, matches, pick, pos, redirect, via, worst_of,
 )
@@ -158,5 +159,5 @@ HANDLERS: dict[str, Handler] = {
         w[1:]) else via(nested.run_shell(" ".join(w[1:])), "`eval`"),
     "service": lambda w, p: assess(w, *SYSTEMCTL.get("status" if "--status-all" in w else (pos(w[1:])[1:2] or [""])[0],
                                                      (Y, "runs a service action not known to be read-only"))),
-    **CLOUD_HANDLERS, **HTTP_HANDLERS, **KUBE_HANDLERS, **SQL_HANDLERS, **VERB_HANDLERS,
+    **CLOUD_HANDLERS, **HTTP_HANDLERS, **KUBE_HANDLERS, **SQL_HANDLERS, **VERB_HANDLERS, **AUTOMATION_HANDLERS,
 }

@@ -3,6 +3,7 @@ mislead (`etcdctl defrag`, `ceph osd set pause`, `velero restore get`) or says n
 
 from __future__ import annotations
 
+from runbooks.risk import clis
 from runbooks.risk.base import G, R, Rule, Y, flags, group
 
 READ = "only reads (read-only)"
@@ -29,7 +30,8 @@ CEPH: dict[str, Rule] = {
             "crash ls, crash info, crash stat, config dump, config get, config show, mgr services, mgr module ls,"
             "balancer status, auth get, auth ls, auth list, log last, daemon ops, tell mon_status, orch ps, orch ls,"
             "orch host ls, orch status, time-sync-status, device ls, osd crush tree, osd crush dump, report,"
-            "osd pool ls detail, progress, iostat"),
+            "osd pool ls detail, progress, iostat, osd ok-to-stop, osd safe-to-destroy, mon ok-to-stop,"
+            "mds ok-to-stop"),
     **group(Y, "changes Ceph state (reversible state change)", "osd out, osd in, osd down, osd set, osd unset,"
             "osd reweight, osd crush reweight, osd pool set, osd pool set-quota, osd pool create, osd pool rename,"
             "osd pool application enable, config set, pg repair, pg scrub, pg deep-scrub, mgr fail, fs fail,"
@@ -175,8 +177,6 @@ PLATFORM_MISC: dict[str, dict[str, Rule]] = {
     "flux": {**group(G, READ, "get, check, logs, events, stats, tree, trace, diff, export, version"),
              "reconcile": (Y, "forces a reconciliation (applies the desired state)"),
              **group(R, "deletes resources or uninstalls Flux", "delete, uninstall")},
-    "istioctl": {**group(G, READ, "analyze, proxy-status, ps, proxy-config, pc, version, x describe,"
-                         "experimental describe, verify-install, bug-report, manifest generate, kube-inject")},
     "nodetool": {**group(G, READ, "status, info, tpstats, compactionstats, netstats, ring, describecluster,"
                          "gossipinfo, cfstats, tablestats, proxyhistograms, tablehistograms, version"),
                  **group(Y, "runs node maintenance (reversible)", "repair, cleanup, compact, flush, snapshot,"
@@ -213,6 +213,7 @@ TOOLS: dict[str, dict[str, Rule]] = {
     "promtool": PROMTOOL, "virtctl": VIRTCTL, "velero": VELERO, "virsh": VIRSH, "ovn-nbctl": OVN_NBCTL,
     "ovs-vsctl": OVS_VSCTL, "ovs-ofctl": {"del-flows": (R, "deletes OpenFlow flows (cuts traffic)")},
     "ovn-appctl": APPCTL, "rpm-ostree": RPM_OSTREE, **SIMPLE_STATUS, **PLATFORM_MISC,
+    **clis.TOOLS,
 }
 SKIP_TARGET = {"ceph": {"daemon", "tell"}}  # the word after these names a daemon, not a verb
 VALUE_FLAGS: dict[str, frozenset[str]] = {
@@ -226,11 +227,11 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
     "velero": flags("-n --namespace --from-backup --from-schedule --include-namespaces --selector -o --output"),
     "ovn-appctl": flags("-t --target -T --timeout"), "ovn-nbctl": flags("--db -t --timeout -f --format --columns"),
     "virsh": flags("-c --connect"), "ipmitool": flags("-I -H -U -P -L -p -f -k -y -t -b -T -B -R -N"), "vault": flags("-address -namespace -format -field -mount"),
-    "argocd": flags("--server --grpc-web-root-path -o --output --auth-token"),
+    "argocd": flags("--server --grpc-web-root-path -o --output --auth-token"), **clis.VALUE_FLAGS,
 }
 READ_FLAGS: dict[str, tuple[str, ...]] = {  # flags that make a command with no subcommand read-only
     "ceph": ("-s", "--status", "-w", "--watch", "-v", "--version"), "rados": ("--version",),
-    "virsh": ("--version", "-v"), "etcdctl": ("--version",), "vault": ("-version",), "crio": ("--version",),
+    "virsh": ("--version", "-v"), "etcdctl": ("--version",), "vault": ("-version",), "crio": ("--version",), **clis.READ_FLAGS,
 }
 ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {  # tool -> (subcommand or *, flags, verdict)
     "ceph": [("*", ("--yes-i-really-mean-it", "--yes-i-really-really-mean-it"),
@@ -244,5 +245,5 @@ ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {  # tool -> (sub
     "rpm-ostree": [("kargs", ("--append", "--delete", "--replace", "--editor", "--append-if-missing",
                               "--delete-if-present"), (Y, "changes kernel arguments (takes effect on reboot)"))],
     "argocd": [("app sync", ("--prune",), (R, "prunes (deletes) resources missing from git"))],
-    "nomad": [("job stop", ("-purge",), (R, "purges the job (its history is gone)"))],
+    "nomad": [("job stop", ("-purge",), (R, "purges the job (its history is gone)"))], **clis.ESCALATE,
 }

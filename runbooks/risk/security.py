@@ -43,15 +43,21 @@ RULES: tuple[SecurityRule, ...] = (
           r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:u\+s|[0-7]?4[0-7]{3})\s+/(?:usr/)?bin/(?:ba|z|da|k)?sh\b|"
           r"--group-name[= ]+[\"']?\w*admin\w*|\bset_user_tags\s+\S+\s+[^\n]*\badministrator\b|"
           r"\bset_permissions\b[^\n]*(?:[\"']\.\*[\"']\s+){2}[\"']\.\*[\"']|--allow-principal[= ]+[\"']?User:\*|"
-          r"\"(?:apiGroups|resources|verbs)\"\s*:\s*\[\s*\"\*\"|>>?\s*/root/\.ssh/authorized_keys|tee\s+-a\s+/root/\.ssh/authorized_keys",
+          r"\"(?:apiGroups|resources|verbs)\"\s*:\s*\[\s*\"\*\"|"
+          r"\bGRANT\b[^;\n]*\bTO\s+PUBLIC\b|\bGRANT\s+(?:ALL|SUPER)\b[^;\n]*\bON\s+\*\.\*|\bWITH\s+GRANT\s+OPTION\b|"
+          r"\b(?:ALTER|CREATE)\s+(?:ROLE|USER)\b[^;\n]*\b(?:SUPERUSER|BYPASSRLS)\b|"
+          r"\bGRANT\s+(?:rds_superuser|cloudsqlsuperuser|azure_pg_admin|pg_write_all_data|pg_execute_server_program)\b|"
+          r"\b(?:mon|osd|mds|mgr)\s+[\"']allow\s+\*[\"']|>>?\s*/root/\.ssh/authorized_keys|tee\s+-a\s+/root/\.ssh/authorized_keys",
           "grants administrator rights"),
-    _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b",
+    _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b|"
+          r"\bgroups?=[\"']?[\w,]*\b(?:wheel|sudo|admins?|root|docker)\b|\badd-user\b[^\n|;&]*\bAdministrators?\b|"
+          r"\bcn=\w*admins?\b[^|]*\badd:\s*member\b|\bgroup\s+add-member\b[^\n|;&]*\badmins?\b",
           "adds a user to an administrators' group"),
     _rule("sudoers-nopasswd", R, r"NOPASSWD", "lets a user run anything as root without a password"),
     _rule("root-access-key", R, r"\bcreate-access-key\b(?![^\n]*--user-name)", "creates a long-lived key for the root account"),
     # -- reachable from the whole internet --------------------------------------------------------
     _rule("open-to-world", R, rf"(?:--cidr|--cidr-ip|--source-ranges|--authorized-networks|--source-address-prefix(?:es)?|"
-          rf"--ip-address|CidrIp|--remote-ip-prefix|from)[= ]+[\"']?[^\s\"']*{WORLD}|"
+          rf"--ip-address|CidrIp|--remote-ip-prefix|--source-ips?|--allowed-ips|from)[= ]+[\"']?[^\s\"']*{WORLD}|"
           rf"(?:authorize-security-group-ingress|firewall-rules\s+(?:create|update)|nsg\s+rule\s+(?:create|update)|"
           rf"security-rules?\s+(?:create|update))[^\n]*{WORLD}|"
           r"--source-address-prefix(?:es)?[= ]+[\"']?(?:\*|Internet|Any)\b|"
@@ -73,7 +79,7 @@ RULES: tuple[SecurityRule, ...] = (
           "opens a port to every source"),
     _rule("host-escape", R, r"--privileged\b[^\n|;&]*(?:-v\s+/:/|--pid[= ]host)|(?:-v\s+/:/|--pid[= ]host)[^\n|;&]*--privileged\b|"
           r"privileged[\"']?\s*[:=]\s*true|\"host(?:PID|Network|IPC)\"\s*:\s*true|hostPath[^\n]*\"path\"\s*:\s*\"/\"|"
-          r"pod-security\.kubernetes\.io/enforce=privileged",
+          r"pod-security\.kubernetes\.io/enforce=privileged|--cap-add[= ]+(?:ALL|SYS_ADMIN)\b",
           "runs a privileged container with the host's root or processes (root on the host)"),
     _rule("world-writable", R, r"\b(?:chmod\s+(?:-R\s+)?|install\s+[^\n|;&]*-m\s*)0?[0-7][0-7][2367]\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv|home|boot)\b|"
           r"\bchmod\s+(?:-R\s+)?(?:a|o)\+w\s+[^\n|;&]*/(?:etc|var|usr|root|opt|srv)\b|\bsetfacl\b[^\n]*\bo::rwx\b",
@@ -101,7 +107,10 @@ RULES: tuple[SecurityRule, ...] = (
           r"(?:ssl|tls)[-_.]?verify\w*[\"']?\s*[:= ]\s*[\"']?(?:false|0|no)\b|\bstrict-ssl\s+false\b|"
           r"insecureSkipTLSVerify[\"']?\s*:\s*true|--insecure-skip-tls-verify\b|https-only[= ]+false\b|"
           r"ALLOW_UNENCRYPTED|\becho\s+[\"']?(?:-k|insecure)[\"']?\s*>>\s*~?/?\S*\.curlrc|"
-          r"randomize_va_space\s*=\s*0|/apparmor\.d/disable/|\bapparmor_parser\s+-R\b",
+          r"randomize_va_space\s*=\s*0|/apparmor\.d/disable/|\bapparmor_parser\s+-R\b|"
+          r"\b(?:auth|authentication|security|tls|ssl|rbac|authorization|mtls|encryption|audit|networkPolicy|"
+          r"podSecurity\w*|alertmanager)[\w.-]*?[._-]enabled[\"']?\s*[:=]\s*[\"']?false\b|"
+          r"\brequire_secure_transport\s*=\s*(?:OFF|0)\b|\bssl\s*=\s*'?off\b|\bsslRequired=NONE\b",
           "switches a security control off"),
     # -- authentication weakened ------------------------------------------------------------------
     _rule("auth-weakened", R, r"PasswordAuthentication\s+yes|PermitRootLogin\s+yes|PermitEmptyPasswords\s+yes|"
@@ -129,13 +138,15 @@ RULES: tuple[SecurityRule, ...] = (
           r"ALTER\s+SYSTEM\s+KILL\s+SESSION[^\n]*(?:\|\||LOOP)|FOR\s+\w+\s+IN\s*\([^)]*v\$session|"
           r"processlist\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bkill\b|\bclose_all_connections\b|"
           r"pg_stat_activity[^\n]*\|[^\n]*\bxargs\b[^\n]*\b(?:kill|pg_terminate_backend)\b|"
-          r"\blist-units\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b",
+          r"\blist-units\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b|"
+          r"\bfor\s+\w+\s+in\s+\$\([^)]*\bprocesslist\b[^\n]*;\s*do\b[^\n]*\bKILL\b|"
+          r"\bfor\s+\w+\s+in\s+\$\([^)]*\blist-units\b[^\n]*;\s*do\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b",
           "ends every session of the database"),
     # -- restores over live data, backups and certificates destroyed ------------------------------------
     _rule("restore-over-live", R, r"\bpg_restore\b[^\n]*--clean\b|\bpgbackrest\b[^\n]*(?:--type=time|\brestore\b)|"
           r"\bwal-g\s+delete\b|\bmongorestore\b[^\n]*--drop\b|--existing-resource-policy[= ]+update\b|"
           r"\b(?:gunzip|zcat|xzcat|bzcat)\b[^\n|]*(?:<[^\n|]*)?\|\s*(?:mysql|psql)\b|"
-          r"\b(?:mysql|psql)\b[^\n|;&]*<\s*\S+\.sql\b",
+          r"\b(?:mysql|psql)\b[^\n|;&]*<\s*\S+\.sql\b|\bsql\s+backups\s+restore\b|/_snapshot/\S+/_restore\b",
           "restores over live data, or deletes backups"),
     _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
           r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b|\brevoke-certificate\b|"
@@ -188,10 +199,20 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bopenssl\s+(?:rsa|pkey|ec|pkcs12)\b[^\n]*(?:\.key\b|private|-nodes\b)|"
           r"\b(?:cat|less|more|head|tail|strings)\s+[^\n|;&]*/(?:var/)?run/secrets/|"
           r"\bprintenv\s+\w*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)\w*|"
-          r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json)\b",
+          r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json|"
+          r"debian\.cnf|/proc/\d+/environ)\b|"
+          r"\b(?:get|show|read|output|view|value|print|describe|export)\b[^\n|;&]*?[\w./{-]*?(?:password(?![-_]?(?:polic|last|reset|age|expir))|passwd|passphrase|"
+          r"client[-_]secret|secret[-_]?key|api[-_]?key|_token\b|private[-_]?key|requirepass|masterauth)|"
+          r"\bterraform\s+output\b[^\n|;&]*\s-raw\b|--show-secrets\b|\bpg_shadow\b|\bpg_authid\b|\bauthentication_string\b|"
+          r"\bceph\s+auth\s+(?:get|ls|list|export|print-key|print_key|get-key)\b|"
+          r"\b(?:env|printenv|set|values|inspect|environ)\b[^\n|;&]*\|\s*grep\s+(?:-\w+\s+)*[\"']?[\w|\\]*(?:pass|secret|token|"
+          r"credential|api_?key)",
           "shows secret material on the screen"),
     _rule("blocking-read", Y, r"\bKEYS\s+[\"']?\*|\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
-          r"\bLIKE\s+'%|\bSELECT\s+(?:\*|count\(\s*\*\s*\))\s+FROM\s+\w+(?:\.\w+)?\s*(?:ORDER\s+BY\s+[\w\s,]+)?;?[\"']?\s*$",
+          r"\blogcli\s+query\b[^\n|;&]*--limit[= ]+(?:0|\d{6,})\b|\bLIKE\s+'%|"
+          r"\bSELECT\s+(?:\*|count\(\s*\*\s*\))\s+FROM\s+"
+          r"(?![`\"]?(?:pg_|system\.|information_schema|sys\.|performance_schema|mysql\.))[`\"\w.-]+"
+          r"(?:\s+(?:ORDER\s+BY\s+[\w\s,]+|FORMAT\s+\w+))?\s*;?\s*[`\"']?\s*(?:$|\|)|\.countDocuments\(\s*\{\s*\}\s*\)",
           "can block or load a production server (a full scan)"),
 )
 

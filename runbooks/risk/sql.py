@@ -19,6 +19,7 @@ SQL: dict[str, Rule] = {
             "KILL, OPTIMIZE, REPAIR, FLUSH, SET, RESET, LOAD, RENAME, NOTIFY, CHECKPOINT, DISCARD, PREPARE,"
             "EXECUTE, DEALLOCATE, IMPORT, UPSERT, CHECK"),
     **group(R, "destroys data or schema irreversibly", "DROP, TRUNCATE, PURGE"),
+    "DESCRIBE": (G, "describes the schema (read-only)"),
 }
 SQL_META = re.compile(r"[\\.](d\w*\+?|l\+?|x|z|conninfo|timing|q|\?|tables|schema|indexes|databases|dump|show|help"
                       r"|encoding|echo|pset|a|t|H|s)(\s|$)")  # read-only psql backslash and sqlite dot commands
@@ -65,11 +66,15 @@ def sql_risk(sql: str) -> RiskAssessment:
         elif first in ("SELECT", "WITH", "SHOW", "VALUES", "TABLE") and (SQL_SIDE_EFFECTS.search(s) or re.search(
                 r"\b(INSERT|UPDATE|DELETE|MERGE)\b", s, re.IGNORECASE) and first == "WITH"):
             parts.append(assess([s], Y, "writes data or has side effects (reversible state change)"))
+        elif first == "ALTER" and re.search(r"\b(DELETE|UPDATE)\b", s, re.IGNORECASE) and ALWAYS_TRUE.search(s):
+            parts.append(assess([s], R, "deletes or updates every row (a mutation WHERE true: irreversible)"))
         elif first == "DROP" and re.match(r"DROP\s+INDEX\b", s, re.IGNORECASE):
             parts.append(assess([s], Y, "drops an index (rebuildable: no data is lost)"))
         elif first == "ALTER" and re.search(r"\bDROP\s+(?!CONSTRAINT|DEFAULT|NOT\b|INDEX|IDENTITY|EXPRESSION|PRIMARY"
                                             r"|FOREIGN|CHECK|TRIGGER)", s, re.IGNORECASE):
             parts.append(assess([s], R, "drops a column or partition and its data (irreversible)"))
+        elif first == "PURGE" and re.search(r"\bBEFORE\b[^;]*\bINTERVAL\b", s, re.IGNORECASE):
+            parts.append(assess([s], Y, "purges binary logs older than an interval (routine log cleanup)"))
         elif first == "SET" and re.search(r"\bTRANSACTION\b|\bstatement_timeout\b|\bsearch_path\b", s, re.IGNORECASE):
             parts.append(assess([s], G, "only sets a session option (read-only)"))
         else:
@@ -106,6 +111,66 @@ def _redis(w: list[str], piped: bool) -> RiskAssessment:
     return assess(w, *rule)
 
 
+def _query_cli(w: list[str], piped: bool) -> RiskAssessment:
+    """cqlsh -e / clickhouse-client -q: classify the statement (CQL and ClickHouse SQL read as SQL here)."""
+    qflags = {"cqlsh": ("-e", "--execute"), "clickhouse-client": ("-q", "--query")}[w[0]]
+    args = w[1:]
+    sql = [value if eq else (args[i + 1] if i + 1 < len(args) else "")
+           for i, a in enumerate(args) for flag, eq, value in [a.partition("=")] if flag in qflags]
+    if sql:
+        return via(worst([sql_risk(s) for s in sql]) or sql_risk(""), f"`{w[0]}`")
+    return assess(w, Y, "runs statements from a file, stdin or a session (not inspected)")
+
+
+BQ: dict[str, Rule] = {
+    **group(G, "reads BigQuery metadata or rows (read-only)", "ls, show, head, version, help, wait, get-iam-policy"),
+    **group(Y, "changes BigQuery data or settings (reversible state change)", "mk, cp, load, insert, update, extract,"
+            "set-iam-policy, add-iam-policy-binding, cancel, partition, undelete"),
+    "rm": (R, "deletes datasets or tables (irreversible)"),
+}
+
+
+def _bq(w: list[str], piped: bool) -> RiskAssessment:
+    """bq query 'SQL' is classified as its SQL; other subcommands by table."""
+    words = pos(w[1:])
+    if words[:1] == ["query"]:
+        return via(sql_risk(words[-1]) if len(words) > 1 else sql_risk(""), "`bq query`")
+    return assess(w, *BQ.get(words[0] if words else "", (Y, "is not known to be read-only")))
+
+
+MONGO_READS = re.compile(r"\.(find|findOne|count|countDocuments|estimatedDocumentCount|distinct|aggregate|getIndexes|stats"
+                         r"|status|serverStatus|currentOp|conf|isMaster|hello|explain|getCollectionNames|getCollectionInfos"
+                         r"|listCollections|version|getReplicationInfo|printReplicationInfo|printSecondaryReplicationInfo"
+                         r"|getSiblingDB|getCollection|getName|dataSize|storageSize|totalIndexSize|hostInfo|buildInfo"
+                         r"|getProfilingStatus|getUsers|getRoles|getUser|validate|toArray|limit|sort|skip|map|forEach"
+                         r"|pretty|itcount|hasNext|next|adminCommand|runCommand|getParameter|printShardingStatus|getShardDistribution"
+                         r"|length|filter|keys|printjson|sum|slice|toString|toFixed)\s*\(")
+MONGO_SAFE_COMMANDS = re.compile(r"(adminCommand|runCommand)\s*\(\s*\{\s*[\"']?(serverStatus|replSetGetStatus|getParameter"
+                                 r"|listDatabases|dbStats|collStats|ping|buildInfo|hostInfo|connectionStatus|top"
+                                 r"|getLog|currentOp|isMaster|hello|listShards|getCmdLineOpts)\b")
+
+
+def _mongosh(w: list[str], piped: bool) -> RiskAssessment:
+    """mongosh --eval JS: read methods are green, an unfiltered find without a limit a full scan (yellow),
+    anything else a change (the security rules raise deletes of every document); no --eval is a session."""
+    args = w[1:]
+    js = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--eval"), None)
+    js = js if js is not None else next((a.split("=", 1)[1] for a in args if a.startswith("--eval=")), None)
+    if js is None:
+        return assess(w, Y, "runs a script or opens a session (not inspected)")
+    if re.search(r"\.update(Many)?\s*\(\s*\{\s*\}", js):
+        return assess(w, R, "changes every document of a collection")
+    calls = re.findall(r"\.(\w+)\s*\(", js)
+    reads = set(MONGO_READS.findall(js))
+    if any(c in ("adminCommand", "runCommand") for c in calls) and not MONGO_SAFE_COMMANDS.search(js):
+        return assess(w, Y, "runs a database command not known to be read-only")
+    if not all(c in reads for c in calls) or re.search(r"\$(out|merge)\b", js):
+        return assess(w, Y, "changes data or the server (not known to be read-only)")
+    if re.search(r"\.find\s*\(\s*(\{\s*\})?\s*\)", js) and ".limit(" not in js:
+        return assess(w, Y, "reads every document of a collection (a full scan)")
+    return assess(w, G, "only reads (read-only)")
+
+
 def _dump(w: list[str], piped: bool) -> RiskAssessment:
     """pg_dump / mysqldump read the database; they only change state by writing the dump to a file."""
     out = matches(w[1:], ("-f", "--file", "-r", "--result-file"))
@@ -116,4 +181,5 @@ HANDLERS: dict[str, Handler] = {
     "psql": _sql_cli, "mysql": _sql_cli, "sqlite3": _sql_cli, "redis-cli": _redis, "pg_dump": _dump,
     "pg_dumpall": _dump, "mysqldump": _dump,
     "pg_isready": lambda w, p: assess(w, G, "checks that the server accepts connections (read-only)"),
+    "cqlsh": _query_cli, "clickhouse-client": _query_cli, "bq": _bq, "mongosh": _mongosh,
 }

@@ -3,6 +3,7 @@ subcommand worse, and the flags that turn a command into a dry run."""
 
 from __future__ import annotations
 
+from runbooks.risk import clis
 from runbooks.risk.base import G, R, Rule, Y, flags, group
 
 SYSTEMCTL: dict[str, Rule] = {
@@ -31,8 +32,9 @@ DOCKER: dict[str, Rule] = {
             "compose stop, compose start, compose pull, compose down, container restart, container start,"
             "container stop, login, logout, push, commit, save, load, import, export, network connect,"
             "network disconnect, network create, volume create, pod restart, pod stop, pod start"),
+    "image prune": (Y, "removes dangling images (rebuilt or pulled again when needed)"),
     **group(R, "removes containers, images or volumes (irreversible)", "rm, rmi, system prune, volume rm, image rm,"
-            "volume prune, image prune, container rm, container prune, network rm, builder prune, compose rm,"
+            "volume prune, container rm, container prune, network rm, builder prune, compose rm,"
             "pod rm, network prune, system reset, pod prune"),
     "kill": (R, "sends SIGKILL to containers (no clean shutdown)"),
 }
@@ -41,7 +43,8 @@ CRICTL: dict[str, Rule] = {
             "stats, statsp, info, version, imagefsinfo, config"),
     **group(Y, "changes container state (reversible state change)", "stop, stopp, start, exec, pull, update,"
             "runp, create, run"),
-    **group(R, "removes containers, pods or images (irreversible)", "rm, rmp, rmi"),
+    "rmp": (Y, "removes a pod sandbox (the kubelet recreates the pods it still wants)"),
+    **group(R, "removes containers or images (irreversible)", "rm, rmi"),
 }
 HELM: dict[str, Rule] = {
     **group(G, "reads release state (read-only)", "list, ls, status, get, history, show, search, version, template,"
@@ -111,7 +114,8 @@ RESTIC: dict[str, Rule] = {
 GH: dict[str, Rule] = {
     **group(G, "reads GitHub (read-only)", "pr view, pr list, pr status, pr diff, pr checks, issue view, issue list,"
             "issue status, run list, run view, run watch, repo view, release list, release view, workflow list,"
-            "workflow view, search, status, auth status, browse, cache list, secret list, variable list, label list"),
+            "workflow view, search, status, auth status, browse, cache list, secret list, variable list, label list,"
+            "api"),
     **group(Y, "changes GitHub state (reversible state change)", "pr create, pr merge, pr close, pr reopen,"
             "pr comment, pr review, pr edit, pr checkout, issue create, issue close, issue comment, issue edit,"
             "run rerun, run cancel, workflow run, workflow enable, workflow disable, release create, repo clone,"
@@ -121,7 +125,7 @@ GH: dict[str, Rule] = {
 }
 PULUMI: dict[str, Rule] = {
     **group(G, "reads infrastructure state (read-only)", "preview, stack ls, stack output, stack history, whoami,"
-            "about, version, config get, logs, stack export, plugin ls"),
+            "about, version, config get, logs, stack export, plugin ls, config, stack"),
     **group(Y, "changes infrastructure (reversible state change)", "up, update, refresh, import, stack init,"
             "stack select, config set, login, plugin install"),
     **group(R, "destroys infrastructure or its state (irreversible)", "destroy, stack rm, state delete, cancel"),
@@ -169,11 +173,16 @@ ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {  # "tool subcommand"
                     (Y, "runs a privileged container (reversible, but it can reach the host)"))],
     "terraform apply": [(("-destroy",), (R, "destroys managed infrastructure"))],
     "helm upgrade": [(("--force",), (R, "force-replaces resources (deletes and recreates them)"))],
+    "docker image prune": [(("-a", "--all"), (R, "removes every unused image, not only dangling ones"))],
+    "crictl rmp": [(("-a", "--all"), (R, "removes every pod sandbox on the node"))],
+    "gh api": [(("-X DELETE", "--method DELETE", "--method=DELETE", "-XDELETE"), (R, "sends an HTTP DELETE to GitHub")),
+               (("-X", "--method", "-f", "-F", "--field", "--raw-field", "--input"),
+                (Y, "sends a request that changes GitHub state"))],
 }
 DRY_RUN: dict[str, tuple[str, ...]] = {  # `--dry-run=none` is not a dry run: `matches` ignores it
     "kubectl": ("--dry-run",), "helm": ("--dry-run",), "rsync": ("-n", "--dry-run"), "git": ("--dry-run",),
     "apt-get": ("-s", "--simulate", "--dry-run", "--no-act"), "aws": ("--dry-run",), "pip": ("--dry-run",),
     "make": ("-n", "--dry-run", "--just-print"), "ansible-playbook": ("--check", "-C"), "logrotate": ("-d", "--debug"),
     "terraform": ("-dry-run", "-check"), "restic": ("--dry-run", "-n"), "certbot": ("--dry-run",),
-    "pulumi": ("--preview-only",),
+    "pulumi": ("--preview-only",), **clis.DRY_RUN,
 }

@@ -473,6 +473,68 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     assert classify(command).risk == expected, classify(command).reason
 
 
+@pytest.mark.parametrize(("command", "expected"), [
+    # other clouds and tools: their verbs decide, where an unknown command would be yellow whatever it did
+    ("doctl compute droplet list --format ID,Name,Status", G),
+    ("hcloud server delete web-3", R),
+    ("oci os object list --bucket-name backups --prefix pg/", G),
+    ("nats stream info ORDERS", G),
+    ("nats stream purge ORDERS -f", R),
+    ("glab mr list --state opened", G),
+    ("cmctl status certificate api-tls -n ingress", G),
+    ("cmctl renew api-tls -n ingress", Y),
+    ("mc anonymous set public prod/exports", R),
+    ("s3cmd ls s3://backups/", G),
+    ("s3cmd sync ./site s3://www --delete-removed", R),
+    ("rclone sync ./empty remote:backups", R),
+    ("rclone sync --dry-run ./static remote:static", G),
+    ("sops filestatus secrets/prod.enc.yaml", G),
+    ("sops -d secrets/prod.enc.yaml", Y),
+    ("gpg --list-keys --keyid-format long", G),
+    ("gpg --delete-secret-keys ABCD1234", R),
+    ("ldapsearch -x -H ldaps://ldap.example -b ou=people,dc=example,dc=io '(uid=jdoe)' cn", G),
+    ("ldapdelete -x -D cn=admin,dc=example,dc=io -W uid=jdoe,ou=people,dc=example,dc=io", R),
+    # data stores with their own clients
+    ("mongosh shop --quiet --eval 'db.orders.find({_id: 42}).limit(5)'", G),
+    ("mongosh --quiet --eval 'rs.status().members.map(m => [m.name, m.stateStr])'", G),
+    ("mongosh shop --quiet --eval 'db.sessions.updateMany({}, {$set: {expired: true}})'", R),
+    ("mongosh shop --quiet --eval 'db.orders.createIndex({status: 1})'", Y),
+    ("cqlsh -e \"DESCRIBE KEYSPACE shop;\"", G),
+    ("cqlsh -e \"TRUNCATE shop.events;\"", R),
+    ("clickhouse-client -q \"ALTER TABLE analytics.events DELETE WHERE 1\"", R),
+    ("bq query --dry_run --use_legacy_sql=false 'SELECT user_id FROM `shop.events` WHERE day = 1'", G),
+    ("bq rm -f -t shop.events_old", R),
+    ("mysql -e \"PURGE BINARY LOGS BEFORE NOW() - INTERVAL 3 DAY;\"", Y),
+    ("mysql -e \"PURGE BINARY LOGS BEFORE NOW();\"", R),
+    # configuration management and CI carry a command inside
+    ("ansible all -i inventories/prod -m ping", G),
+    ("ansible web -i inventories/prod -m shell -a 'rm -rf /var/cache/app'", R),
+    ("ansible web -i inventories/prod -b -m copy -a 'src=files/motd dest=/etc/motd mode=0644'", Y),
+    ("ansible-playbook site.yml --syntax-check", G),
+    ("ansible-playbook deploy.yml -i inventories/prod --limit web", Y),
+    ("ansible-inventory -i inventories/prod --graph", G),
+    ("java -jar jenkins-cli.jar -s https://ci.example -auth @creds get-job deploy-prod", G),
+    ("java -jar jenkins-cli.jar -s https://ci.example -auth @creds delete-job deploy-prod", R),
+    ("gh api repos/acme/shop/branches/main/protection", G),
+    ("gh api -X PUT repos/acme/shop/collaborators/dev -f permission=push", Y),
+    # dry runs and checks that only ask
+    ("sudo zfs destroy -nv tank/db@2024-05-01", G),
+    ("sudo lvremove --test /dev/vg0/scratch", G),
+    ("ceph osd ok-to-stop 12", G),
+    ("az deployment group what-if -g rg-prod --template-file main.bicep", G),
+    ("kafka-consumer-groups.sh --bootstrap-server k:9092 --group billing --reset-offsets --to-earliest --dry-run", G),
+    # what a controller or a registry gives back is yellow; all of it at once is red
+    ("docker image prune -f", Y),
+    ("docker image prune -a -f", R),
+    ("crictl rmp -f 7e6d5c4b3a29", Y),
+    ("crictl rmp -a -f", R),
+    ("aws elbv2 deregister-targets --target-group-arn arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web/1 "
+     "--targets Id=i-0abc", Y),
+])
+def test_more_tools_and_clients(command: str, expected: Risk) -> None:
+    assert classify(command).risk == expected, classify(command).reason
+
+
 def test_package_modules_stay_small() -> None:
     from pathlib import Path
 

@@ -51,3 +51,17 @@ def test_a_teams_words_for_a_condition_bring_the_runbooks_words() -> None:
     assert thesaurus_words("checkout requests high") == ""
     query = alert_query({"alertname": "PaymentsPodRestartLoop"}, {})
     assert {"crash", "loop"} <= set(query.lexical)
+
+
+def test_more_of_a_teams_words_and_abbreviations_bring_the_runbooks_words() -> None:
+    from runbooks.matching.text import thesaurus_words, tokens
+
+    assert {"stuck", "rollout"} <= set(thesaurus_words("daemon set update stalled").split())
+    assert "maxed out" in thesaurus_words("checkout autoscaler at ceiling")
+    assert "hpa" in thesaurus_words("orders autoscaler maxed")
+    assert "hpa" not in thesaurus_words("cluster autoscaler max nodes reached")  # nodes, not pod replicas
+    assert "high number conntrack entries used" in thesaurus_words("conntrack table nearly full")
+    assert "failed to send alerts" in thesaurus_words("alertmanager cannot notify")
+    assert "insecure version" in thesaurus_words("legacy tls traffic detected")
+    assert tokens("ds pods on wrong nodes")[:2] == ["daemon", "set"]
+    assert tokens("PDBBelowMinAvailable")[:3] == ["pod", "disruption", "budget"]

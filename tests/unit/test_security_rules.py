@@ -51,6 +51,22 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("zcat /backups/shop.sql.gz | mysql -h db-primary shop", "restore-over-live"),
     ("aws route53domains update-domain-nameservers --domain-name shop.example --nameservers Name=ns1.evil.example",
      "dns-delete"),
+    # the third round: database privileges, settings that switch a control off, other tools' spellings
+    ("psql -d shop -c \"GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO PUBLIC;\"", "admin-grant"),
+    ("mysql -e \"GRANT ALL PRIVILEGES ON *.* TO 'etl'@'%' WITH GRANT OPTION;\"", "admin-grant"),
+    ("psql -c \"ALTER ROLE reporting WITH SUPERUSER\"", "admin-grant"),
+    ("ceph auth get-or-create client.backup mon 'allow *' osd 'allow *'", "admin-grant"),
+    ("ansible web -i hosts -b -m user -a 'name=contractor groups=wheel append=yes'", "admin-group"),
+    ("helm upgrade cache bitnami/redis --reuse-values --set auth.enabled=false", "security-off"),
+    ("sudo sed -i 's/^xpack.security.enabled: true/xpack.security.enabled: false/' /etc/elasticsearch/elasticsearch.yml",
+     "security-off"),
+    ("mysql -e \"SET GLOBAL require_secure_transport = OFF\"", "security-off"),
+    ("kcadm.sh update realms/shop -s sslRequired=NONE", "security-off"),
+    ("hcloud firewall add-rule fw-db --direction in --protocol tcp --port 5432 --source-ips 0.0.0.0/0", "open-to-world"),
+    ("docker run -d --net=host --cap-add=ALL vendor/agent:2", "host-escape"),
+    ("gcloud sql backups restore 1718064000 --restore-instance=shop-db --backup-instance=shop-db", "restore-over-live"),
+    ("for id in $(mysql -N -e \"SELECT id FROM information_schema.processlist WHERE user='app'\"); do "
+     "mysql -e \"KILL $id\"; done", "kill-all-sessions"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -65,6 +81,16 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "redis-cli -h cache KEYS '*'",
     "sudo openssl rsa -in /etc/nginx/tls/shop.key -text -noout",
     "docker exec -it api cat /run/secrets/db_password",
+    "terraform output -raw db_admin_password",
+    "pulumi stack output --show-secrets --stack prod",
+    "psql -c \"SELECT usename, passwd FROM pg_shadow\"",
+    "redis-cli -h cache CONFIG GET requirepass",
+    "ceph auth get client.admin",
+    "kubectl exec -n db postgres-0 -- env | grep -i pass",
+    "ssh db-1 'sudo cat /etc/mysql/debian.cnf'",
+    "clickhouse-client -q \"SELECT * FROM analytics.events FORMAT TSV\"",
+    "bq query --use_legacy_sql=false 'SELECT * FROM `shop.analytics.events`'",
+    "mongosh shop --quiet --eval 'db.events.countDocuments({})'",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
@@ -80,6 +106,9 @@ def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     "dpkg -l | grep openssl",
     "restic -r s3:s3.amazonaws.com/backups snapshots --latest 5",
     "ufw status verbose",
+    "aws iam get-account-password-policy",
+    "kubectl get secrets -n payments",
+    "psql -c \"SELECT count(*) FROM pg_stat_activity\"",
 ])
 def test_reads_about_the_same_things_stay_green(command: str) -> None:
     assert classify(command).risk == G, classify(command).reason
