@@ -98,7 +98,7 @@ SIMPLE: dict[str, Rule] = {
 }
 DRY_RUN: dict[str, tuple[str, ...]] = {
     "mc": ("--dry-run",), "s3cmd": ("--dry-run", "-n"), "rclone": ("--dry-run", "-n"), "zfs": ("-n",),
-    "zpool": ("-n",), "bq": ("--dry_run",), "kafka-consumer-groups": ("--dry-run",), "eksctl": ("--dry-run",),
+    "zpool": ("-n",), "bq": ("--dry_run",), "eksctl": ("--dry-run",),
     **{lvm: ("--test", "-t") for lvm in ("lvremove", "vgremove", "pvremove", "lvreduce", "lvresize", "lvextend",
                                          "lvcreate", "vgreduce")},
 }

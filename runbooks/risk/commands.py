@@ -111,7 +111,8 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
                      (("--create", "--alter"), (Y, "creates or changes a topic")),
                      ((), (G, "lists or describes topics (read-only)"))),
     "kafka-consumer-groups": ((("--delete", "--delete-offsets"), (R, "deletes consumer groups or offsets")),
-                              (("--reset-offsets",), (Y, "resets consumer offsets (--execute applies it)")),
+                              (("--execute", "--from-file"), (Y, "resets consumer offsets (--execute applies it)")),
+                              (("--reset-offsets",), (G, "only shows an offset reset (a plan: --execute applies it)")),
                               ((), (G, "describes consumer groups (read-only)"))),
     **clis.FLAGGED,
 }

@@ -176,7 +176,8 @@ ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {  # "tool subcommand"
     "docker image prune": [(("-a", "--all"), (R, "removes every unused image, not only dangling ones"))],
     "crictl rmp": [(("-a", "--all"), (R, "removes every pod sandbox on the node"))],
     "gh api": [(("-X DELETE", "--method DELETE", "--method=DELETE", "-XDELETE"), (R, "sends an HTTP DELETE to GitHub")),
-               (("-X", "--method", "-f", "-F", "--field", "--raw-field", "--input"),
+               (("-X POST", "-X PUT", "-X PATCH", "--method POST", "--method PUT", "--method PATCH", "--method=POST",
+                 "--method=PUT", "--method=PATCH", "-f", "-F", "--field", "--raw-field", "--input"),
                 (Y, "sends a request that changes GitHub state"))],
 }
 DRY_RUN: dict[str, tuple[str, ...]] = {  # `--dry-run=none` is not a dry run: `matches` ignores it

@@ -517,12 +517,15 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     ("java -jar jenkins-cli.jar -s https://ci.example -auth @creds delete-job deploy-prod", R),
     ("gh api repos/acme/shop/branches/main/protection", G),
     ("gh api -X PUT repos/acme/shop/collaborators/dev -f permission=push", Y),
+    ("gh api -X GET repos/acme/shop/pulls --jq '.[].title'", G),
     # dry runs and checks that only ask
     ("sudo zfs destroy -nv tank/db@2024-05-01", G),
     ("sudo lvremove --test /dev/vg0/scratch", G),
     ("ceph osd ok-to-stop 12", G),
     ("az deployment group what-if -g rg-prod --template-file main.bicep", G),
     ("kafka-consumer-groups.sh --bootstrap-server k:9092 --group billing --reset-offsets --to-earliest --dry-run", G),
+    ("kafka-consumer-groups.sh --bootstrap-server k:9092 --group billing --reset-offsets --to-earliest", G),  # a plan
+    ("kafka-consumer-groups.sh --bootstrap-server k:9092 --group billing --delete --dry-run", R),
     # what a controller or a registry gives back is yellow; all of it at once is red
     ("docker image prune -f", Y),
     ("docker image prune -a -f", R),
