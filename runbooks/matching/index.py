@@ -336,7 +336,9 @@ class RunbookIndex:
         named = state.by_name.get(norm(name), []) if name else []
         if named:
             lexical = self._lexical_of(state, labels, annotations, named)
-            best = min(named, key=lambda rid: (-_url_overlap(url, rid), -lexical[rid], rid))
+            # a runbook with steps before a stub that only points elsewhere ("this alert has moved to...")
+            best = min(named, key=lambda rid: (-_url_overlap(url, rid), not state.runbooks[rid][0].steps,
+                                               -lexical[rid], rid))
             how = "id" if norm(best.rsplit("/", 1)[-1]) == norm(name) else "title"
             why = f"alert name {name!r} equals the runbook's {how}"
             if len(named) > 1:

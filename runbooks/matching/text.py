@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from runbooks.matching.thesaurus import thesaurus_words
 from runbooks.model import Runbook
 
 _CAMEL_1 = re.compile(r"([a-z0-9])([A-Z])")
@@ -38,6 +39,7 @@ MAX_ANNOTATION_CHARS = 600
 
 
 _K8S = re.compile(r"k8s", re.IGNORECASE)
+_HAPROXY = re.compile(r"haproxy", re.IGNORECASE)
 
 # What names abbreviate -> the word runbooks spell out; applied to both sides, before stemming.
 ABBREVIATIONS = {
@@ -55,13 +57,13 @@ ABBREVIATIONS = {
     "vm": "virtual machine", "vms": "virtual machines", "vmi": "virtual machine instance", "lb": "load balancer",
     "svc": "service", "req": "request", "reqs": "requests", "mcp": "machine config pool",
     "mco": "machine config operator", "cvo": "cluster version operator", "olm": "operator lifecycle manager",
-    "kcm": "kube controller manager",
+    "kcm": "kube controller manager", "ha": "highly available", "odf": "ceph",
 }
 
 
 def words(identifier: str) -> str:
     """Identifier -> lower-case words: 'KubeAPIDown' -> 'kube api down', 'etcd-no_leader' -> 'etcd no leader'."""
-    text = _K8S.sub("Kube", identifier)
+    text = _HAPROXY.sub("Haproxy", _K8S.sub("Kube", identifier))  # HAProxy is a product, not "ha proxy"
     text = _CAMEL_2.sub(r"\1 \2", _CAMEL_1.sub(r"\1 \2", text))
     text = _LETTER_DIGIT.sub(r"\1 \2", text)
     return " ".join(_NON_WORD.sub(" ", text).lower().split())
@@ -195,74 +197,6 @@ def rule_words(expression: str) -> str:
             out.append(words(ident.replace(":", "_")))
     out += [words(v) for v in values if v and not re.search(r"[.*+?|()\[\]^$]", v)]
     return " ".join(dict.fromkeys(w for w in out if w))
-
-
-# What teams call a condition -> the words runbooks use for it (an operations thesaurus). Matched on
-# the alert's own words; the runbook side is left as written.
-THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), w) for p, w in (
-    (r"\brestart(?:s|ing)?\s*loop|\brestarting\b|\btoo many restarts|\bkeeps? restarting|\bcrash\s*loop", "crash looping"),
-    (r"\bfill(?:s|ing)?\s*up\b|\bexhaust|\bwill (?:be )?full\b|\bpredict|\bforecast", "filling up out of space"),
-    (r"\brunning out\b|\balmost full\b|\bnearly full\b|\b(?:critically|running) low\b|\blow (?:disk|space)|\bdisk (?:space|full)|\b\d+% (?:full|used)",
-     "almost out of space"),
-    (r"\b(?:replicas?|pods?)\s+(?:missing|unavailable)|\bunavailable replicas|\bmissing replicas", "replicas mismatch"),
-    (r"\bunreachable\b|\bnot responding\b|\bunresponsive\b|\bno heartbeat|\boffline\b|\bnot (?:up|running)\b", "down"),
-    (r"\bunavailable\b|\bnot available\b|\bavailable\s*=\s*false\b|\bnot ready\b", "down not ready"),
-    (r"\bdead\s*man'?s?\s*switch|\bheartbeat alert|\balways[- ]firing", "watchdog always firing"),
-    (r"\binodes?\b", "files inodes"),
-    (r"\bfsync\b|\bdisk sync", "fsync durations"),
-    (r"\bscrape targets?\b|\btargets? down\b|\bcannot scrape|\bcan't scrape|\bnot scrapeable|\bscrape fail",
-     "target down"),
-    (r"\bcert(?:s)?\b|\btls\b|\bx509\b", "certificate"),
-    (r"\bslow\b|\blatency\b", "latency high durations"),
-    (r"\bmasters?\b|\bcontrol[- ]?plane\b", "control plane"),
-    (r"\bdrift|\boffset\b", "clock skew"),
-    (r"\bntp\b|\bchrony|\btime ?sync|\bnot synchroni[sz]", "clock not synchronising"),
-    (r"\bhealth[_ ]?err|\berror state\b|\bhealth is error", "error state"),
-    (r"\bhealth[_ ]?warn", "warning state"),
-    (r"\bimage ?pull|\berr ?image|\bcontainer ?creating|\bstuck waiting", "container waiting"),
-    (r"\b(?:too|very) long\b|\boverdue\b|\bnot (?:complete|finish)|\bstill running\b|\bdid not complete", "completion"),
-    (r"\bsaturat|\bpegged\b|\bmaxed out\b", "high usage"),
-    (r"\bout[- ]of[- ]order\b", "out of order timestamps"),
-    (r"\bvolume\b|\bpersistentvolumeclaim|\bkubelet_volume_stats", "persistent volume"),
-    (r"\bflapp|\bbouncing\b|\bup and down\b", "flapping changes"),
-    (r"\bleader (?:election|changes?)|\bleaderless\b|\bno leader\b", "leader"),
-    (r"\bthrottl", "throttling"),
-    (r"\bquota\b", "quota"),
-    (r"\bmemory pressure\b|\bout of memory\b|\boom", "memory"),
-    (r"\berror rate\b|\berrors? ratio\b|\bfailure rate\b", "failed errors"),
-    (r"\bapi ?services?\b|\bmetrics[- ]server\b", "aggregated api"),
-    (r"\bpleg\b|\brelist", "kubelet pleg"),
-    (r"\bsinks?\b", "output"),
-    (r"\brotat(?:e|es|ed|ion|ing)\b", "renewal"),
-    (r"\bover (?:the |its )?(?:limit|quota)|\bexceed", "exceeded"),
-    (r"\bnear(?:ly)? (?:the |its )?(?:limit|quota)|\bapproaching (?:the |its )?(?:limit|quota)", "almost full"),
-    (r"\bconfig(?:uration)?\s+reload|\breload(?:ing)?\s+(?:\w+\s+)?config", "bad config"),
-    (r"\bstall|\bhung\b|\bnot progressing|\bno progress", "stuck"),
-    (r"\bupdate\w*\s+(?:stall|stuck|hung|blocked)|\brolling update", "rollout"),
-    (r"\bwrong nodes?\b|\bmis-?placed|\bunexpected nodes?|\bnodes? (?:it|they) should not", "mis scheduled"),
-    (r"(?<!cluster )\bautoscal", "hpa"),
-    (r"\bceiling\b|\bat (?:its |the )?max(?:imum)?\b|\bmax(?:imum)? replicas\b|\bcan(?:no|')t scale (?:up|further)",
-     "maxed out"),
-    (r"\bpods? (?:capacity|count|limit)|\bmax pods\b|\bpods? per node", "too many pods"),
-    (r"\bwill fill|\bfill(?:s)? in\b|\bfull in\b|\buntil full\b", "filling up"),
-    (r"\binodes? (?:low|running low|exhaust)|\blow (?:on )?inodes?|\bfree inodes? low", "almost out of files"),
-    (r"\bconntrack\w*\s+(?:table\s+)?(?:near\w*\s+|almost\s+)?full|\bconntrack\w*\s+(?:exhaust|limit)",
-     "high number conntrack entries used"),
-    (r"\bcan(?:no|')t notify|\bnotifications? (?:fail|not deliver)|\bfail\w* to notify|\bnot delivering",
-     "failed to send alerts"),
-    (r"\bconfig\w*\s+(?:hash\s+)?(?:mismatch|differ|out of sync|not in sync)", "config inconsistent"),
-    (r"\bbelow min(?:imum)?\s*available|\bno (?:allowed )?disruptions|\bdisruptions? not allowed", "limit"),
-    (r"\bsingle (?:node|zone|host)\b|\bsame (?:node|host)\b|\bnot spread|\bco-?located", "incorrectly spread"),
-    (r"\boutdated\b|\bold (?:launcher|version|image)|\bstale version", "outdated"),
-    (r"\brtt\b|\bround[- ]trip", "latency"),
-    (r"\bpolicy\s+(?:drop|block|reject)", "denied"),
-    (r"\blegacy tls|\bold tls|\btls ?v?1[._]?[01]\b|\bdeprecated tls|\bweak (?:tls|cipher)", "insecure version"),
-))
-
-
-def thesaurus_words(text: str) -> str:
-    """The runbook words for the conditions a team's own words name."""
-    return " ".join(dict.fromkeys(w for pattern, w in THESAURUS if pattern.search(text)))
 
 
 def alert_query(labels: dict[str, str], annotations: dict[str, str] | None = None,

@@ -56,8 +56,13 @@ def _ansible(w: list[str], piped: bool) -> RiskAssessment:
 
 
 def _playbook(w: list[str], piped: bool) -> RiskAssessment:
-    return assess(w, *((G, "only checks or lists what the playbook would do (read-only)") if matches(w[1:], PLAYBOOK_READS)
-                       else (Y, "runs a playbook (changes the hosts it names)")))
+    """Checks and listings read; a playbook named for tearing down (decommission.yml) is red; others change."""
+    if matches(w[1:], PLAYBOOK_READS):
+        return assess(w, G, "only checks or lists what the playbook would do (read-only)")
+    books = [a for a in positionals(w[1:], ANSIBLE_VALUE_FLAGS) if a.endswith((".yml", ".yaml"))]
+    if any(re.search(r"decommission|destroy|teardown|tear-down|wipe|purge|delete|drop|remove|uninstall", b) for b in books):
+        return assess(w, R, "runs a playbook named for tearing something down")
+    return assess(w, Y, "runs a playbook (changes the hosts it names)")
 
 
 def _inventory(w: list[str], piped: bool) -> RiskAssessment:
@@ -76,5 +81,37 @@ def _java(w: list[str], piped: bool) -> RiskAssessment:
     return assess(w, *rule)
 
 
+FAN_OUT_FLAGS = {  # flags taking a value, for tools that run one command on many hosts
+    "pdsh": flags("-w -x -g -X -l -R -f -t -u -N"), "pssh": flags("-h -H -l -p -t -o -e -x -X -O -P"),
+    "parallel-ssh": flags("-h -H -l -p -t -o -e -x -X -O"), "clush": flags("-w -x -g -X -l -f -t -u -o -R"),
+    "parallel": flags("-j --jobs -S --sshlogin --joblog -a --arg-file --delay --timeout --results -N -n"),
+}
+SALT_READS = re.compile(r"(test\.\w+|grains\.\w+|pillar\.(?:keys|ls)|pkg\.(?:list_pkgs|version|list_upgrades)"
+                        r"|service\.(?:status|available|get_all|enabled)|disk\.usage|status\.\w+|network\.\w+|sys\.doc"
+                        r"|cmd\.which|file\.(?:file_exists|stats|find)|saltutil\.running|jobs\.\w+|state\.show_\w+)$")
+
+
+def _fan_out(w: list[str], piped: bool) -> RiskAssessment:
+    """pdsh / pssh / clush run one shell command on many hosts: classify that command."""
+    words = positionals(w[1:], FAN_OUT_FLAGS[w[0]])
+    words = words[:words.index(":::")] if ":::" in words else words[:words.index("::::")] if "::::" in words else words
+    if not words:
+        return assess(w, Y, "opens an interactive session on many hosts (not inspected)")
+    return via(nested.run_shell(" ".join(words)), f"`{w[0]}` on many hosts")
+
+
+def _salt(w: list[str], piped: bool) -> RiskAssessment:
+    """salt TARGET FUNCTION [ARGS]: cmd.run is classified by the command it runs; read-only functions are green."""
+    words = positionals(w[1:], flags("-L -G -E -C -N -t --timeout --out -b --batch-size --return"))
+    func, args = (words[1], words[2:]) if len(words) > 1 else ("", [])
+    if func in ("cmd.run", "cmd.run_all", "cmd.shell", "cmd.run_stdout") and args:
+        return via(nested.run_shell(" ".join(args)), f"`salt {func}`")
+    if SALT_READS.match(func) or func.startswith("state.") and "test=True" in args:
+        return assess(w, G, f"runs the read-only `{func}`")
+    if re.search(r"\.(?:remove|purge|delete|absent|destroy)\b", func):
+        return assess(w, R, f"removes what `{func}` manages")
+    return assess(w, Y, f"changes the minions with `{func or '(nothing)'}` (reversible state change)")
+
+
 HANDLERS: dict[str, Handler] = {"ansible": _ansible, "ansible-playbook": _playbook, "ansible-inventory": _inventory,
-                                "java": _java}
+                                "java": _java, "salt": _salt, **{name: _fan_out for name in FAN_OUT_FLAGS}}

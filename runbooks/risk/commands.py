@@ -74,6 +74,9 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
             ((), (Y, "installs, upgrades or erases packages (reversible state change)"))),
     "sshd": ((("-T", "-t"), (G, "tests and prints its configuration (read-only)")), ((), (Y, "starts an SSH daemon"))),
     "swapon": ((("--show", "-s"), (G, "shows swap (read-only)")), ((), (Y, "enables swap (reversible)"))),
+    "passwd": ((("-S", "--status"), (G, "shows the password's status (read-only)")),
+               (("-e", "--expire"), (Y, "expires a password (the user sets a new one at next login)")),
+               ((), (R, "changes a password (credentials)"))),
     "shutdown": ((("-c",), (Y, "cancels a pending shutdown")), ((), (R, "shuts down the host (wide blast radius)"))),
     "fdisk": ((("-l", "--list", "print"), (G, "lists partitions (read-only)")),
               ((), (R, "rewrites partition tables (destroys data)"))),
@@ -147,6 +150,6 @@ ALIASES = {"oc": "kubectl", "podman": "docker", "nerdctl": "docker", "docker-com
            "parted": "fdisk", "pkill": "kill", "killall": "kill", "skill": "kill", "chown": "chmod", "chgrp": "chmod",
            "mariadb": "mysql", "gcloud": "aws", "az": "aws", "gsutil": "aws", "microk8s.kubectl": "kubectl",
            "k3s": "kubectl", "kubecolor": "kubectl", "ovn-sbctl": "ovn-nbctl", "ovs-appctl": "ovn-appctl",
-           "ovn-ctl": "ovn-appctl", "ctr": "crictl", "etcdctl3": "etcdctl", "redis": "redis-cli",
+           "ovn-ctl": "ovn-appctl", "etcdctl3": "etcdctl", "redis": "redis-cli",
            "kafka-topics.sh": "kafka-topics", "kafka-consumer-groups.sh": "kafka-consumer-groups",
            **clis.ALIASES}

@@ -134,7 +134,28 @@ def _openssl(w: list[str], piped: bool) -> RiskAssessment:
                 (G, "inspects certificates or keys (read-only)"), (Y, "writes keys or certificates"))
 
 
+def _vtysh(w: list[str], piped: bool) -> RiskAssessment:
+    """vtysh -c '...' (FRRouting): `show` reads; clearing every session or removing a neighbour cuts traffic
+    (security.py says so); configuration changes routing. No -c opens the shell."""
+    cmds = [w[i + 1] for i, a in enumerate(w[:-1]) if a in ("-c", "--command")]
+    if not cmds:
+        return assess(w, Y, "opens the routing shell (not inspected)")
+    reads = all(re.match(r"\s*(?:do\s+)?(?:show|sh|ping|traceroute)\b", c) for c in cmds)
+    return pick(w, reads, (G, "shows routing state (read-only)"), (Y, "changes routing (can move traffic)"))
+
+
+def _orchestrator(w: list[str], piped: bool) -> RiskAssessment:
+    """orchestrator-client -c COMMAND: topology and discovery read; `forget` drops an instance; others move replicas."""
+    cmd = next((w[i + 1] for i, a in enumerate(w[:-1]) if a == "-c"), "")
+    if re.fullmatch(r"topology\w*|clusters\w*|which-\S+|instance|all-instances|replication-analysis|api|help|"
+                    r"search|find|discover|submit-pool-instances|tags", cmd):
+        return assess(w, G, f"asks orchestrator `{cmd}` (read-only)")
+    return assess(w, R if cmd in ("forget", "forget-cluster", "reset-replica") else Y,
+                  f"runs orchestrator `{cmd or '(nothing)'}` (moves or changes replication)")
+
+
 HANDLERS: dict[str, Handler] = {
+    "vtysh": _vtysh, "orchestrator-client": _orchestrator,
     "find": _find, "tee": _tee, "ip": _ip, "ssh": _ssh, "iptables": _iptables, "kill": _kill, "chmod": _perm,
     "openssl": _openssl, "dd": _dd, **{name: _interp for name in SHELLS | INTERPRETERS},
     **{name: _compress for name in ("gzip", "gunzip", "bzip2", "bunzip2", "xz", "unxz", "zstd")},

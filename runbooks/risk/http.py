@@ -16,7 +16,8 @@ ENDPOINTS: list[tuple[re.Pattern[str], tuple[str, ...], Rule]] = [
     (re.compile(r"/api/v[12]/silence/"), ("DELETE",), (Y, "expires an Alertmanager silence (reversible)")),
     (re.compile(r"/api/v1/(query|query_range|query_exemplars|series|labels|label/[^/\s]+/values|format_query"
                 r"|parse_query)\b|/loki/api/v1/(query|query_range|series|labels)\b"
-                r"|/(_search|_msearch|_count|_validate/query|_field_caps|_explain)\b"), ("POST", "GET"),
+                r"|/(_search|_msearch|_count|_validate/query|_field_caps|_explain|_cluster/allocation/explain)\b"),
+     ("POST", "GET"),
      (G, "queries a read-only API (even by POST)")),
 ]
 

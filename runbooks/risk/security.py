@@ -40,7 +40,8 @@ RULES: tuple[SecurityRule, ...] = (
           r"\"Action\"\s*:\s*(?:\[\s*)?\"\*\"|\bname:\s*cluster-admin\b|"
           r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b|"
           r"\"Principal\"\s*:\s*(?:\{\s*\"AWS\"\s*:\s*)?\"\*\"|-policy[= ]+root\b|\bpolicies=[\w,]*\b(?:root|admin)\b|"
-          r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:u\+s|[0-7]?4[0-7]{3})\s+/(?:usr/)?bin/(?:ba|z|da|k)?sh\b|"
+          r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:-\w+\s+)*(?:u\+s|[0-7]?[4-7][0-7]{3})\s+/\S+|"
+          r"\bconsoleAdmin\b|-policy-name[= ]+global-management\b|\"roles\"\s*:\s*\[[^\]]*\"(?:superuser|all_access)\"|"
           r"--group-name[= ]+[\"']?\w*admin\w*|\bset_user_tags\s+\S+\s+[^\n]*\badministrator\b|"
           r"\bset_permissions\b[^\n]*(?:[\"']\.\*[\"']\s+){2}[\"']\.\*[\"']|--allow-principal[= ]+[\"']?User:\*|"
           r"\"(?:apiGroups|resources|verbs)\"\s*:\s*\[\s*\"\*\"|"
@@ -60,6 +61,8 @@ RULES: tuple[SecurityRule, ...] = (
           rf"--ip-address|CidrIp|--remote-ip-prefix|--source-ips?|--allowed-ips|from)[= ]+[\"']?[^\s\"']*{WORLD}|"
           rf"(?:authorize-security-group-ingress|firewall-rules\s+(?:create|update)|nsg\s+rule\s+(?:create|update)|"
           rf"security-rules?\s+(?:create|update))[^\n]*{WORLD}|"
+          rf"\b(?:add|create|allow|authorize|insert|append)[\w-]*\b(?![^\n|;&]*\b(?:route|via|gw)\b)[^\n|;&]*{WORLD}|"
+          r"--set-default-zone[= ]+trusted\b|"
           r"--source-address-prefix(?:es)?[= ]+[\"']?(?:\*|Internet|Any)\b|"
           r"--start-ip-address[= ]+0\.0\.0\.0\b[^\n]*--end-ip-address[= ]+255\.255\.255\.255|"
           r"--publicly-accessible\b|--no-enable-master-authorized-networks\b|"
@@ -110,7 +113,11 @@ RULES: tuple[SecurityRule, ...] = (
           r"randomize_va_space\s*=\s*0|/apparmor\.d/disable/|\bapparmor_parser\s+-R\b|"
           r"\b(?:auth|authentication|security|tls|ssl|rbac|authorization|mtls|encryption|audit|networkPolicy|"
           r"podSecurity\w*|alertmanager)[\w.-]*?[._-]enabled[\"']?\s*[:=]\s*[\"']?false\b|"
-          r"\brequire_secure_transport\s*=\s*(?:OFF|0)\b|\bssl\s*=\s*'?off\b|\bsslRequired=NONE\b",
+          r"\brequire_secure_transport\s*=\s*(?:OFF|0)\b|\bssl\s*=\s*'?off\b|\bsslRequired=NONE\b|"
+          r"\bssl_verify_client\s+off\b|\bauth_basic\s+off\b|\bverify_peer\s*=\s*false\b|trusted-host\b|"
+          r"\bservice\s+(?:firewalld|ufw|apparmor|auditd|fail2ban|falco|osqueryd|wazuh-agent)\s+stop\b|"
+          r"\bfail2ban-client\s+stop\b|\betcdctl\b[^\n|;&]*\bauth\s+disable\b|"
+          r"\bupdate-crypto-policies\s+--set\s+(?:LEGACY|DEFAULT:SHA1)\b|\ballow_insecure\w*[= ]+(?:true|1)\b",
           "switches a security control off"),
     # -- authentication weakened ------------------------------------------------------------------
     _rule("auth-weakened", R, r"PasswordAuthentication\s+yes|PermitRootLogin\s+yes|PermitEmptyPasswords\s+yes|"
@@ -123,7 +130,9 @@ RULES: tuple[SecurityRule, ...] = (
           r"authorization:\s*(?:enabled/authorization:\s*)?disabled|ANONYMOUS_ENABLED=true|\bpam_permit\.so\b|"
           r"/(?:md5|scram-sha-256|peer|password)/trust/|--auth-mode[= ]+none|\btoken=(?:''|\"\")|"
           r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
-          r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true",
+          r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true|"
+          r"(?:minlength|minimum-password-length|passwordPolicy=[\"']?length\()[= (]*[0-7]\b|--maxfail[= ]+0\b|"
+          r"\bgh\s+pr\s+merge\b[^\n|;&]*--admin\b|\bsalt-key\b[^\n|;&]*\s(?-i:-A)\b",
           "weakens authentication"),
     # -- silences wider than one alert for a while -------------------------------------------------
     _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
@@ -142,24 +151,32 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bfor\s+\w+\s+in\s+\$\([^)]*\bprocesslist\b[^\n]*;\s*do\b[^\n]*\bKILL\b|"
           r"\bfor\s+\w+\s+in\s+\$\([^)]*\blist-units\b[^\n]*;\s*do\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b",
           "ends every session of the database"),
+    _rule("traffic-cut", R, r"\bnetem\b[^\n|;&]*\bloss\s+100%|\bipvsadm\s+-C\b|\bclear\s+ip\s+bgp\s+\*|\bno\s+neighbor\b|"
+          r"\bip\s+link\s+set\s+(?:dev\s+)?(?:bond|br|team)\w*\s+down\b|\bhealthcheck/fail\b",
+          "cuts traffic for everything behind it"),
     # -- restores over live data, backups and certificates destroyed ------------------------------------
     _rule("restore-over-live", R, r"\bpg_restore\b[^\n]*--clean\b|\bpgbackrest\b[^\n]*(?:--type=time|\brestore\b)|"
           r"\bwal-g\s+delete\b|\bmongorestore\b[^\n]*--drop\b|--existing-resource-policy[= ]+update\b|"
           r"\b(?:gunzip|zcat|xzcat|bzcat)\b[^\n|]*(?:<[^\n|]*)?\|\s*(?:mysql|psql)\b|"
-          r"\b(?:mysql|psql)\b[^\n|;&]*<\s*\S+\.sql\b|\bsql\s+backups\s+restore\b|/_snapshot/\S+/_restore\b",
+          r"\b(?:mysql|psql)\b[^\n|;&]*<\s*\S+\.sql\b|\bsql\s+backups\s+restore\b|/_snapshot/\S+/_restore\b|"
+          r"\bfsync\s*=\s*'?off\b|\bfull_page_writes\s*=\s*'?off\b|--no-backup\b|PointInTimeRecoveryEnabled=false|"
+          r"--retention-in-days[= ]+[1-6]\b(?!\d)|\"Expiration\"\s*:\s*\{\s*\"Days\"\s*:\s*[1-6]\b|"
+          r"\bpg_resetwal\b|\bpg_drop_replication_slot\b|\bRESET\s+(?:MASTER|BINARY\s+LOGS)\b|\bFLUSH(?:ALL|DB)\b",
           "restores over live data, or deletes backups"),
     _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
           r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b|\brevoke-certificate\b|"
-          r"\blease\s+revoke\b[^\n]*-prefix\b|\bca\s+revoke\b",
+          r"\blease\s+revoke\b[^\n]*-prefix\b|\bca\s+revoke\b|\bprovisioner\s+remove\b|\bca\s+clean\b|"
+          r"\bsalt-key\b[^\n|;&]*\s(?-i:-D)\b",
           "revokes or deletes a certificate"),
     _rule("dns-delete", R, r"\"Action\"\s*:\s*\"DELETE\"|\"Type\"\s*:\s*\"NS\"|\bdelete-hosted-zone\b|"
           r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b|\bupdate-domain-nameservers\b|"
-          r"\brecord-set\s+ns\s+(?:update|delete|remove-record)\b|\bnsdname\b|\bupdate\s+delete\s+\S+[^\n]*\bnsupdate\b",
+          r"\brecord-set\s+ns\s+(?:update|delete|remove-record)\b|\bnsdname\b|\bupdate\s+delete\s+\S+[^\n]*\bnsupdate\b|"
+          r"\brndc\s+delzone\b",
           "deletes DNS records or changes a zone's name servers"),
     # -- executes what looks like a read, or takes a whole service down -----------------------------
     _rule("explain-analyze-dml", R, r"\bEXPLAIN\s*(?:\([^)]*\bANALYZE\b[^)]*\)|ANALYZE\b)\s*(?:VERBOSE\s+)?(?:DELETE|UPDATE|INSERT)\b",
           "EXPLAIN ANALYZE runs the statement it explains"),
-    _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size|num-nodes|new-capacity|min-nodes)[= ]+0\b|"
+    _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size|num-nodes|new-capacity|min-nodes|node-count|max-count)[= ]+0\b|"
           r"\breplicaCount=0\b",
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
@@ -177,6 +194,7 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("repository-deleted", R, r"\bgh\s+repo\s+delete\b|\bgh\s+repo\s+archive\b|"
           r"\bgh\s+api\b[^\n]*(?:-X\s*|--method[= ])DELETE\b", "deletes a repository or its settings"),
     _rule("history-rewritten", R, r"\bgit\s+push\b(?![^\n|;&]*--dry-run)[^\n|;&]*\s\+[\w/.-]+|\bgit\s+filter-(?:repo|branch)\b|"
+          r"\bgit\s+push\b[^\n|;&]*\s:[\w/.-]+|"
           r"\bbfg\b[^\n]*--(?:delete|replace)", "rewrites shared git history"),
     _rule("data-deleted", R, r"\.(?:deleteMany|remove)\(\s*\{\s*\}\s*\)|\.dropDatabase\(\)|\.drop\(\)|"
           r"\bkafka-delete-records\b|--delete-config\b|\bretention\.ms=\d{1,5}\b|"
@@ -196,11 +214,14 @@ RULES: tuple[SecurityRule, ...] = (
           r"(?![^\n]*\|\s*jq\b[^\n]*\bmetadata\b)|\bget\s+secrets?\b[^\n]*\|\s*base64\s+(?:-d|--decode)\b|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:id_(?:rsa|ed25519|ecdsa)\b|\.pem\b|\.key\b)|"
           r"\bterraform\s+output\b[^\n]*-json|\bgetent\s+shadow\b|/etc/shadow\b|"
-          r"\bopenssl\s+(?:rsa|pkey|ec|pkcs12)\b[^\n]*(?:\.key\b|private|-nodes\b)|"
+          r"\bopenssl\s+(?:rsa|pkey|ec|pkcs12)\b(?!(?=[^\n|]*\s-noout\b)(?![^\n|]*\s-text\b))[^\n]*(?:\.key\b|private|-nodes\b)|"
           r"\b(?:cat|less|more|head|tail|strings)\s+[^\n|;&]*/(?:var/)?run/secrets/|"
           r"\bprintenv\s+\w*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)\w*|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json|"
-          r"debian\.cnf|/proc/\d+/environ)\b|"
+          r"debian\.cnf|/proc/\d+/environ|\.kube/config|/etc/kubernetes/admin\.conf)\b|"
+          r"\.Config\.Env\b|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
+          r"\b(?:account|cosmosdb|redis|authorization-rule)\s+keys\s+list\b|(?<!-)\blist-keys\b|show-connection-string|connection-strings\b|\bradosgw-admin\s+user\s+info\b|"
+          r"\bgrep\b[^\n|;&]*\s-\w*[rR]\w*\b[^\n|;&]*(?:pass|secret|token|api_?key|credential)|"
           r"\b(?:get|show|read|output|view|value|print|describe|export)\b[^\n|;&]*?[\w./{-]*?(?:password(?![-_]?(?:polic|last|reset|age|expir))|passwd|passphrase|"
           r"client[-_]secret|secret[-_]?key|api[-_]?key|_token\b|private[-_]?key|requirepass|masterauth)|"
           r"\bterraform\s+output\b[^\n|;&]*\s-raw\b|--show-secrets\b|\bpg_shadow\b|\bpg_authid\b|\bauthentication_string\b|"
@@ -208,11 +229,13 @@ RULES: tuple[SecurityRule, ...] = (
           r"\b(?:env|printenv|set|values|inspect|environ)\b[^\n|;&]*\|\s*grep\s+(?:-\w+\s+)*[\"']?[\w|\\]*(?:pass|secret|token|"
           r"credential|api_?key)",
           "shows secret material on the screen"),
-    _rule("blocking-read", Y, r"\bKEYS\s+[\"']?\*|\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
+    _rule("blocking-read", Y, r"\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
           r"\blogcli\s+query\b[^\n|;&]*--limit[= ]+(?:0|\d{6,})\b|\bLIKE\s+'%|"
+          r"\bredis-cli\b[^\n|;&]*\bkeys\s+[\"']?[^\s-]|(?-i:\bKEYS)\s+[\"']?[^\s-]|"
+          r"\bbq\s+query\b[^\n]*\bSELECT\s+\*|[?&]size=\d{5,}|\"size\"\s*:\s*\d{5,}|\bmatch_all\b|"
           r"\bSELECT\s+(?:\*|count\(\s*\*\s*\))\s+FROM\s+"
           r"(?![`\"]?(?:pg_|system\.|information_schema|sys\.|performance_schema|mysql\.))[`\"\w.-]+"
-          r"(?:\s+(?:ORDER\s+BY\s+[\w\s,]+|FORMAT\s+\w+))?\s*;?\s*[`\"']?\s*(?:$|\|)|\.countDocuments\(\s*\{\s*\}\s*\)",
+          r"(?:\s+(?:ORDER\s+BY\s+[\w\s,]+|FORMAT\s+\w+))?\s*;?\s*[`\"']?\s*(?:$|\||>)|\.countDocuments\(\s*\{\s*\}\s*\)",
           "can block or load a production server (a full scan)"),
 )
 

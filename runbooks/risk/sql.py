@@ -63,6 +63,9 @@ def sql_risk(sql: str) -> RiskAssessment:
         if first in ("DELETE", "UPDATE") and not re.search(r"\bWHERE\b", s, re.IGNORECASE) or first in (
                 "DELETE", "UPDATE") and ALWAYS_TRUE.search(s):
             parts.append(assess([s], R, f"{first} without a restricting WHERE affects every row (irreversible)"))
+        elif first == "DELETE" and re.search(r"\bWHERE\b[^;]*(?:<|>|\bBETWEEN\b|\bNOT\s+IN\b|\bLIKE\b)", s, re.IGNORECASE) \
+                and not re.search(r"\bWHERE\s+\w*(?:expir|ttl)\w*\s*<", s, re.IGNORECASE):  # expired rows: housekeeping
+            parts.append(assess([s], R, "DELETE of every row in a range (a bulk delete: irreversible)"))
         elif first in ("SELECT", "WITH", "SHOW", "VALUES", "TABLE") and (SQL_SIDE_EFFECTS.search(s) or re.search(
                 r"\b(INSERT|UPDATE|DELETE|MERGE)\b", s, re.IGNORECASE) and first == "WITH"):
             parts.append(assess([s], Y, "writes data or has side effects (reversible state change)"))
@@ -75,6 +78,10 @@ def sql_risk(sql: str) -> RiskAssessment:
             parts.append(assess([s], R, "drops a column or partition and its data (irreversible)"))
         elif first == "PURGE" and re.search(r"\bBEFORE\b[^;]*\bINTERVAL\b", s, re.IGNORECASE):
             parts.append(assess([s], Y, "purges binary logs older than an interval (routine log cleanup)"))
+        elif first in ("EXEC", "EXECUTE") and re.match(r"EXEC(?:UTE)?\s+(?:sp_who2?|sp_helpdb|sp_helpfile|sp_spaceused"
+                                                        r"|sp_lock|sp_help\w*|sp_configure\s*$|sp_databases|sp_tables"
+                                                        r"|sp_columns|sp_readerrorlog)\b", s, re.IGNORECASE):
+            parts.append(assess([s], G, "runs a read-only system procedure"))
         elif first == "SET" and re.search(r"\bTRANSACTION\b|\bstatement_timeout\b|\bsearch_path\b", s, re.IGNORECASE):
             parts.append(assess([s], G, "only sets a session option (read-only)"))
         else:
@@ -89,7 +96,8 @@ def _sql_cli(w: list[str], piped: bool) -> RiskAssessment:
     sql = pos(args)[1:] if name == "sqlite3" else []
     for i, a in enumerate(args):
         flag, eq, value = a.partition("=")
-        if flag in cflags or name != "psql" and re.fullmatch(r"-[BNsrtvX]+e", a):  # mysql -Ne "..."
+        if flag in cflags or name != "psql" and re.fullmatch(r"-[BNsrtvX]+e", a) or name == "psql" and re.fullmatch(
+                r"-[AtqXxe]+c", a):  # mysql -Ne "...", psql -Atc "..."
             sql.append(value if eq else args[i + 1] if i + 1 < len(args) else "")
     if sql:
         return via(worst([sql_risk(s) for s in sql]) or sql_risk(""), f"`{name}`")
@@ -107,13 +115,16 @@ def _redis(w: list[str], piped: bool) -> RiskAssessment:
                     (G, "samples the server (read-only)"), (Y, "opens an interactive session (not inspected)"))
     if cmd[0] in ("REPLICAOF", "SLAVEOF") and cmd[1:3] == ["NO", "ONE"]:
         return assess(w, Y, "promotes the replica to a primary (a failover step; reversible)")
+    if cmd[0] in ("DEL", "UNLINK") and len(cmd) == 2 and "*" not in cmd[1]:
+        return assess(w, Y, "deletes one key (a cache or counter the application fills again)")
     rule = REDIS.get(" ".join(cmd[:2])) or REDIS.get(cmd[0]) or (Y, "changes data (not known to be read-only)")
     return assess(w, *rule)
 
 
 def _query_cli(w: list[str], piped: bool) -> RiskAssessment:
-    """cqlsh -e / clickhouse-client -q: classify the statement (CQL and ClickHouse SQL read as SQL here)."""
-    qflags = {"cqlsh": ("-e", "--execute"), "clickhouse-client": ("-q", "--query")}[w[0]]
+    """cqlsh -e / clickhouse-client -q / sqlcmd -Q: classify the statement (CQL, ClickHouse SQL and T-SQL
+    read as SQL here)."""
+    qflags = {"cqlsh": ("-e", "--execute"), "clickhouse-client": ("-q", "--query"), "sqlcmd": ("-Q", "-q")}[w[0]]
     args = w[1:]
     sql = [value if eq else (args[i + 1] if i + 1 < len(args) else "")
            for i, a in enumerate(args) for flag, eq, value in [a.partition("=")] if flag in qflags]
@@ -174,6 +185,8 @@ def _mongosh(w: list[str], piped: bool) -> RiskAssessment:
 def _dump(w: list[str], piped: bool) -> RiskAssessment:
     """pg_dump / mysqldump read the database; they only change state by writing the dump to a file."""
     out = matches(w[1:], ("-f", "--file", "-r", "--result-file"))
+    if w[0] == "pg_dumpall" and not matches(w[1:], ("-s", "--schema-only", "-g", "--globals-only")):
+        return assess(w, Y, "dumps every database and role, password hashes included (a full read)")
     return pick(w, out, (Y, "writes a database dump to a file"), (G, "dumps the database to stdout (read-only)"))
 
 
@@ -181,5 +194,5 @@ HANDLERS: dict[str, Handler] = {
     "psql": _sql_cli, "mysql": _sql_cli, "sqlite3": _sql_cli, "redis-cli": _redis, "pg_dump": _dump,
     "pg_dumpall": _dump, "mysqldump": _dump,
     "pg_isready": lambda w, p: assess(w, G, "checks that the server accepts connections (read-only)"),
-    "cqlsh": _query_cli, "clickhouse-client": _query_cli, "bq": _bq, "mongosh": _mongosh,
+    "cqlsh": _query_cli, "clickhouse-client": _query_cli, "sqlcmd": _query_cli, "bq": _bq, "mongosh": _mongosh,
 }

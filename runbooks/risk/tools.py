@@ -56,9 +56,9 @@ HELM: dict[str, Rule] = {
 GIT: dict[str, Rule] = {
     **group(G, "reads repository state (read-only)", "status, log, diff, show, blame, grep, ls-files, ls-remote,"
             "rev-parse, describe, shortlog, reflog, remote, branch, tag, stash list, stash show, cat-file, ls-tree,"
-            "rev-list, whatchanged, for-each-ref, show-ref,"
+            "rev-list, whatchanged, for-each-ref, show-ref, fetch,"
             "name-rev, merge-base, count-objects, fsck, verify-commit, help, version, cherry"),
-    **group(Y, "changes the working tree or refs (reversible state change)", "pull, fetch, checkout, switch, merge,"
+    **group(Y, "changes the working tree or refs (reversible state change)", "pull, checkout, switch, merge,"
             "rebase, commit, add, restore, stash, cherry-pick, revert, clone, init, push, am, apply, mv, rm,"
             "reset, clean, config, submodule, stash pop, stash apply, stash push, worktree, notes, bisect, gc"),
     **group(R, "discards stashed work irreversibly", "stash drop, stash clear"),
@@ -143,7 +143,7 @@ RABBITMQ_DIAGNOSTICS: dict[str, Rule] = {
 }
 TC: dict[str, Rule] = {
     **group(G, "shows traffic control (read-only)", "qdisc show, class show, filter show, qdisc ls, class ls,"
-            "filter ls, monitor"),
+            "filter ls, monitor, show, ls, list"),
     **group(Y, "changes traffic control (reversible state change)", "qdisc add, qdisc change, qdisc replace,"
             "qdisc del, qdisc delete, class add, class change, class del, filter add, filter del, filter replace"),
 }

@@ -533,6 +533,35 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     ("crictl rmp -a -f", R),
     ("aws elbv2 deregister-targets --target-group-arn arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web/1 "
      "--targets Id=i-0abc", Y),
+    # one command on many hosts is classified by that command
+    ("pdsh -w 'node[01-40]' uptime", G),
+    ("pdsh -w 'node[01-40]' 'sudo reboot'", R),
+    ("salt '*' cmd.run 'rm -rf /var/cache/app'", R),
+    ("salt 'web*' test.ping", G),
+    ("salt 'db01*' pillar.items", Y),
+    ("parallel -j 10 \"ssh {} 'uname -r'\" :::: hosts/all.txt", G),
+    # more clients and daemons
+    ("sqlcmd -S sql01 -Q \"EXEC sp_who2\"", G),
+    ("sqlcmd -S sql01 -Q \"DROP DATABASE BillingArchive\"", R),
+    ("psql -Atc \"SELECT now() - pg_last_xact_replay_timestamp()\"", G),
+    ("psql -c \"DELETE FROM order_events WHERE created_at < '2024-01-01'\"", R),
+    ("redis-cli -h cache DEL rate_limit:tenant:4412", Y),
+    ("redis-cli -h cache DEL a b c", R),
+    ("vtysh -c 'show ip bgp summary'", G),
+    ("zkCli.sh -server zk01:2181 ls /brokers/ids", G),
+    ("zkCli.sh -server zk01:2181 deleteall /brokers", R),
+    ("patronictl -c /etc/patroni/patroni.yml list", G),
+    ("patronictl -c /etc/patroni/patroni.yml remove pg-main", R),
+    ("rndc delzone legacy.example.com", R),
+    ("hcloud server rebuild --image ubuntu-22.04 web-3", R),
+    ("borg prune --dry-run --list --keep-daily 7 ssh://borg@backup01/./web01", G),
+    ("borg prune --keep-daily 7 ssh://borg@backup01/./web01", R),
+    ("ctr -n k8s.io images rm registry.example.com/api:2.13.0", Y),
+    ("iptables -F INPUT", R),
+    ("ansible-playbook -i inventories/prod decommission.yml -e target=db-a", R),
+    ("dd if=/dev/zero of=/var/tmp/fill bs=1M count=1024", Y),  # fills the disk
+    ("ip route add 0.0.0.0/0 via 10.0.0.1", Y),  # a default route, not a rule open to the world
+    ("passwd -e jdoe", Y),
 ])
 def test_more_tools_and_clients(command: str, expected: Risk) -> None:
     assert classify(command).risk == expected, classify(command).reason

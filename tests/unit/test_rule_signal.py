@@ -41,7 +41,7 @@ def test_the_rule_adds_to_the_alerts_words_and_the_source_keeps_its_url() -> Non
 
 
 def test_a_teams_words_for_a_condition_bring_the_runbooks_words() -> None:
-    from runbooks.matching.text import thesaurus_words
+    from runbooks.matching.thesaurus import thesaurus_words
 
     assert "crash looping" in thesaurus_words("payments pod restart loop")
     assert "filling up out of space" in thesaurus_words("inode exhaustion predicted")  # a forecast
@@ -54,7 +54,8 @@ def test_a_teams_words_for_a_condition_bring_the_runbooks_words() -> None:
 
 
 def test_more_of_a_teams_words_and_abbreviations_bring_the_runbooks_words() -> None:
-    from runbooks.matching.text import thesaurus_words, tokens
+    from runbooks.matching.text import tokens
+    from runbooks.matching.thesaurus import thesaurus_words
 
     assert {"stuck", "rollout"} <= set(thesaurus_words("daemon set update stalled").split())
     assert "maxed out" in thesaurus_words("checkout autoscaler at ceiling")

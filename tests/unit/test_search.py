@@ -179,6 +179,18 @@ def test_an_uncovered_alert_gets_none_but_still_shows_candidates(index: RunbookI
     assert all("semantic " in c.reason and "of 6" in c.reason for c in outcome.candidates)
 
 
+def test_a_runbook_with_steps_wins_over_a_same_named_stub_that_points_elsewhere(embedder: OfflineMiniLM) -> None:
+    stub = runbook("openshift/cluster-monitoring-operator/KubeAPIDown", "KubeAPIDown",
+                   "This alert has been moved to alerts/cluster-kube-apiserver-operator/KubeAPIDown.md")
+    real = runbook("openshift/cluster-kube-apiserver-operator/KubeAPIDown", "KubeAPIDown",
+                   "The API server is down: no request can be served. Check the API server pods and their logs.",
+                   [("Check the API server pods", "oc -n openshift-kube-apiserver get pods")])
+    idx = RunbookIndex(embedder=embedder)
+    idx.rebuild([(stub, 1), (real, 1)])
+    outcome = idx.match({"alertname": "KubeAPIDown"})
+    assert outcome.runbook_id == real.id and [c.runbook_id for c in outcome.candidates] == [real.id, stub.id]
+
+
 def test_empty_index_and_alert_without_name(embedder: OfflineMiniLM, index: RunbookIndex) -> None:
     empty = RunbookIndex(embedder=embedder)
     assert empty.match({"alertname": "Anything"}) == MatchOutcome(

@@ -67,6 +67,18 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("gcloud sql backups restore 1718064000 --restore-instance=shop-db --backup-instance=shop-db", "restore-over-live"),
     ("for id in $(mysql -N -e \"SELECT id FROM information_schema.processlist WHERE user='app'\"); do "
      "mysql -e \"KILL $id\"; done", "kill-all-sessions"),
+    ("vtysh -c 'clear ip bgp *'", "traffic-cut"),
+    ("tc qdisc add dev eth0 root netem loss 100%", "traffic-cut"),
+    ("psql -c \"ALTER SYSTEM SET fsync = off\"", "restore-over-live"),
+    ("aws logs put-retention-policy --log-group-name /aws/rds/orders --retention-in-days 1", "restore-over-live"),
+    ("doctl compute firewall add-rules 1b2c --inbound-rules protocol:tcp,ports:22,address:0.0.0.0/0", "open-to-world"),
+    ("firewall-cmd --set-default-zone=trusted", "open-to-world"),
+    ("ipa pwpolicy-mod --minlength=4 --maxfail=0", "auth-weakened"),
+    ("gh pr merge 4412 --admin --squash", "auth-weakened"),
+    ("chmod 4755 /usr/bin/python3", "admin-grant"),
+    ("consul acl token create -policy-name global-management -description debug", "admin-grant"),
+    ("git push origin :refs/tags/v2.14.3", "history-rewritten"),
+    ("salt-key -A -y", "auth-weakened"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -91,6 +103,12 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "clickhouse-client -q \"SELECT * FROM analytics.events FORMAT TSV\"",
     "bq query --use_legacy_sql=false 'SELECT * FROM `shop.analytics.events`'",
     "mongosh shop --quiet --eval 'db.events.countDocuments({})'",
+    "docker inspect --format '{{json .Config.Env}}' payments-api",
+    "etcdctl get /registry/secrets/payments/checkout-db",
+    "az storage account keys list -g rg-data -n acmedata",
+    "grep -ri 'password' /etc/app/",
+    "cat ~/.kube/config",
+    "redis-cli -h cache01 KEYS 'session:*'",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
@@ -109,6 +127,9 @@ def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     "aws iam get-account-password-policy",
     "kubectl get secrets -n payments",
     "psql -c \"SELECT count(*) FROM pg_stat_activity\"",
+    "gpg --list-keys --keyid-format long",
+    "gcloud iam service-accounts keys list --iam-account ci@shop.iam.gserviceaccount.com",
+    "openssl rsa -in /etc/nginx/tls/shop.key -check -noout",
 ])
 def test_reads_about_the_same_things_stay_green(command: str) -> None:
     assert classify(command).risk == G, classify(command).reason
