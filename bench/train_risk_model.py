@@ -31,6 +31,7 @@ from runbooks.risk.learned import BITS, MODEL, applies, features  # noqa: E402
 DATA = [ROOT / "bench/data/eval14/risk_dev.tsv", ROOT / "bench/data/eval14/risk_test.tsv",
         ROOT / "bench/data/eval14v2/risk_test.tsv", ROOT / "bench/data/eval14v3/risk_test.tsv",
         ROOT / "bench/data/eval14v4/risk_test.tsv", ROOT / "bench/data/eval14dev6/risk_dev.tsv",
+        ROOT / "bench/data/eval14v5/risk_test.tsv",
         ROOT / "tests/data/risk_labels.tsv"]
 STEPS, RATE, L2 = 300, 0.5, 1e-4
 

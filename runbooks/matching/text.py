@@ -57,7 +57,7 @@ ABBREVIATIONS = {
     "vm": "virtual machine", "vms": "virtual machines", "vmi": "virtual machine instance", "lb": "load balancer",
     "svc": "service", "req": "request", "reqs": "requests", "mcp": "machine config pool",
     "mco": "machine config operator", "cvo": "cluster version operator", "olm": "operator lifecycle manager",
-    "kcm": "kube controller manager", "ha": "highly available", "odf": "ceph",
+    "kcm": "kube controller manager", "ha": "highly available", "odf": "ceph", "nxdomain": "nx domain", "servfail": "serv fail",
 }
 
 

@@ -91,6 +91,19 @@ THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGN
     (r"\bauth\w*\s+(?:rejected|denied|fail)|\bforbidden\b|\b403\b|\bunauthori[sz]ed", "403 forbidden"),
     (r"\bremote[- ]?write\s+(?:errors?|fail)", "remote storage failures"),
     (r"\berror budget|\bslo burn|\bburn rate", "error budget burn"),
+    (r"\bstuck (?:creating|waiting|in (?:creating|init))", "container waiting"),
+    (r"\bdeployment\w* degraded|\bnot all (?:ready|up|running)", "replicas mismatch"),
+    (r"\babove (?:the |its )?(?:hard )?(?:limit|quota)", "exceeded"),
+    (r"\b(?:disk|space|storage)\s+(?:\w+\s+)?critical\b", "almost out of space"),
+    (r"\bout of inodes", "almost out of files"),
+    (r"\bfilling\b", "filling up"),
+    (r"\braid\b.*\b(?:member|disk|device)\s+(?:failed|failure|faulty)", "disk failure"),
+    (r"\bquorum (?:lost|loss)|\blost quorum|\bno quorum", "insufficient members"),
+    (r"\betcd\w*\s+(?:\w+\s+)?(?:request|txn|grpc|rpc)\w*\s+(?:\w+\s+)?(?:latency|slow)", "grpc requests slow"),
+    (r"\bnotification errors?\b", "error sending alerts"),
+    (r"\bto (?:the )?internet\b|\binternet\b", "external"),
+    (r"\brestart (?:storm|often|repeatedly)|\brestarting (?:often|repeatedly)", "flapping"),
+    (r"\bno\s+(?:\w+\s+)?(?:kvm|capable)\s+nodes", "no available nodes"),
 ))
 
 

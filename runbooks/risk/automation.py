@@ -48,7 +48,8 @@ def _ansible(w: list[str], piped: bool) -> RiskAssessment:
         return via(nested.run_shell(text), f"`ansible -m {short}`")
     if short in READ_MODULES:
         return assess(w, G, f"runs the read-only `{short}` module")
-    if re.search(r"\bstate=absent\b", text) and short in ("file", "user", "group", "lvol", "filesystem", "mount"):
+    if re.search(r"\bstate=absent\b", text) and (short in ("file", "user", "group", "lvol", "filesystem", "mount") or re.search(
+            r"_(?:db|database|user|volume|bucket|instance|cluster|topic|queue|keyspace|snapshot)$", short)):
         return assess(w, R, f"removes what the `{short}` module manages (`state=absent`)")
     if short in ("reboot",):
         return assess(w, R, "reboots the hosts (wide blast radius)")
@@ -97,15 +98,26 @@ def _fan_out(w: list[str], piped: bool) -> RiskAssessment:
     words = words[:words.index(":::")] if ":::" in words else words[:words.index("::::")] if "::::" in words else words
     if not words:
         return assess(w, Y, "opens an interactive session on many hosts (not inspected)")
-    return via(nested.run_shell(" ".join(words)), f"`{w[0]}` on many hosts")
+    return _on_many(nested.run_shell(" ".join(words)), f"`{w[0]}` on many hosts")
+
+
+def _on_many(inner: RiskAssessment, how: str) -> RiskAssessment:
+    """What one command does, on many hosts at once: stopping a service everywhere is an outage."""
+    if inner.risk == Y and "stops a service" in inner.reason:
+        return RiskAssessment(risk=R, reason=f"{inner.reason}, on every host at once (via {how})")
+    return via(inner, how)
 
 
 def _salt(w: list[str], piped: bool) -> RiskAssessment:
     """salt TARGET FUNCTION [ARGS]: cmd.run is classified by the command it runs; read-only functions are green."""
-    words = positionals(w[1:], flags("-L -G -E -C -N -t --timeout --out -b --batch-size --return"))
+    words = positionals(w[1:], flags("-L -G -E -C -N -I -t --timeout --out -b --batch-size --return"))
+    targeted = matches(w[1:], ("-L", "-G", "-E", "-C", "-N", "-I"))  # the target is that flag's value
+    words = ["(targeted)", *words] if targeted else words
     func, args = (words[1], words[2:]) if len(words) > 1 else ("", [])
     if func in ("cmd.run", "cmd.run_all", "cmd.shell", "cmd.run_stdout") and args:
-        return via(nested.run_shell(" ".join(args)), f"`salt {func}`")
+        inner = nested.run_shell(" ".join(args))
+        many = targeted or "*" in words[0]
+        return _on_many(inner, f"`salt {func}`") if many else via(inner, f"`salt {func}`")
     if SALT_READS.match(func) or func.startswith("state.") and "test=True" in args:
         return assess(w, G, f"runs the read-only `{func}`")
     if re.search(r"\.(?:remove|purge|delete|absent|destroy)\b", func):

@@ -113,12 +113,13 @@ def find_sub(args: list[str], table: dict[str, Rule], depth: int = 3) -> str:
     """The subcommand: the longest run of leading positionals (up to `depth`) that `table` knows
     (`rollout undo`, `osd pool delete`), else the first positional (after any that look like a path
     or a URL: a global option's value, `restic -r s3:bucket snapshots`)."""
-    words = positionals(args)[:depth]
+    words = positionals(args)
+    while len(words) > 1 and ("/" in words[0] or ":" in words[0]) and words[0] not in table:
+        words = words[1:]  # a global option's value (`restic -r /mnt/backup key list`), not a subcommand
+    words = words[:depth]
     for n in range(len(words), 1, -1):
         if " ".join(words[:n]) in table:
             return " ".join(words[:n])
-    while len(words) > 1 and ("/" in words[0] or ":" in words[0]) and words[0] not in table:
-        words = words[1:]
     return words[0] if words else ""
 
 

@@ -14,7 +14,7 @@ SHOWS_SECRET = "shows secret material on the screen"
 BY_VERB = ("doctl hcloud oci ibmcloud linode-cli scw exo openstack nats glab kcadm.sh logcli stern linkerd cilium"
            " hubble kubeseal tkn eksctl kops heroku flyctl fly packer vagrant lxc incus multipass pvesh qm influx"
            " mimirtool cortextool grafana-cli ipa rabbitmqadmin trivy grype syft cosign skopeo kubectx kubens"
-           " tctl temporal kn fission okteto tsh boundary pulsar-admin pd hubble").split()
+           " tctl temporal kn fission okteto tsh boundary pulsar-admin pd hubble crossplane").split()
 # Read-only whatever their arguments: linters, scanners, viewers and diagnostics.
 READ_ONLY = ("ncdu iperf3 iperf varnishstat varnishlog varnishtop varnishhist pt-query-digest pt-summary pt-mysql-summary"
              " kafka-log-dirs age-keygen certutil xfs_info nvme-list ansible-lint yamllint"
@@ -151,6 +151,7 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
 READ_FLAGS: dict[str, tuple[str, ...]] = {"mc": ("--version",), "salt-key": ("-L", "--list-all", "-l", "--list", "-f",
                                                                              "-F", "--finger", "--finger-all")}
 ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {
+    "istioctl": [(sub, ("--level", "--reset"), (Y, "changes the proxy's log level")) for sub in ("proxy-config log", "pc log")],
     "azcopy": [("*", ("--delete-destination=true", "--delete-destination"),
                 (R, "deletes destination files missing from the source"))],
     "mc": [("mirror", ("--remove", "--overwrite"), (R, "deletes or overwrites objects at the destination"))],
@@ -163,6 +164,9 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "sops": ((("filestatus", "--version"), (G, "shows which files are encrypted (read-only)")),
              (("-d", "--decrypt", "decrypt", "exec-env", "exec-file"), (Y, SHOWS_SECRET)),
              ((), (Y, "encrypts, edits or rotates secrets (reversible state change)"))),
+    "ssh-keygen": ((("-l", "-lf", "-F", "-y", "-B"), (G, "shows key fingerprints (read-only)")),
+                   (("-R",), (Y, "removes a host from known_hosts")), ((), (Y, "creates or changes keys"))),
+    "chage": ((("-l", "--list"), (G, "shows password ageing (read-only)")), ((), (Y, "changes password ageing"))),
     "kafka-configs": ((("--alter",), (Y, "changes configuration (reversible state change)")),
                       (("--describe",), (G, "describes configuration (read-only)")),
                       ((), (Y, "is not known to be read-only"))),
@@ -205,7 +209,7 @@ SIMPLE: dict[str, Rule] = {
             "klist"),
     **group(Y, "changes directory entries (reversible state change)", "ldapmodify, ldapadd, ldapmodrdn"),
     "ldapdelete": (R, "deletes directory entries (irreversible)"),
-    "ldappasswd": (R, "changes a password (credentials)"),
+    "ldappasswd": (Y, "resets one user's password (they are given a new one)"),
     **group(Y, "obtains or drops a Kerberos ticket (local credential cache)", "kinit, kdestroy"),
 }
 DRY_RUN: dict[str, tuple[str, ...]] = {

@@ -28,6 +28,8 @@ def _cloud(w: list[str], piped: bool) -> RiskAssessment:
     words = pos(w[1:])
     for word in words[1:] if len(words) > 1 and w[0] != "gsutil" else words:
         rule = CLOUD.get(word) or CLOUD.get(word.split("-")[0])
+        if rule and word == "purge" and {"cdn", "afd", "front-door"} & set(words):
+            rule = (Y, "purges cached content (refilled from the origin)")
         if rule and word in ("sync", "rsync") and matches(w[1:], ("--delete", "-d")):
             rule = (R, "deletes destination objects missing from the source")
         if rule:

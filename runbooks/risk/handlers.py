@@ -30,6 +30,9 @@ def _kill(w: list[str], piped: bool) -> RiskAssessment:
     sigs |= {a.split("=", 1)[1] for a in w if a.startswith("--signal=")}
     sigs |= {a[1:] for a in w[1:] if re.fullmatch(r"-\w+", a)}
     sigs = {s.upper().removeprefix("SIG") for s in sigs}
+    targets = [a for a in w[1:] if not a.startswith("-") and a.upper().removeprefix("SIG") not in sigs]
+    if sigs & {"9", "KILL"} and w[0] == "kill" and len(targets) == 1 and targets[0].isdigit() and int(targets[0]) > 1:
+        return assess(w, Y, "sends SIGKILL to one process (a stuck process; its supervisor starts it again)")
     if sigs & {"9", "KILL"}:
         return assess(w, R, "sends SIGKILL (no clean shutdown; in-flight work is lost)")
     return pick(w, sigs & {"0", "L"}, (G, "only checks processes or lists signals (read-only)"),
@@ -122,6 +125,8 @@ def _ip(w: list[str], piped: bool) -> RiskAssessment:
 def _iptables(w: list[str], piped: bool) -> RiskAssessment:
     long = {"--flush": "F", "--delete-chain": "X", "--delete": "D", "--policy": "P", "--list": "L", "--list-rules": "S"}
     ops = {long.get(a, "") for a in w[1:]} | {c for a in w[1:] if re.fullmatch(r"-[a-zA-Z]+", a) for c in a[1:]}
+    if ops & {"D"} and not ops & set("FXP") and re.fullmatch(r"\d+", w[-1]):
+        return assess(w, Y, "deletes one firewall rule by its number (reversible: insert it again)")
     if ops & set("FXDP"):
         return assess(w, R, "flushes or deletes firewall rules or changes policy (can cut off traffic)")
     return pick(w, ops & set("LS") and not ops & set("AIRNZE"), (G, "lists firewall rules (read-only)"),

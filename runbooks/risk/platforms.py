@@ -165,7 +165,11 @@ SIMPLE_STATUS: dict[str, dict[str, Rule]] = {
 }
 PLATFORM_MISC: dict[str, dict[str, Rule]] = {
     "vault": {**group(G, READ, "status, read, list, kv get, kv list, kv metadata get, token lookup, auth list,"
-                      "secrets list, policy read, policy list, operator raft list-peers, operator members"),
+                      "secrets list, policy read, policy list, operator raft list-peers, operator members,"
+                      "token capabilities, operator key-status, audit list"),
+              "token revoke": (Y, "revokes one token (its holder logs in again)"),
+              **group(R, "rotates the barrier key or creates a root token", "operator rotate,"
+                      "operator generate-root"),
               "kv delete": (Y, "soft-deletes the latest secret version (recoverable with `kv undelete`)"),
               **group(R, "destroys secrets or cuts access (irreversible or wide blast radius)", "kv destroy,"
                       "kv metadata delete, delete, operator seal, operator raft remove-peer, secrets disable,"
@@ -245,5 +249,6 @@ ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {  # tool -> (sub
     "rpm-ostree": [("kargs", ("--append", "--delete", "--replace", "--editor", "--append-if-missing",
                               "--delete-if-present"), (Y, "changes kernel arguments (takes effect on reboot)"))],
     "argocd": [("app sync", ("--prune",), (R, "prunes (deletes) resources missing from git"))],
+    "vault": [("token revoke", ("-mode", "-prefix", "-self"), (R, "revokes every token under a path or its children"))],
     "nomad": [("job stop", ("-purge",), (R, "purges the job (its history is gone)"))], **clis.ESCALATE,
 }

@@ -41,7 +41,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b|"
           r"\"Principal\"\s*:\s*(?:\{\s*\"AWS\"\s*:\s*)?\"\*\"|-policy[= ]+root\b|\bpolicies=[\w,]*\b(?:root|admin)\b|"
           r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:-\w+\s+)*(?:u\+s|[0-7]?[4-7][0-7]{3})\s+/\S+|"
-          r"\bconsoleAdmin\b|-policy-name[= ]+global-management\b|\"roles\"\s*:\s*\[[^\]]*\"(?:superuser|all_access)\"|"
+          r"\bconsoleAdmin\b|\bpermission=admin\b|\badd-destination\b[^\n|;&]*[\"']\*[\"']\s+[\"']\*[\"']|-policy-name[= ]+global-management\b|\"roles\"\s*:\s*\[[^\]]*\"(?:superuser|all_access)\"|"
           r"--group-name[= ]+[\"']?\w*admin\w*|\bset_user_tags\s+\S+\s+[^\n]*\badministrator\b|"
           r"\bset_permissions\b[^\n]*(?:[\"']\.\*[\"']\s+){2}[\"']\.\*[\"']|--allow-principal[= ]+[\"']?User:\*|"
           r"\"(?:apiGroups|resources|verbs)\"\s*:\s*\[\s*\"\*\"|"
@@ -50,7 +50,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bGRANT\s+(?:rds_superuser|cloudsqlsuperuser|azure_pg_admin|pg_write_all_data|pg_execute_server_program)\b|"
           r"\b(?:mon|osd|mds|mgr)\s+[\"']allow\s+\*[\"']|>>?\s*/root/\.ssh/authorized_keys|tee\s+-a\s+/root/\.ssh/authorized_keys",
           "grants administrator rights"),
-    _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b|"
+    _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b(?![^\n|;&]*\s(?:-d|--delete)\s)[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b|"
           r"\bgroups?=[\"']?[\w,]*\b(?:wheel|sudo|admins?|root|docker)\b|\badd-user\b[^\n|;&]*\bAdministrators?\b|"
           r"\bcn=\w*admins?\b[^|]*\badd:\s*member\b|\bgroup\s+add-member\b[^\n|;&]*\badmins?\b",
           "adds a user to an administrators' group"),
@@ -103,7 +103,10 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bconfig(?:service)?\s+(?:stop-configuration-recorder|delete-configuration-recorder)\b|"
           r"--no-enable-(?:shielded|network-policy)|--enable-legacy-authorization|"
           r"--mfa-configuration[= ]+OFF\b|enable-oslogin=FALSE\b|dnssec[\w-]*\s*(?:disable|off)|disable-[\w-]*dnssec\b|"
-          r"\baa-(?:complain|disable)\b|\bselinux=0\b|\bauditctl\s+-D\b|"
+          r"\baa-(?:complain|disable)\b|\bselinux=0\b|\bauditctl\s+-D\b|\bselinux\w*\s*[=:]\s*[\"']?(?:disabled|permissive)\b|"
+          r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0|\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0|\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?:1|true)|"
+          r"\b(?:CURL_CA_BUNDLE|REQUESTS_CA_BUNDLE)\s*=\s*(?:\"\"|''|\s|$)|\bsslVerify\s+false\b|"
+          r"destructive_requires_name[\"']?\s*:\s*false|policy\.sigstore\.dev/include=false|"
           r"--nogpgcheck\b|gpgcheck\s*=\s*0|--allow-unauthenticated\b|--no-gpg-checks\b|--trusted-host\b|"
           r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated(?:\s+\"?|=)true|AllowInsecure\w*=true|"
           r"--nosignature\b|--no-check-signature\b|"
@@ -117,7 +120,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bssl_verify_client\s+off\b|\bauth_basic\s+off\b|\bverify_peer\s*=\s*false\b|trusted-host\b|"
           r"\bservice\s+(?:firewalld|ufw|apparmor|auditd|fail2ban|falco|osqueryd|wazuh-agent)\s+stop\b|"
           r"\bfail2ban-client\s+stop\b|\betcdctl\b[^\n|;&]*\bauth\s+disable\b|"
-          r"\bupdate-crypto-policies\s+--set\s+(?:LEGACY|DEFAULT:SHA1)\b|\ballow_insecure\w*[= ]+(?:true|1)\b",
+          r"\bupdate-crypto-policies\s+--set\s+(?:LEGACY|DEFAULT:SHA1)\b|allow_insecure\w*[= ]+(?:true|1)\b",
           "switches a security control off"),
     # -- authentication weakened ------------------------------------------------------------------
     _rule("auth-weakened", R, r"PasswordAuthentication\s+yes|PermitRootLogin\s+yes|PermitEmptyPasswords\s+yes|"
@@ -132,13 +135,14 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
           r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true|"
           r"(?:minlength|minimum-password-length|passwordPolicy=[\"']?length\()[= (]*[0-7]\b|--maxfail[= ]+0\b|"
-          r"\bgh\s+pr\s+merge\b[^\n|;&]*--admin\b|\bsalt-key\b[^\n|;&]*\s(?-i:-A)\b",
+          r"\bgh\s+pr\s+merge\b[^\n|;&]*--admin\b|\bsalt-key\b[^\n|;&]*\s(?-i:-A)\b|skip[-_]grant[-_]tables|"
+          r"\bvault\s+auth\s+enable\s+userpass\b|(?:TOTP|OTP|mfa|2fa|webauthn)[^\n|;&]*\benabled=false\b",
           "weakens authentication"),
     # -- silences wider than one alert for a while -------------------------------------------------
     _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
           r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)|"
           r"/silences\b[^\n]*\"value\"\s*:\s*\"\.[*+]\"|"
-          r"\bsilence\s+add\b(?![^\n]*\balertname\b)",
+          r"\bsilence\s+add\b(?![^\n]*\balertname\b)|/api/v2/silences\b(?![^\n]*\"name\"\s*:\s*\"alertname\")[^\n]*\"isRegex\"\s*:\s*true",
           "silences every alert, or for a day or more"),
     # -- every session at once ----------------------------------------------------------------------
     _rule("kill-all-sessions", R, r"pg_terminate_backend\s*\(\s*pid\s*\)[^;]*\bFROM\s+pg_stat_activity"
@@ -161,12 +165,12 @@ RULES: tuple[SecurityRule, ...] = (
           r"\b(?:mysql|psql)\b[^\n|;&]*<\s*\S+\.sql\b|\bsql\s+backups\s+restore\b|/_snapshot/\S+/_restore\b|"
           r"\bfsync\s*=\s*'?off\b|\bfull_page_writes\s*=\s*'?off\b|--no-backup\b|PointInTimeRecoveryEnabled=false|"
           r"--retention-in-days[= ]+[1-6]\b(?!\d)|\"Expiration\"\s*:\s*\{\s*\"Days\"\s*:\s*[1-6]\b|"
-          r"\bpg_resetwal\b|\bpg_drop_replication_slot\b|\bRESET\s+(?:MASTER|BINARY\s+LOGS)\b|\bFLUSH(?:ALL|DB)\b",
+          r"\bput-bucket-lifecycle\w*\b[^\n|;&]*backup|\bpg_resetwal\b|\bpg_drop_replication_slot\b|\bRESET\s+(?:MASTER|BINARY\s+LOGS)\b|\bFLUSH(?:ALL|DB)\b",
           "restores over live data, or deletes backups"),
     _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
           r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b|\brevoke-certificate\b|"
           r"\blease\s+revoke\b[^\n]*-prefix\b|\bca\s+revoke\b|\bprovisioner\s+remove\b|\bca\s+clean\b|"
-          r"\bsalt-key\b[^\n|;&]*\s(?-i:-D)\b",
+          r"\bsalt-key\b[^\n|;&]*\s(?-i:-D)\b|\bpki\w*/root/(?:rotate|generate|sign-self-issued)",
           "revokes or deletes a certificate"),
     _rule("dns-delete", R, r"\"Action\"\s*:\s*\"DELETE\"|\"Type\"\s*:\s*\"NS\"|\bdelete-hosted-zone\b|"
           r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b|\bupdate-domain-nameservers\b|"
@@ -181,7 +185,7 @@ RULES: tuple[SecurityRule, ...] = (
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
           r"\bterraform\s+state\s+(?:push\s+-force|rm)\b|\bplan\b[^\n]*-destroy\b[^\n]*&&[^\n]*\bapply\b|"
-          r"TF_CLI_ARGS\w*=[\"']?[^\n]*-auto-approve|\bpulumi\s+(?:up|destroy|refresh)\b[^\n|;&]*(?:--yes|-y|--skip-preview)\b|"
+          r"TF_CLI_ARGS\w*=[\"']?[^\n]*-auto-approve|\bpulumi\s+(?:up|destroy)\b[^\n|;&]*(?:--yes|-y|--skip-preview)\b|"
           r"\brun-all\s+(?:apply|destroy)\b|--terragrunt-non-interactive\b[^\n]*\b(?:apply|destroy)\b",
           "changes infrastructure without a reviewed plan"),
     _rule("journal-wiped", R, r"--vacuum-time[= ]+[\"']?(?:\d+\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?)?|"
@@ -205,7 +209,10 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("secret-exfiltrated", R, r"\bget\s+secrets?\b[^\n]*\|[^\n]*\b(?:curl|wget|nc)\b|"
           r"\b(?:vault\s+(?:read|kv\s+get)|get-secret-value)\b[^\n]*\|[^\n]*\b(?:curl|wget|nc)\b",
           "sends secret material off the host"),
-    _rule("history-rewound", R, r"\bsubscriptions\s+seek\b|--reset-offsets\b[^\n]*--execute\b",
+    _rule("messages-skipped", R, r"--reset-offsets\b(?=[^\n|;&]*--to-latest\b)(?=[^\n|;&]*--execute\b)|"
+          r"\bsubscriptions\s+seek\b[^\n|;&]*--time[= ]+[\"']?\$\(date\b",
+          "moves a consumer past every unconsumed message (they are never handled)"),
+    _rule("history-rewound", Y, r"\bsubscriptions\s+seek\b|--reset-offsets\b[^\n]*--execute\b",
           "moves a consumer's position: messages are skipped or handled again"),
     # -- reads that expose secrets or can block production ----------------------------------------
     _rule("secret-read", Y, r"\bvault\s+(?:read|kv\s+get)\b|\bget-secret-value\b|\bsecrets\s+versions\s+access\b|"
@@ -219,7 +226,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bprintenv\s+\w*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)\w*|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json|"
           r"debian\.cnf|/proc/\d+/environ|\.kube/config|/etc/kubernetes/admin\.conf)\b|"
-          r"\.Config\.Env\b|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
+          r"\.Config\.Env\b|\buserPassword\b|showCredentials[\"']?\s*:\s*true|\bexec\b[^\n|;&]*\s(?:env|printenv)\s*(?:$|[|;&])|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
           r"\b(?:account|cosmosdb|redis|authorization-rule)\s+keys\s+list\b|(?<!-)\blist-keys\b|show-connection-string|connection-strings\b|\bradosgw-admin\s+user\s+info\b|"
           r"\bgrep\b[^\n|;&]*\s-\w*[rR]\w*\b[^\n|;&]*(?:pass|secret|token|api_?key|credential)|"
           r"\b(?:get|show|read|output|view|value|print|describe|export)\b[^\n|;&]*?[\w./{-]*?(?:password(?![-_]?(?:polic|last|reset|age|expir))|passwd|passphrase|"
@@ -232,7 +239,8 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("blocking-read", Y, r"\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"
           r"\blogcli\s+query\b[^\n|;&]*--limit[= ]+(?:0|\d{6,})\b|\bLIKE\s+'%|"
           r"\bredis-cli\b[^\n|;&]*\bkeys\s+[\"']?[^\s-]|(?-i:\bKEYS)\s+[\"']?[^\s-]|"
-          r"\bbq\s+query\b[^\n]*\bSELECT\s+\*|[?&]size=\d{5,}|\"size\"\s*:\s*\d{5,}|\bmatch_all\b|"
+          r"\bbq\s+query\b[^\n]*\bSELECT\s+\*|\b[LZ]RANGE\s+\S+\s+0\s+-1\b|__name__\s*=~\s*[\"']?\.[*+]|"
+          r"\.(?:find|countDocuments|count|distinct)\(\s*\{[^)]*:\s*/[^/\n]+/|\bldapsearch\b[^\n]*\(\w+=\*\)|[?&]size=\d{5,}|\"size\"\s*:\s*\d{5,}|\bmatch_all\b|"
           r"\bSELECT\s+(?:\*|count\(\s*\*\s*\))\s+FROM\s+"
           r"(?![`\"]?(?:pg_|system\.|information_schema|sys\.|performance_schema|mysql\.))[`\"\w.-]+"
           r"(?:\s+(?:ORDER\s+BY\s+[\w\s,]+|FORMAT\s+\w+))?\s*;?\s*[`\"']?\s*(?:$|\||>)|\.countDocuments\(\s*\{\s*\}\s*\)",

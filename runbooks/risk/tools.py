@@ -34,9 +34,10 @@ DOCKER: dict[str, Rule] = {
             "network disconnect, network create, volume create, pod restart, pod stop, pod start"),
     "image prune": (Y, "removes dangling images (rebuilt or pulled again when needed)"),
     **group(R, "removes containers, images or volumes (irreversible)", "rm, rmi, system prune, volume rm, image rm,"
-            "volume prune, container rm, container prune, network rm, builder prune, compose rm,"
+            "volume prune, container rm, container prune, network rm, compose rm,"
             "pod rm, network prune, system reset, pod prune"),
     "kill": (R, "sends SIGKILL to containers (no clean shutdown)"),
+    "builder prune": (Y, "removes build cache (rebuilt when needed)"),
 }
 CRICTL: dict[str, Rule] = {
     **group(G, "reads container state (read-only)", "ps, pods, logs, inspect, inspectp, inspecti, images, img,"
@@ -44,7 +45,8 @@ CRICTL: dict[str, Rule] = {
     **group(Y, "changes container state (reversible state change)", "stop, stopp, start, exec, pull, update,"
             "runp, create, run"),
     "rmp": (Y, "removes a pod sandbox (the kubelet recreates the pods it still wants)"),
-    **group(R, "removes containers or images (irreversible)", "rm, rmi"),
+    "rmi": (Y, "removes images (pulled again from the registry when needed)"),
+    "rm": (R, "removes containers (their writable layer is lost)"),
 }
 HELM: dict[str, Rule] = {
     **group(G, "reads release state (read-only)", "list, ls, status, get, history, show, search, version, template,"
@@ -174,6 +176,7 @@ ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {  # "tool subcommand"
     "terraform apply": [(("-destroy",), (R, "destroys managed infrastructure"))],
     "helm upgrade": [(("--force",), (R, "force-replaces resources (deletes and recreates them)"))],
     "docker image prune": [(("-a", "--all"), (R, "removes every unused image, not only dangling ones"))],
+    "crictl rmi": [(("-a", "--all"), (R, "removes every image on the node"))],
     "crictl rmp": [(("-a", "--all"), (R, "removes every pod sandbox on the node"))],
     "gh api": [(("-X DELETE", "--method DELETE", "--method=DELETE", "-XDELETE"), (R, "sends an HTTP DELETE to GitHub")),
                (("-X POST", "-X PUT", "-X PATCH", "--method POST", "--method PUT", "--method PATCH", "--method=POST",
@@ -182,7 +185,7 @@ ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {  # "tool subcommand"
 }
 DRY_RUN: dict[str, tuple[str, ...]] = {  # `--dry-run=none` is not a dry run: `matches` ignores it
     "kubectl": ("--dry-run",), "helm": ("--dry-run",), "rsync": ("-n", "--dry-run"), "git": ("--dry-run",),
-    "apt-get": ("-s", "--simulate", "--dry-run", "--no-act"), "aws": ("--dry-run",), "pip": ("--dry-run",),
+    "apt-get": ("-s", "--simulate", "--dry-run", "--no-act"), "aws": ("--dry-run", "--dryrun"), "pip": ("--dry-run",),
     "make": ("-n", "--dry-run", "--just-print"), "ansible-playbook": ("--check", "-C"), "logrotate": ("-d", "--debug"),
     "terraform": ("-dry-run", "-check"), "restic": ("--dry-run", "-n"), "certbot": ("--dry-run",),
     "pulumi": ("--preview-only",), **clis.DRY_RUN,

@@ -238,9 +238,13 @@ LABELLED: list[tuple[str, Risk]] = [
     ("reboot", R),
     ("init 6", R),
     ("systemctl reboot", R),
-    ("kill -9 1234", R),
-    ("kill -KILL 1234", R),
-    ("kill -s SIGKILL 1234", R),
+    ("kill -9 1234", Y),  # one stuck process by its PID (independent labellers agree); its supervisor restarts it
+    ("kill -KILL 1234", Y),
+    ("kill -s SIGKILL 1234", Y),
+    ("kill -9 -1", R),  # every process the user may signal
+    ("kill -9 1", R),
+    ("kill -9 $(pgrep -f checkout-worker)", R),
+    ("pkill -9 java", R),
     ("pkill -9 worker", R),
     ("killall -9 nginx", R),
     ("kubectl delete pod web-1", Y),  # issue 14: one pod, its controller recreates it
@@ -262,7 +266,7 @@ LABELLED: list[tuple[str, Risk]] = [
     ("docker kill web", R),
     ("iptables -F", R),
     ("iptables -X", R),
-    ("iptables -D INPUT 1", R),
+    ("iptables -D INPUT 1", Y),  # one rule by number: put back with -I (independent labellers agree)
     ("ufw disable", R),
     ("ufw reset", R),
     ("userdel bob", R),
