@@ -1,9 +1,9 @@
 """Train the learned second opinion of the risk classifier (runbooks/risk/learned.py).
 
 Logistic regression (red vs not red) over the hashed features of every labelled development
-command: bench/data/eval14/risk_dev.tsv and risk_test.tsv, bench/data/eval14v2/ and eval14v3/
-risk_test.tsv (each run once as a held-out test set before it trained anything), and
-tests/data/risk_labels.tsv. The held-out test set (bench/data/eval14v4/) is never read here.
+command: bench/data/eval14/ and eval14v2/ to eval14v6/ (each run once as a held-out test set
+before it trained anything), eval14dev6/ (written as development data) and tests/data/risk_labels.tsv.
+The held-out test set (bench/data/eval14v7/) is never read here.
 Full-batch gradient descent from zero, fixed steps: the same data gives the same model.
 
 `--holdout FILE` trains without FILE and prints what the model would raise on it at several
@@ -31,7 +31,7 @@ from runbooks.risk.learned import BITS, MODEL, applies, features  # noqa: E402
 DATA = [ROOT / "bench/data/eval14/risk_dev.tsv", ROOT / "bench/data/eval14/risk_test.tsv",
         ROOT / "bench/data/eval14v2/risk_test.tsv", ROOT / "bench/data/eval14v3/risk_test.tsv",
         ROOT / "bench/data/eval14v4/risk_test.tsv", ROOT / "bench/data/eval14dev6/risk_dev.tsv",
-        ROOT / "bench/data/eval14v5/risk_test.tsv",
+        ROOT / "bench/data/eval14v5/risk_test.tsv", ROOT / "bench/data/eval14v6/risk_test.tsv",
         ROOT / "tests/data/risk_labels.tsv"]
 STEPS, RATE, L2 = 300, 0.5, 1e-4
 

@@ -116,7 +116,9 @@ def find_sub(args: list[str], table: dict[str, Rule], depth: int = 3) -> str:
     words = positionals(args)
     while len(words) > 1 and ("/" in words[0] or ":" in words[0]) and words[0] not in table:
         words = words[1:]  # a global option's value (`restic -r /mnt/backup key list`), not a subcommand
-    words = words[:depth]
+    # a file argument between subcommand words (`docker compose -f /opt/app/compose.yml ps`) is not one of them
+    words = [words[0], *(x for x in words[1:] if "/" not in x and not x.endswith((".yml", ".yaml", ".json")))][:depth] \
+        if words else []
     for n in range(len(words), 1, -1):
         if " ".join(words[:n]) in table:
             return " ".join(words[:n])

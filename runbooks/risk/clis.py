@@ -14,14 +14,34 @@ SHOWS_SECRET = "shows secret material on the screen"
 BY_VERB = ("doctl hcloud oci ibmcloud linode-cli scw exo openstack nats glab kcadm.sh logcli stern linkerd cilium"
            " hubble kubeseal tkn eksctl kops heroku flyctl fly packer vagrant lxc incus multipass pvesh qm influx"
            " mimirtool cortextool grafana-cli ipa rabbitmqadmin trivy grype syft cosign skopeo kubectx kubens"
-           " tctl temporal kn fission okteto tsh boundary pulsar-admin pd hubble crossplane").split()
+           " tctl temporal kn fission okteto tsh boundary pulsar-admin pd hubble crossplane cockroach vultr-cli").split()
 # Read-only whatever their arguments: linters, scanners, viewers and diagnostics.
 READ_ONLY = ("ncdu iperf3 iperf varnishstat varnishlog varnishtop varnishhist pt-query-digest pt-summary pt-mysql-summary"
              " kafka-log-dirs age-keygen certutil xfs_info nvme-list ansible-lint yamllint"
              " shellcheck hadolint kubeconform kubeval conftest tflint tfsec checkov terrascan infracost lastb last"
-             " debsums lynis osqueryi traefik-healthcheck kube-score popeye pluto kubent jstack jstat jps").split()
+             " debsums lynis osqueryi traefik-healthcheck nstat getfacl testssl.sh testssl dshbak kube-score popeye pluto kubent jstack jstat jps").split()
 
 TABLES: dict[str, dict[str, Rule]] = {
+    "heroku": {**group(G, READ, "ps, apps, apps:info, logs, releases, addons, domains, pg:info, pg:diagnose, ps:type,"
+                       "status, access, features, regions, spaces, drains"),
+               **group(Y, SHOWS_SECRET, "config, config:get, pg:credentials, pg:credentials:url, auth:token"),
+               **group(Y, "restarts, scales or rolls back the app (reversible)", "ps:restart, restart, ps:scale,"
+                       "releases:rollback, rollback, maintenance:on, maintenance:off, config:set, config:unset,"
+                       "ps:stop, ps:kill"),
+               **group(R, "destroys the app or its data (irreversible)", "apps:destroy, destroy, pg:reset,"
+                       "addons:destroy, pg:backups:delete")},
+    "unbound-control": {**group(G, READ, "stats, stats_noreset, status, list_stubs, list_forwards, list_local_zones,"
+                                "dump_infra, lookup"),
+                        **group(Y, "flushes caches or reloads the resolver (refilled)", "flush, flush_zone,"
+                                "flush_bogus, flush_infra, flush_requestlist, reload, flush_type")},
+    "celery": {**group(G, READ, "inspect, status, report, events, result, list bindings"),
+               "purge": (R, "deletes every waiting task from the queues"),
+               **group(Y, "controls workers (reversible)", "control, call, migrate, worker, beat")},
+    "aide": {}, "rkhunter": {},
+    "cdk": {**group(G, "renders or compares stacks (read-only)", "synth, diff, ls, list, doctor, metadata, context,"
+                    "acknowledge, notices, docs"),
+            **group(Y, "deploys stacks (reversible state change)", "deploy, bootstrap, import, watch, rollback"),
+            "destroy": (R, "destroys stacks and their resources (irreversible)")},
     "trivy": {**group(G, "scans for vulnerabilities (read-only)", "image, fs, filesystem, repo, repository, k8s, config,"
                       "sbom, rootfs, vm, version, plugin list, i")},
     "crane": {**group(G, READ, "digest, ls, manifest, config, catalog, blob, export, validate, version, auth get"),
@@ -148,8 +168,11 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
     "mc": flags("--config-dir -C --older-than --newer-than"),
     "ldapsearch": flags("-H -b -D -w -y -s -f"),
 }
-READ_FLAGS: dict[str, tuple[str, ...]] = {"mc": ("--version",), "salt-key": ("-L", "--list-all", "-l", "--list", "-f",
-                                                                             "-F", "--finger", "--finger-all")}
+READ_FLAGS: dict[str, tuple[str, ...]] = {  # flags that make a command with no subcommand read-only
+    "apachectl": ("-S", "-t", "-M", "-v", "-V", "-D"), "mc": ("--version",),
+    "salt-key": ("-L", "--list-all", "-l", "--list", "-f", "-F", "--finger", "--finger-all"),
+    "aide": ("--check", "-C", "--compare", "--version"), "rkhunter": ("--check", "-c", "--list", "--versioncheck"),
+}
 ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {
     "istioctl": [(sub, ("--level", "--reset"), (Y, "changes the proxy's log level")) for sub in ("proxy-config log", "pc log")],
     "azcopy": [("*", ("--delete-destination=true", "--delete-destination"),

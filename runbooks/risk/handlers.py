@@ -129,7 +129,7 @@ def _iptables(w: list[str], piped: bool) -> RiskAssessment:
         return assess(w, Y, "deletes one firewall rule by its number (reversible: insert it again)")
     if ops & set("FXDP"):
         return assess(w, R, "flushes or deletes firewall rules or changes policy (can cut off traffic)")
-    return pick(w, ops & set("LS") and not ops & set("AIRNZE"), (G, "lists firewall rules (read-only)"),
+    return pick(w, ops & set("LSC") and not ops & set("AIRNZE"), (G, "lists or checks firewall rules (read-only)"),
                 (Y, "changes firewall rules (reversible state change)"))
 
 

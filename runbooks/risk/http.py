@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from runbooks.risk.base import G, Handler, R, RiskAssessment, Rule, Y, assess, pick, worst_of
+from runbooks.risk.verbs import verb_rule
 
 # Endpoints whose effect does not follow from the method; checked in order against the whole command line.
 ENDPOINTS: list[tuple[re.Pattern[str], tuple[str, ...], Rule]] = [
@@ -50,8 +51,11 @@ def _curl(w: list[str], piped: bool) -> RiskAssessment:
                     break
                 seen.setdefault(ch, "")
     method = seen.get("X", "").upper() or ("POST" if {"d", "F", "T"} & seen.keys() and "G" not in seen else "GET")
+    action = re.search(r"[?&](?:action|op|cmd|command)=(\w+)", " ".join(w[1:]), re.IGNORECASE)
     if rule := _endpoint(w, method):
         parts = [assess(w, *rule)]
+    elif method in ("GET", "HEAD") and action and (verb := verb_rule(action.group(1).lower())) and verb[0] != G:
+        parts = [assess(w, verb[0], f"asks an admin API to `{action.group(1)}` (a GET that changes state)")]
     elif method == "DELETE":
         parts = [assess(w, R, "sends an HTTP DELETE (destructive)")]
     else:

@@ -92,7 +92,7 @@ def pulling_words(command: str, limit: int = 3) -> list[str]:
 # they decided on purpose (one pod its controller recreates, an UPDATE with a WHERE, a scale to a
 # nonzero count) is a definition, not a gap, and the model does not second-guess it.
 GENERIC = ("not known to be read-only", "not inspected", "changes cloud resources", "changes cluster state",
-           "changes a release", "changes state (`", "sends an HTTP", "edits files in place", "writes the file",
+           "changes a release", "changes state (`", "sends an HTTP", "writes the file",
            "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data")
 
 

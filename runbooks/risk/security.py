@@ -41,7 +41,9 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b|"
           r"\"Principal\"\s*:\s*(?:\{\s*\"AWS\"\s*:\s*)?\"\*\"|-policy[= ]+root\b|\bpolicies=[\w,]*\b(?:root|admin)\b|"
           r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:-\w+\s+)*(?:u\+s|[0-7]?[4-7][0-7]{3})\s+/\S+|"
-          r"\bconsoleAdmin\b|\bpermission=admin\b|\badd-destination\b[^\n|;&]*[\"']\*[\"']\s+[\"']\*[\"']|-policy-name[= ]+global-management\b|\"roles\"\s*:\s*\[[^\]]*\"(?:superuser|all_access)\"|"
+          r"\bconsoleAdmin\b|\bpermission=admin\b|\brole=(?:admin|owner)\b|\bis_superuser\s*=\s*True\b|"
+          r"\bSET\s+\w*(?:is_admin|is_superuser|superuser|is_staff)\s*=\s*(?:true|1)\b|"
+          r"\badd-destination\b[^\n|;&]*[\"']\*[\"']\s+[\"']\*[\"']|-policy-name[= ]+global-management\b|\"roles\"\s*:\s*\[[^\]]*\"(?:superuser|all_access)\"|"
           r"--group-name[= ]+[\"']?\w*admin\w*|\bset_user_tags\s+\S+\s+[^\n]*\badministrator\b|"
           r"\bset_permissions\b[^\n]*(?:[\"']\.\*[\"']\s+){2}[\"']\.\*[\"']|--allow-principal[= ]+[\"']?User:\*|"
           r"\"(?:apiGroups|resources|verbs)\"\s*:\s*\[\s*\"\*\"|"
@@ -52,7 +54,7 @@ RULES: tuple[SecurityRule, ...] = (
           "grants administrator rights"),
     _rule("admin-group", R, r"\b(?:usermod|gpasswd|adduser)\b(?![^\n|;&]*\s(?:-d|--delete)\s)[^\n|;&]*\b(?:wheel|sudo|root|admin|docker)\b|"
           r"\bgroups?=[\"']?[\w,]*\b(?:wheel|sudo|admins?|root|docker)\b|\badd-user\b[^\n|;&]*\bAdministrators?\b|"
-          r"\bcn=\w*admins?\b[^|]*\badd:\s*member\b|\bgroup\s+add-member\b[^\n|;&]*\badmins?\b",
+          r"\bcn=\w*admins?\b[^|]*\badd:\s*member\b|\bldapmodify\b[^\n|;&]*-f\s+\S*admin\S*\.ldif\b|\bgroup\s+add-member\b[^\n|;&]*\badmins?\b",
           "adds a user to an administrators' group"),
     _rule("sudoers-nopasswd", R, r"NOPASSWD", "lets a user run anything as root without a password"),
     _rule("root-access-key", R, r"\bcreate-access-key\b(?![^\n]*--user-name)", "creates a long-lived key for the root account"),
@@ -107,6 +109,12 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bNODE_TLS_REJECT_UNAUTHORIZED\s*=\s*[\"']?0|\bPYTHONHTTPSVERIFY\s*=\s*[\"']?0|\bGIT_SSL_NO_VERIFY\s*=\s*[\"']?(?:1|true)|"
           r"\b(?:CURL_CA_BUNDLE|REQUESTS_CA_BUNDLE)\s*=\s*(?:\"\"|''|\s|$)|\bsslVerify\s+false\b|"
           r"destructive_requires_name[\"']?\s*:\s*false|policy\.sigstore\.dev/include=false|"
+          r"\b[A-Z_]*(?:SKIP_VERIFY|NO_VERIFY|SKIP_TLS\w*|TLS_INSECURE|INSECURE_SKIP\w*)\s*=\s*[\"']?(?:1|true|yes)\b|"
+          r"\b[A-Z_]*(?:HOST_KEY_CHECKING|VERIFY_SSL|SSL_VERIFY|TLS_VERIFY|STRICT_SSL|CONTENT_TRUST)\s*=\s*[\"']?(?:0|false|no|off)\b|"
+          r"\bGOSUMDB\s*=\s*[\"']?off\b|\bGOINSECURE\s*=|\bGONOSUMDB\s*=\s*[\"']?\*|\benableStrictSsl\s+false\b|"
+          r"(?:\bexport\s+\w+=|\bHost\s+\*)[^|]*StrictHostKeyChecking[= ]+no\b|insecure-registries|"
+          r"\bmokutil\s+--disable-validation\b|\bptrace_scope\b[^\n]*(?:=\s*0|<<<\s*0)|\becho\s+0\s*>\s*/proc/sys/kernel/yama/ptrace_scope|"
+          r"force_ssl,?\s*ParameterValue=0|\bforce_ssl\s*=\s*0\b|"
           r"--nogpgcheck\b|gpgcheck\s*=\s*0|--allow-unauthenticated\b|--no-gpg-checks\b|--trusted-host\b|"
           r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated(?:\s+\"?|=)true|AllowInsecure\w*=true|"
           r"--nosignature\b|--no-check-signature\b|"
@@ -133,6 +141,8 @@ RULES: tuple[SecurityRule, ...] = (
           r"authorization:\s*(?:enabled/authorization:\s*)?disabled|ANONYMOUS_ENABLED=true|\bpam_permit\.so\b|"
           r"/(?:md5|scram-sha-256|peer|password)/trust/|--auth-mode[= ]+none|\btoken=(?:''|\"\")|"
           r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
+          r"\bchmod\s+(?:-\w+\s+)*(?:[0-7]?[0-7][0-7][4-7]|o\+r|a\+r)\s+/etc/g?shadow\b|/pam_\w+\.so/d\b|"
+          r"\bsed\b[^\n]*#\s?(?:auth_basic|deny\s+all|auth_request|require\s+valid-user)\b|"
           r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true|"
           r"(?:minlength|minimum-password-length|passwordPolicy=[\"']?length\()[= (]*[0-7]\b|--maxfail[= ]+0\b|"
           r"\bgh\s+pr\s+merge\b[^\n|;&]*--admin\b|\bsalt-key\b[^\n|;&]*\s(?-i:-A)\b|skip[-_]grant[-_]tables|"
@@ -142,6 +152,7 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
           r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)|"
           r"/silences\b[^\n]*\"value\"\s*:\s*\"\.[*+]\"|"
+          r"/downtime\b[^\n]*\"scope\"\s*:\s*\[\s*\"\*\"|\bdescribe-alarms\b[^\n]*\|\s*xargs\b[^\n]*\bdisable-alarm-actions\b|"
           r"\bsilence\s+add\b(?![^\n]*\balertname\b)|/api/v2/silences\b(?![^\n]*\"name\"\s*:\s*\"alertname\")[^\n]*\"isRegex\"\s*:\s*true",
           "silences every alert, or for a day or more"),
     # -- every session at once ----------------------------------------------------------------------
@@ -150,6 +161,8 @@ RULES: tuple[SecurityRule, ...] = (
           r"CONCAT\s*\(\s*'KILL\s|\bforEach\b[^\n]*killOp|\bCLIENT\s+KILL\s+TYPE\s+normal\b|"
           r"ALTER\s+SYSTEM\s+KILL\s+SESSION[^\n]*(?:\|\||LOOP)|FOR\s+\w+\s+IN\s*\([^)]*v\$session|"
           r"processlist\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bkill\b|\bclose_all_connections\b|"
+          r"\bpgbouncer\b[^\n]*-c\s+[\"']?KILL\s+\w+|\bpt-kill\b(?=[^\n]*--victims[= ]+all\b)(?=[^\n]*--kill\b)|"
+          r"\bROLLBACK\s+IMMEDIATE\b|\bshutdown\s+(?:frontend|sessions)\b|"
           r"pg_stat_activity[^\n]*\|[^\n]*\bxargs\b[^\n]*\b(?:kill|pg_terminate_backend)\b|"
           r"\blist-units\b[^\n]*\|[^\n]*\bxargs\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b|"
           r"\bfor\s+\w+\s+in\s+\$\([^)]*\bprocesslist\b[^\n]*;\s*do\b[^\n]*\bKILL\b|"
@@ -170,7 +183,7 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("certificate-revoked", R, r"\bcertbot\s+(?:revoke|delete)\b|\bopenssl\s+ca\b[^\n]*-revoke\b|"
           r"\bacm\s+delete-certificate\b|\bcertificates?\s+delete\b|\brevoke-certificate\b|"
           r"\blease\s+revoke\b[^\n]*-prefix\b|\bca\s+revoke\b|\bprovisioner\s+remove\b|\bca\s+clean\b|"
-          r"\bsalt-key\b[^\n|;&]*\s(?-i:-D)\b|\bpki\w*/root/(?:rotate|generate|sign-self-issued)",
+          r"\bsalt-key\b[^\n|;&]*\s(?-i:-D)\b|\bupdate-certificate-authority\b[^\n]*--status[= ]+DISABLED\b|\bpki\w*/root/(?:rotate|generate|sign-self-issued)",
           "revokes or deletes a certificate"),
     _rule("dns-delete", R, r"\"Action\"\s*:\s*\"DELETE\"|\"Type\"\s*:\s*\"NS\"|\bdelete-hosted-zone\b|"
           r"\bdns\s+managed-zones\s+delete\b|\bdns\s+zone\s+delete\b|\bupdate-domain-nameservers\b|"
@@ -181,12 +194,12 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("explain-analyze-dml", R, r"\bEXPLAIN\s*(?:\([^)]*\bANALYZE\b[^)]*\)|ANALYZE\b)\s*(?:VERBOSE\s+)?(?:DELETE|UPDATE|INSERT)\b",
           "EXPLAIN ANALYZE runs the statement it explains"),
     _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size|num-nodes|new-capacity|min-nodes|node-count|max-count)[= ]+0\b|"
-          r"\breplicaCount=0\b",
+          r"\breplicaCount=0\b|\bscale\b[^\n|;&]*\s(?!-)[\w.-]+=0\b",  # docker service scale api=0, heroku ps:scale web=0
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
           r"\bterraform\s+state\s+(?:push\s+-force|rm)\b|\bplan\b[^\n]*-destroy\b[^\n]*&&[^\n]*\bapply\b|"
           r"TF_CLI_ARGS\w*=[\"']?[^\n]*-auto-approve|\bpulumi\s+(?:up|destroy)\b[^\n|;&]*(?:--yes|-y|--skip-preview)\b|"
-          r"\brun-all\s+(?:apply|destroy)\b|--terragrunt-non-interactive\b[^\n]*\b(?:apply|destroy)\b",
+          r"\brun-all\s+(?:apply|destroy)\b|\bcdk\s+deploy\b[^\n|;&]*--require-approval[= ]+never\b|--terragrunt-non-interactive\b[^\n]*\b(?:apply|destroy)\b",
           "changes infrastructure without a reviewed plan"),
     _rule("journal-wiped", R, r"--vacuum-time[= ]+[\"']?(?:\d+\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?)?|"
           r"(?:[0-9]|1\d|2[0-3])\s*(?:h|hours?))(?![\w.])", "wipes (nearly) the whole journal: a vacuum under a day"),
@@ -204,6 +217,10 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bkafka-delete-records\b|--delete-config\b|\bretention\.ms=\d{1,5}\b|"
           r"(?:>|\btee)\s+/var/log/audit/",
           "deletes data, or the audit trail"),
+    _rule("app-data-wiped", R, r"\bmanage\.py\s+flush\b|\b(?:rails|rake)\s+db:(?:drop|reset|schema:load|purge)\b|"
+          r"\bartisan\s+(?:migrate:(?:fresh|reset)|db:wipe)\b|DISABLE_DATABASE_ENVIRONMENT_CHECK=1|"
+          r"Queue\.new\([^)]*\)\.clear\b",
+          "wipes the application's data through its framework"),
     _rule("volumes-deleted", R, r"\bcompose\b[^\n|;&]*\sdown\b[^\n|;&]*(?:\s-v\b|--volumes\b)",
           "deletes the project's volumes with its containers"),
     _rule("secret-exfiltrated", R, r"\bget\s+secrets?\b[^\n]*\|[^\n]*\b(?:curl|wget|nc)\b|"
@@ -226,7 +243,9 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bprintenv\s+\w*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)\w*|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json|"
           r"debian\.cnf|/proc/\d+/environ|\.kube/config|/etc/kubernetes/admin\.conf)\b|"
-          r"\.Config\.Env\b|\buserPassword\b|showCredentials[\"']?\s*:\s*true|\bexec\b[^\n|;&]*\s(?:env|printenv)\s*(?:$|[|;&])|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
+          r"\.Config\.Env\b|\buserPassword\b|\becho\s+[\"']?\$\{?\w*(?:TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|PRIVATE_KEY)\w*|"
+          r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:secrets?|credentials?)\.(?:ya?ml|json|env|properties|txt|ini)\b|"
+          r"showCredentials[\"']?\s*:\s*true|\bexec\b[^\n|;&]*\s(?:env|printenv)\s*(?:$|[|;&])|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
           r"\b(?:account|cosmosdb|redis|authorization-rule)\s+keys\s+list\b|(?<!-)\blist-keys\b|show-connection-string|connection-strings\b|\bradosgw-admin\s+user\s+info\b|"
           r"\bgrep\b[^\n|;&]*\s-\w*[rR]\w*\b[^\n|;&]*(?:pass|secret|token|api_?key|credential)|"
           r"\b(?:get|show|read|output|view|value|print|describe|export)\b[^\n|;&]*?[\w./{-]*?(?:password(?![-_]?(?:polic|last|reset|age|expir))|passwd|passphrase|"
@@ -248,12 +267,18 @@ RULES: tuple[SecurityRule, ...] = (
 )
 
 
+# A pattern searched for (`grep -n NOPASSWD /etc/sudoers`, `history | grep FLUSHALL`) is not a change made:
+# the red rules read the command with search patterns blanked; the yellow ones (reads of secrets) need them.
+SEARCH_PATTERN = re.compile(r"\b(?:grep|egrep|fgrep|zgrep|rg|ag)\b((?:\s+-[\w-]+(?:=\S+)?)*)\s+('[^']*'|\"[^\"]*\"|[^\s|;&]+)")
+
+
 def raise_for_security(verdict: RiskAssessment, command: str) -> RiskAssessment:
     """The verdict, raised to the worst security rule the command matches (never lowered)."""
+    searched = SEARCH_PATTERN.sub(lambda m: f"grep{m.group(1)} PATTERN", command)
     for rule in RULES:
         if Risk.worst([verdict.risk, rule.risk]) == verdict.risk:
             continue
-        found = rule.pattern.search(command)
+        found = rule.pattern.search(searched if rule.risk == R else command)
         if found is not None:
             part = " ".join(found.group(0).split())
             part = part if len(part) <= 60 else part[:57] + "..."

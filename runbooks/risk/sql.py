@@ -26,7 +26,7 @@ SQL_META = re.compile(r"[\\.](d\w*\+?|l\+?|x|z|conninfo|timing|q|\?|tables|schem
 SQL_SIDE_EFFECTS = re.compile(r"\b(pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_drop_replication_slot"
                               r"|pg_create_\w+|pg_switch_wal|pg_promote|pg_rotate_logfile|pg_stat_reset\w*|setval"
                               r"|nextval|set_config|lo_unlink|lo_import|lo_export|pg_advisory_\w*lock\w*"
-                              r"|pg_wal_replay_\w+|pg_file_write|dblink_exec)\s*\(|\bINTO\b",
+                              r"|pg_wal_replay_\w+|pg_file_write|dblink_exec|\w+_reset)\s*\(|\bINTO\b",
                               re.IGNORECASE)
 ALWAYS_TRUE = re.compile(r"\bWHERE\s+(1\s*=\s*1|TRUE|1|'(\w*)'\s*=\s*'\2')\s*(;|$|\bRETURNING\b|\bLIMIT\b)",
                          re.IGNORECASE)  # `WHERE 1=1` with nothing after it affects every row

@@ -37,6 +37,12 @@ DOCKER: dict[str, Rule] = {
             "volume prune, container rm, container prune, network rm, compose rm,"
             "pod rm, network prune, system reset, pod prune"),
     "kill": (R, "sends SIGKILL to containers (no clean shutdown)"),
+    **group(G, "reads swarm state (read-only)", "service ls, service ps, service inspect, service logs, node ls,"
+            "node ps, node inspect, stack ls, stack ps, stack services, swarm ca, secret ls, config ls"),
+    **group(Y, "changes swarm services (reversible state change)", "service scale, service update, service rollback,"
+            "service create, stack deploy, node update, swarm join, swarm init, swarm leave, swarm update"),
+    **group(R, "removes swarm services, stacks or nodes (irreversible)", "service rm, stack rm, node rm, secret rm,"
+            "config rm, swarm leave --force"),
     "builder prune": (Y, "removes build cache (rebuilt when needed)"),
 }
 CRICTL: dict[str, Rule] = {
@@ -59,7 +65,7 @@ GIT: dict[str, Rule] = {
     **group(G, "reads repository state (read-only)", "status, log, diff, show, blame, grep, ls-files, ls-remote,"
             "rev-parse, describe, shortlog, reflog, remote, branch, tag, stash list, stash show, cat-file, ls-tree,"
             "rev-list, whatchanged, for-each-ref, show-ref, fetch,"
-            "name-rev, merge-base, count-objects, fsck, verify-commit, help, version, cherry"),
+            "name-rev, merge-base, count-objects, fsck, verify-commit, verify-tag, help, version, cherry"),
     **group(Y, "changes the working tree or refs (reversible state change)", "pull, checkout, switch, merge,"
             "rebase, commit, add, restore, stash, cherry-pick, revert, clone, init, push, am, apply, mv, rm,"
             "reset, clean, config, submodule, stash pop, stash apply, stash push, worktree, notes, bisect, gc"),
@@ -68,7 +74,8 @@ GIT: dict[str, Rule] = {
 PACKAGES: dict[str, Rule] = {
     **group(G, "queries packages (read-only)", "list, show, search, policy, info, check-update, provides, freeze,"
             "repolist, madison, depends, rdepends, history, check, whatprovides, repoquery, changelog,"
-            "updateinfo, deplist, inspect, audit, outdated, ls, why, view"),
+            "updateinfo, deplist, inspect, audit, outdated, ls, why, view, config get, config list, config ls,"
+            "config debug"),
     **group(Y, "installs, updates or uninstalls packages (reversible state change)", "install, upgrade, update,"
             "reinstall, downgrade, dist-upgrade, full-upgrade, makecache, clean, uninstall, download, add,"
             "localinstall, groupinstall, distro-sync, fix, history undo, history redo, history rollback, audit fix"),
@@ -176,6 +183,7 @@ ESCALATE: dict[str, list[tuple[tuple[str, ...], Rule]]] = {  # "tool subcommand"
     "terraform apply": [(("-destroy",), (R, "destroys managed infrastructure"))],
     "helm upgrade": [(("--force",), (R, "force-replaces resources (deletes and recreates them)"))],
     "docker image prune": [(("-a", "--all"), (R, "removes every unused image, not only dangling ones"))],
+    "docker swarm leave": [(("--force", "-f"), (R, "forces a manager out of the swarm (can lose the raft quorum)"))],
     "crictl rmi": [(("-a", "--all"), (R, "removes every image on the node"))],
     "crictl rmp": [(("-a", "--all"), (R, "removes every pod sandbox on the node"))],
     "gh api": [(("-X DELETE", "--method DELETE", "--method=DELETE", "-XDELETE"), (R, "sends an HTTP DELETE to GitHub")),

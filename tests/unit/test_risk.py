@@ -564,7 +564,18 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     ("iptables -F INPUT", R),
     ("ansible-playbook -i inventories/prod decommission.yml -e target=db-a", R),
     ("dd if=/dev/zero of=/var/tmp/fill bs=1M count=1024", Y),  # fills the disk
-    ("ip route add 0.0.0.0/0 via 10.0.0.1", Y),  # a default route, not a rule open to the world
+    ("ip route add 0.0.0.0/0 via 10.0.0.1", Y),
+    ("docker compose -f /opt/app/docker-compose.yml ps", G),  # a file between subcommand words is not one of them
+    ("docker compose -f prod.yml down --volumes", R),
+    ("grep -n 'NOPASSWD' /etc/sudoers /etc/sudoers.d/*", G),  # searching for a dangerous word changes nothing
+    ("history | grep -E 'DROP|FLUSHALL|rm -rf' | tail -20", G),
+    ("echo 'deploy ALL=(ALL) NOPASSWD: ALL' >> /etc/sudoers.d/deploy", R),
+    ("curl -s 'http://solr-1:8983/solr/admin/collections?action=DELETE&name=products'", R),  # a GET that deletes
+    ("curl -s 'http://solr-1:8983/solr/admin/collections?action=CLUSTERSTATUS'", G),
+    ("export VAULT_SKIP_VERIFY=true", R),
+    ("export GOSUMDB=off", R),
+    ("docker service scale payments_api=0", R),
+    ("python manage.py flush --noinput", R),  # a default route, not a rule open to the world
     ("passwd -e jdoe", Y),
 ])
 def test_more_tools_and_clients(command: str, expected: Risk) -> None:

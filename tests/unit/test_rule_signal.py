@@ -66,3 +66,7 @@ def test_more_of_a_teams_words_and_abbreviations_bring_the_runbooks_words() -> N
     assert "insecure version" in thesaurus_words("legacy tls traffic detected")
     assert tokens("ds pods on wrong nodes")[:2] == ["daemon", "set"]
     assert tokens("PDBBelowMinAvailable")[:3] == ["pod", "disruption", "budget"]
+    assert "target down" in thesaurus_words("node exporter down on worker-3")
+    assert "file descriptor limit" in thesaurus_words("host file descriptors exhausting")
+    assert "file descriptor limit" not in thesaurus_words("rabbitmq file descriptors near limit")  # not the host's
+    assert "version mismatch" in thesaurus_words("control plane version skew")
