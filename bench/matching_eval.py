@@ -51,7 +51,7 @@ OLDER = ROOT / "bench" / "data" / "alerts_labelled.jsonl"  # the project's first
 SPENT = [ROOT / "bench" / "data" / v / "alerts.jsonl"
          for v in ("eval14v2", "eval14v3", "eval14v4", "eval14v5", "eval14v6", "eval14dev6")]
 # each run once as a test set before it tuned anything (eval14dev6 was written as development data)
-HELD_OUT = ROOT / "bench" / "data" / "eval14v7" / "alerts.jsonl"
+HELD_OUT = ROOT / "bench" / "data" / "eval14v8" / "alerts.jsonl"  # not written yet: every set so far is spent
 TARGETS = {"real": ">= 99%", "renamed": ">= 92%", "uncovered": "<= 3%"}
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 import uuid
@@ -96,6 +97,25 @@ def _drop_collection(client: object, name: str) -> None:
 
 def _names(rb: Runbook) -> set[str]:
     return {n for n in (norm(rb.id), norm(rb.id.rsplit("/", 1)[-1]), norm(rb.title)) if n}
+
+
+STUB = re.compile(r"^\s*(?:this alert has been moved to|moved to|see)\b", re.IGNORECASE)
+
+
+def _stub_target(runbooks: dict[str, tuple[Runbook, int]], rid: str) -> str | None:
+    """The runbook a stub points to: a runbook without steps whose short text only says where the alert
+    is documented now. The target is the runbook whose name its text names (the most path segments
+    shared when several share that name)."""
+    rb = runbooks[rid][0]
+    text = rb.description or ""
+    if rb.steps or len(text) > 240 or not STUB.match(text):
+        return None
+    said = norm(text)
+    found = [other for other in runbooks if other != rid and name_key(other) and name_key(other) in said]
+    if not found:
+        return None
+    return max(found, key=lambda o: (len(name_key(o)), sum(norm(part) in said for part in o.split("/")[:-1]),
+                                     bool(runbooks[o][0].steps), o))
 
 
 def name_key(runbook_id: str) -> str:
@@ -345,6 +365,10 @@ class RunbookIndex:
                 by_url = _url_overlap(url, best) > max(_url_overlap(url, r) for r in named if r != best)
                 chosen_by = "its runbook_url" if by_url else "the lexical score"
                 why += f" (one of {len(named)} runbooks of that name, chosen by {chosen_by})"
+            target = _stub_target(state.runbooks, best)
+            if target is not None:  # "This alert has been moved to ...", "See [Node RAID Degraded](...)"
+                why += f"; that runbook only points to {target}"
+                return target, 0.95, why, [best, *(r for r in named if r not in (best, target))]
             return best, 0.95, why, [r for r in named if r != best]
         if url:
             overlaps = sorted(((_url_overlap(url, rid), rid) for rid in state.runbooks), reverse=True)

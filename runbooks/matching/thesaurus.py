@@ -122,6 +122,18 @@ THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGN
     (r"\b(?:rtt|latency)\s+increas", "high trend"),
     (r"\bcount\s+below\b|\bbelow\s+recommended|\btoo few\b", "low number"),
     (r"\bpods?\s+missing", "down"),
+    (r"\bendpoints?\s+down\b", "target down"),
+    (r"\bpivot\w*\s+fail", "pivot error"),
+    (r"\bunstable\b", "flapping"),
+    (r"\b(?:capacity|usage|utili[sz]ation)\s+critical", "critically full"),
+    (r"\bcapacity\s+(?:warning|high)", "near full"),
+    (r"\bfully (?:consumed|used|utili[sz]ed)", "fully used"),
+    (r"\bnot\s+(?:fully\s+)?scheduled", "not scheduled"),
+    (r"\bresponse time\b", "latency"),
+    (r"\bregression\b|\bspike", "high trend"),
+    (r"\bconntrack\b[^.]*\b(?:usage|used)\b", "high number conntrack entries used"),
+    (r"\b(?:host|node|server|kernel)\w*\s+(?:\w+\s+)?open files\b|\bfile descriptors?\b[^.]*\bkernel\b",
+     "file descriptor limit"),
 ))
 
 

@@ -11,7 +11,7 @@ from runbooks.risk.base import G, R, Rule, Y, flags, group
 FILES = "changes files (reversible state change)"
 SIMPLE: dict[str, Rule] = {
     **group(G, "only reads (read-only)", "ls, ll, cat, head, tail, less, more, grep, egrep, fgrep, zgrep, zcat,"
-            "bzcat, xzcat, wc, sort, uniq, cut, tr, column, jq, yq, diff, cmp, comm, nl, tac, rev, strings, od,"
+            "bzcat, xzcat, wc, sort, uniq, cut, tr, column, jq, diff, cmp, comm, nl, tac, rev, strings, od,"
             "hexdump, xxd, md5sum, sha1sum, sha256sum, sha512sum, base64, base32, stat, file, tree, realpath,"
             "readlink, basename, dirname, fold, fmt, paste, join, numfmt, gojq, rg, zless, zstdcat, cksum, iconv"),
     **group(G, "inspects the system (read-only)", "du, df, free, uptime, ps, pgrep, pidof, vmstat, iostat, mpstat,"
@@ -60,6 +60,7 @@ FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
     "htop": ((), (Y, "is interactive (can kill or renice processes)")),
     "crontab": ((("-r",), (R, "removes the whole crontab")), (("-l",), (G, "lists the crontab (read-only)")),
                 ((), (Y, "edits or replaces the crontab (reversible)"))),
+    "yq": ((("-i", "--inplace"), (Y, "edits files in place (`-i`)")), ((), (G, "only transforms text (read-only)"))),
     "nc": ((("-z",), (G, "checks that a port answers (read-only)")), ((), (Y, "opens a raw connection (not inspected)"))),
     "nginx": ((("-t", "-T", "-v", "-V"), (G, "tests its configuration or prints its version (read-only)")),
               ((), (Y, "starts or signals the web server"))),

@@ -51,10 +51,12 @@ def _curl(w: list[str], piped: bool) -> RiskAssessment:
                     break
                 seen.setdefault(ch, "")
     method = seen.get("X", "").upper() or ("POST" if {"d", "F", "T"} & seen.keys() and "G" not in seen else "GET")
-    action = re.search(r"[?&](?:action|op|cmd|command)=(\w+)", " ".join(w[1:]), re.IGNORECASE)
+    action = re.search(r"[?&](?:action|op|cmd|command)=(\w+)", " ".join(w[1:]), re.IGNORECASE) or re.search(
+        r"https?://[^/\s'\"]+/(?:[^?\s'\"]*/)?([a-z][a-z-]*)(?:[?'\"\s]|$)", " ".join(w[1:]))  # .../cache/flush
     if rule := _endpoint(w, method):
         parts = [assess(w, *rule)]
-    elif method in ("GET", "HEAD") and action and (verb := verb_rule(action.group(1).lower())) and verb[0] != G:
+    elif method in ("GET", "HEAD") and action and "/_" not in action.string and (
+            verb := verb_rule(action.group(1).lower())) and verb[0] != G:  # `/_cat/thread_pool/write` reads
         parts = [assess(w, verb[0], f"asks an admin API to `{action.group(1)}` (a GET that changes state)")]
     elif method == "DELETE":
         parts = [assess(w, R, "sends an HTTP DELETE (destructive)")]

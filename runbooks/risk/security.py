@@ -41,7 +41,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bpath\s+\"\*\"\s*\{[^}]*\b(?:create|update|delete|sudo)\b|"
           r"\"Principal\"\s*:\s*(?:\{\s*\"AWS\"\s*:\s*)?\"\*\"|-policy[= ]+root\b|\bpolicies=[\w,]*\b(?:root|admin)\b|"
           r"\busermod\b[^\n|;&]*\s-u\s*0\b|\bchmod\s+(?:-\w+\s+)*(?:u\+s|[0-7]?[4-7][0-7]{3})\s+/\S+|"
-          r"\bconsoleAdmin\b|\bpermission=admin\b|\brole=(?:admin|owner)\b|\bis_superuser\s*=\s*True\b|"
+          r"\bconsoleAdmin\b|\bpermission=admin\b|\bintention\s+create\s+-allow\s+[\"']?\*[\"']?\s+[\"']?\*|/scriptText\b|\brole=(?:admin|owner)\b|\bis_superuser\s*=\s*True\b|"
           r"\bSET\s+\w*(?:is_admin|is_superuser|superuser|is_staff)\s*=\s*(?:true|1)\b|"
           r"\badd-destination\b[^\n|;&]*[\"']\*[\"']\s+[\"']\*[\"']|-policy-name[= ]+global-management\b|\"roles\"\s*:\s*\[[^\]]*\"(?:superuser|all_access)\"|"
           r"--group-name[= ]+[\"']?\w*admin\w*|\bset_user_tags\s+\S+\s+[^\n]*\badministrator\b|"
@@ -64,7 +64,8 @@ RULES: tuple[SecurityRule, ...] = (
           rf"(?:authorize-security-group-ingress|firewall-rules\s+(?:create|update)|nsg\s+rule\s+(?:create|update)|"
           rf"security-rules?\s+(?:create|update))[^\n]*{WORLD}|"
           rf"\b(?:add|create|allow|authorize|insert|append)[\w-]*\b(?![^\n|;&]*\b(?:route|via|gw)\b)[^\n|;&]*{WORLD}|"
-          r"--set-default-zone[= ]+trusted\b|"
+          r"--set-default-zone[= ]+trusted\b|source-ranges?[= ]+[\"']?[^\s\"']*(?:0\.0\.0\.0/0|::/0)|"
+          r"\bNetworkPolicy\b.*\bingress:\s*-\s*\{\s*\}|"
           r"--source-address-prefix(?:es)?[= ]+[\"']?(?:\*|Internet|Any)\b|"
           r"--start-ip-address[= ]+0\.0\.0\.0\b[^\n]*--end-ip-address[= ]+255\.255\.255\.255|"
           r"--publicly-accessible\b|--no-enable-master-authorized-networks\b|"
@@ -115,6 +116,10 @@ RULES: tuple[SecurityRule, ...] = (
           r"(?:\bexport\s+\w+=|\bHost\s+\*)[^|]*StrictHostKeyChecking[= ]+no\b|insecure-registries|"
           r"\bmokutil\s+--disable-validation\b|\bptrace_scope\b[^\n]*(?:=\s*0|<<<\s*0)|\becho\s+0\s*>\s*/proc/sys/kernel/yama/ptrace_scope|"
           r"force_ssl,?\s*ParameterValue=0|\bforce_ssl\s*=\s*0\b|"
+          r"\b[A-Z][A-Z0-9_]*(?:VERIFY|SIGNATURE)[A-Z0-9_]*\s*=\s*[\"']?(?:0|false|no|off)\b|"
+          r"\bverify_?\w*(?:signature|ssl|tls|cert)\w*[\"']?\s*[:= ]\s*[\"']?(?:false|0)\b|"
+          r"\bssl_protocols\b[^;\n]*\bTLSv1(?:\.[01])?(?![.\d])|/lifecycle/deactivate\b|NO_AUTHENTICATION|"
+          r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\b(?:nftables|iptables|netfilter-persistent)\b|"
           r"--nogpgcheck\b|gpgcheck\s*=\s*0|--allow-unauthenticated\b|--no-gpg-checks\b|--trusted-host\b|"
           r"--(?:extra-)?index-url[= ]+[\"']?http://|AllowUnauthenticated(?:\s+\"?|=)true|AllowInsecure\w*=true|"
           r"--nosignature\b|--no-check-signature\b|"
@@ -143,6 +148,8 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bchmod\s+[0-7]*[67]{2}\s+/etc/(?:shadow|sudoers|passwd)\b|"
           r"\bchmod\s+(?:-\w+\s+)*(?:[0-7]?[0-7][0-7][4-7]|o\+r|a\+r)\s+/etc/g?shadow\b|/pam_\w+\.so/d\b|"
           r"\bsed\b[^\n]*#\s?(?:auth_basic|deny\s+all|auth_request|require\s+valid-user)\b|"
+          r"\bsed\b[^\n]*/(?:auth_basic|auth_request|deny\s+all|require\s+valid-user)[^/]*/d\b|"
+          r"\bsed\b[^\n]*\bdeny\s+all;?/\s*allow\s+all\b|"
           r"--no-verify-ssl|sslmode=disable|insecure-skip-tls-verify[= ]+true|"
           r"(?:minlength|minimum-password-length|passwordPolicy=[\"']?length\()[= (]*[0-7]\b|--maxfail[= ]+0\b|"
           r"\bgh\s+pr\s+merge\b[^\n|;&]*--admin\b|\bsalt-key\b[^\n|;&]*\s(?-i:-A)\b|skip[-_]grant[-_]tables|"
@@ -152,7 +159,7 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("silence-everything", R, r"\bsilence\s+add\b[^\n]*=~\s*[\"']?\.[*+]|"
           r"\bsilence\s+add\b[^\n]*--duration[= ]+[\"']?(?:(?:2[4-9]|[3-9]\d|\d{3,})h|\d+[dwy]\b)|"
           r"/silences\b[^\n]*\"value\"\s*:\s*\"\.[*+]\"|"
-          r"/downtime\b[^\n]*\"scope\"\s*:\s*\[\s*\"\*\"|\bdescribe-alarms\b[^\n]*\|\s*xargs\b[^\n]*\bdisable-alarm-actions\b|"
+          r"/downtime\b[^\n]*\"scope\"\s*:\s*\[?\s*\"\*\"|\bdescribe-alarms\b[^\n]*\|\s*xargs\b[^\n]*\bdisable-alarm-actions\b|"
           r"\bsilence\s+add\b(?![^\n]*\balertname\b)|/api/v2/silences\b(?![^\n]*\"name\"\s*:\s*\"alertname\")[^\n]*\"isRegex\"\s*:\s*true",
           "silences every alert, or for a day or more"),
     # -- every session at once ----------------------------------------------------------------------
@@ -169,7 +176,9 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bfor\s+\w+\s+in\s+\$\([^)]*\blist-units\b[^\n]*;\s*do\b[^\n]*\bsystemctl\s+(?:stop|kill|mask)\b",
           "ends every session of the database"),
     _rule("traffic-cut", R, r"\bnetem\b[^\n|;&]*\bloss\s+100%|\bipvsadm\s+-C\b|\bclear\s+ip\s+bgp\s+\*|\bno\s+neighbor\b|"
-          r"\bip\s+link\s+set\s+(?:dev\s+)?(?:bond|br|team)\w*\s+down\b|\bhealthcheck/fail\b",
+          r"\bip\s+link\s+set\s+(?:dev\s+)?(?:bond|br|team|eth0\b|ens|eno|enp)\w*\s+down\b|\bhealthcheck/fail\b|"
+          r"\bip\s+route\s+(?:del|delete|flush)\s+default\b|"
+          r"\bfor\s+\w+\s+in\b[^\n]*;\s*do\b[^\n]*\bdisable\s+server\b",
           "cuts traffic for everything behind it"),
     # -- restores over live data, backups and certificates destroyed ------------------------------------
     _rule("restore-over-live", R, r"\bpg_restore\b[^\n]*--clean\b|\bpgbackrest\b[^\n]*(?:--type=time|\brestore\b)|"
@@ -194,7 +203,8 @@ RULES: tuple[SecurityRule, ...] = (
     _rule("explain-analyze-dml", R, r"\bEXPLAIN\s*(?:\([^)]*\bANALYZE\b[^)]*\)|ANALYZE\b)\s*(?:VERBOSE\s+)?(?:DELETE|UPDATE|INSERT)\b",
           "EXPLAIN ANALYZE runs the statement it explains"),
     _rule("scale-to-zero", R, r"--(?:desired-count|desired-capacity|max-size|num-nodes|new-capacity|min-nodes|node-count|max-count)[= ]+0\b|"
-          r"\breplicaCount=0\b|\bscale\b[^\n|;&]*\s(?!-)[\w.-]+=0\b",  # docker service scale api=0, heroku ps:scale web=0
+          r"\breplicaCount=0\b|\bscale\b[^\n|;&]*\s(?!-)[\w.-]+=0\b|"
+          r"--reserved-concurrent-executions[= ]+0\b",  # docker service scale api=0, heroku ps:scale web=0
           "takes the whole service down (zero instances)"),
     _rule("auto-approved-apply", R, r"\b(?:terraform|tofu|terragrunt)\b[^\n|;&]*\b(?:apply|destroy)\b[^\n|;&]*-auto-approve\b|"
           r"\bterraform\s+state\s+(?:push\s+-force|rm)\b|\bplan\b[^\n]*-destroy\b[^\n]*&&[^\n]*\bapply\b|"
@@ -205,6 +215,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"(?:[0-9]|1\d|2[0-3])\s*(?:h|hours?))(?![\w.])", "wipes (nearly) the whole journal: a vacuum under a day"),
     _rule("lock-out", R, r"\bsystemctl\s+(?:stop|disable|mask)\b[^\n|;&]*\bsshd?\b|"
           r"\bfor\s+\w+\s+in\b[^\n]*;\s*do\b[^\n]*\bssh\b[^\n]*\bsystemctl\s+(?:stop|disable)\b|"
+          r"\bxargs\b[^\n]*\bssh\b[^\n]*\bsystemctl\s+(?:stop|disable)\b|"
           r"\bansible\s+all\b[^\n]*\s-b\b[^\n]*\s-m\s+(?:apt|yum|dnf|package|shell|command|service|systemd)\b|"
           r"\bcloudtrail\b[^\n]*--retention-in-days[= ]+[1-9]\b(?!\d)",
           "can lock everyone out, or acts on every host at once"),
@@ -214,7 +225,8 @@ RULES: tuple[SecurityRule, ...] = (
           r"\bgit\s+push\b[^\n|;&]*\s:[\w/.-]+|"
           r"\bbfg\b[^\n]*--(?:delete|replace)", "rewrites shared git history"),
     _rule("data-deleted", R, r"\.(?:deleteMany|remove)\(\s*\{\s*\}\s*\)|\.dropDatabase\(\)|\.drop\(\)|"
-          r"\bkafka-delete-records\b|--delete-config\b|\bretention\.ms=\d{1,5}\b|"
+          r"\bkafka-delete-records\b|--delete-config\b|\bretention\.ms=\d{1,5}\b|/loki/api/v1/delete\b|"
+          r"\bimages?\s+(?:rm|remove|delete)\b[^\n]*\$\(|"
           r"(?:>|\btee)\s+/var/log/audit/",
           "deletes data, or the audit trail"),
     _rule("app-data-wiped", R, r"\bmanage\.py\s+flush\b|\b(?:rails|rake)\s+db:(?:drop|reset|schema:load|purge)\b|"
@@ -242,8 +254,8 @@ RULES: tuple[SecurityRule, ...] = (
           r"\b(?:cat|less|more|head|tail|strings)\s+[^\n|;&]*/(?:var/)?run/secrets/|"
           r"\bprintenv\s+\w*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)\w*|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:\.pgpass|\.my\.cnf|\.netrc|\.aws/credentials|\.docker/config\.json|"
-          r"debian\.cnf|/proc/\d+/environ|\.kube/config|/etc/kubernetes/admin\.conf)\b|"
-          r"\.Config\.Env\b|\buserPassword\b|\becho\s+[\"']?\$\{?\w*(?:TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|PRIVATE_KEY)\w*|"
+          r"debian\.cnf|/proc/\S+/environ|\.kube/config|/etc/kubernetes/admin\.conf)\b|"
+          r"\.Config\.Env\b|\buserPassword\b|(?<!\$\()\b(?:kubectl|oc)\s+create\s+token\b|\becho\s+[\"']?\$\{?\w*(?:TOKEN|PASSWORD|PASSWD|SECRET|API_KEY|PRIVATE_KEY)\w*|"
           r"\b(?:cat|less|more|head|tail)\s+[^\n|;&]*(?:secrets?|credentials?)\.(?:ya?ml|json|env|properties|txt|ini)\b|"
           r"showCredentials[\"']?\s*:\s*true|\bexec\b[^\n|;&]*\s(?:env|printenv)\s*(?:$|[|;&])|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
           r"\b(?:account|cosmosdb|redis|authorization-rule)\s+keys\s+list\b|(?<!-)\blist-keys\b|show-connection-string|connection-strings\b|\bradosgw-admin\s+user\s+info\b|"

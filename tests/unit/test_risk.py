@@ -169,7 +169,8 @@ LABELLED: list[tuple[str, Risk]] = [
     ("yum install -y htop", Y),
     ("pip install requests", Y),
     ("sysctl -w vm.swappiness=10", Y),
-    ("ip link set eth0 down", Y),
+    ("ip link set eth0 down", R),  # the primary interface: the host is cut off
+    ("ip link set eth1 down", Y),
     ("ifdown eth0", Y),
     ("swapoff -a", Y),
     ("umount /mnt/data", Y),
@@ -575,7 +576,15 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     ("export VAULT_SKIP_VERIFY=true", R),
     ("export GOSUMDB=off", R),
     ("docker service scale payments_api=0", R),
-    ("python manage.py flush --noinput", R),  # a default route, not a rule open to the world
+    ("python manage.py flush --noinput", R),
+    ("curl 'http://legacy-admin.internal:8080/admin/cache/flush?region=catalog'", Y),  # a GET that acts
+    ("curl 'http://legacy-admin.internal:8080/admin/users/purge?inactiveDays=0'", R),
+    ("curl -s 'http://es01:9200/_cat/thread_pool/write?v'", G),
+    ("yq -i '.replicaCount = 6' deploy/prod/values.yaml", Y),
+    ("kubectl create token ci-runner -n ci --duration=1h", Y),  # prints a bearer token
+    ("curl -H \"Authorization: Bearer $(kubectl create token prometheus -n monitoring)\" https://prom/api", G),
+    ("ip route del default", R),
+    ("export STRIPE_VERIFY_WEBHOOK_SIGNATURES=false", R),  # a default route, not a rule open to the world
     ("passwd -e jdoe", Y),
 ])
 def test_more_tools_and_clients(command: str, expected: Risk) -> None:

@@ -70,3 +70,5 @@ def test_more_of_a_teams_words_and_abbreviations_bring_the_runbooks_words() -> N
     assert "file descriptor limit" in thesaurus_words("host file descriptors exhausting")
     assert "file descriptor limit" not in thesaurus_words("rabbitmq file descriptors near limit")  # not the host's
     assert "version mismatch" in thesaurus_words("control plane version skew")
+    assert "target down" in thesaurus_words("service monitor endpoints down")
+    assert "latency" not in thesaurus_words("nginx ingress error spike")  # a spike is a trend, not a latency

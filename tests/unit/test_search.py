@@ -191,6 +191,17 @@ def test_a_runbook_with_steps_wins_over_a_same_named_stub_that_points_elsewhere(
     assert outcome.runbook_id == real.id and [c.runbook_id for c in outcome.candidates] == [real.id, stub.id]
 
 
+def test_an_alert_whose_runbook_only_points_elsewhere_gets_the_runbook_it_points_to(embedder: OfflineMiniLM) -> None:
+    stub = runbook("node/NodeRAIDDiskFailure", "Node RAID Disk Failure", "See Node RAID Degraded")
+    real = runbook("node/NodeRAIDDegraded", "Node RAID Degraded", "A RAID array is degraded: a disk failed.",
+                   [("Check the array", "cat /proc/mdstat")])
+    idx = RunbookIndex(embedder=embedder)
+    idx.rebuild([(stub, 1), (real, 1)])
+    outcome = idx.match({"alertname": "NodeRAIDDiskFailure"})
+    assert outcome.runbook_id == real.id and "only points to node/NodeRAIDDegraded" in outcome.reason
+    assert [c.runbook_id for c in outcome.candidates] == [real.id, stub.id]
+
+
 def test_empty_index_and_alert_without_name(embedder: OfflineMiniLM, index: RunbookIndex) -> None:
     empty = RunbookIndex(embedder=embedder)
     assert empty.match({"alertname": "Anything"}) == MatchOutcome(
