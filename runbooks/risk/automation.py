@@ -48,8 +48,9 @@ def _ansible(w: list[str], piped: bool) -> RiskAssessment:
         return via(nested.run_shell(text), f"`ansible -m {short}`")
     if short in READ_MODULES:
         return assess(w, G, f"runs the read-only `{short}` module")
-    if re.search(r"\bstate=absent\b", text) and (short in ("file", "user", "group", "lvol", "filesystem", "mount") or re.search(
-            r"_(?:db|database|user|volume|bucket|instance|cluster|topic|queue|keyspace|snapshot)$", short)):
+    holds_data = short in ("file", "user", "group", "lvol", "filesystem", "mount") or re.search(
+        r"_(?:db|database|user|volume|bucket|instance|cluster|topic|queue|keyspace|snapshot)$", short)
+    if holds_data and re.search(r"\bstate=absent\b", text):
         return assess(w, R, f"removes what the `{short}` module manages (`state=absent`)")
     if short in ("reboot",):
         return assess(w, R, "reboots the hosts (wide blast radius)")
@@ -61,7 +62,7 @@ def _playbook(w: list[str], piped: bool) -> RiskAssessment:
     if matches(w[1:], PLAYBOOK_READS):
         return assess(w, G, "only checks or lists what the playbook would do (read-only)")
     books = [a for a in positionals(w[1:], ANSIBLE_VALUE_FLAGS) if a.endswith((".yml", ".yaml"))]
-    if any(re.search(r"decommission|destroy|teardown|tear-down|wipe|purge|delete|drop|remove|uninstall", b) for b in books):
+    if any(re.search(r"decommission|destroy|tear-?down|wipe|purge|delete|drop|remove|uninstall", b) for b in books):
         return assess(w, R, "runs a playbook named for tearing something down")
     return assess(w, Y, "runs a playbook (changes the hosts it names)")
 
@@ -93,7 +94,7 @@ SALT_READS = re.compile(r"(test\.\w+|grains\.\w+|pillar\.(?:keys|ls)|pkg\.(?:lis
 
 
 def _fan_out(w: list[str], piped: bool) -> RiskAssessment:
-    """pdsh / pssh / clush run one shell command on many hosts: classify that command."""
+    """pdsh / pssh / clush / GNU parallel run one shell command on many hosts: classify that command."""
     words = positionals(w[1:], FAN_OUT_FLAGS[w[0]])
     words = words[:words.index(":::")] if ":::" in words else words[:words.index("::::")] if "::::" in words else words
     if not words:

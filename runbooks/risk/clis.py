@@ -11,15 +11,16 @@ READ = "only reads (read-only)"
 SHOWS_SECRET = "shows secret material on the screen"
 
 # The verbs decide for these (an empty table): their commands are `TOOL [NOUN...] VERB [ARGS]`.
-BY_VERB = ("doctl hcloud oci ibmcloud linode-cli scw exo openstack nats glab kcadm.sh logcli stern linkerd cilium"
-           " hubble kubeseal tkn eksctl kops heroku flyctl fly packer vagrant lxc incus multipass pvesh qm influx"
-           " mimirtool cortextool grafana-cli ipa rabbitmqadmin trivy grype syft cosign skopeo kubectx kubens"
-           " tctl temporal kn fission okteto tsh boundary pulsar-admin pd hubble crossplane cockroach vultr-cli").split()
+BY_VERB = ("doctl hcloud oci ibmcloud linode-cli scw exo openstack vultr-cli nats glab kcadm.sh logcli stern"
+           " linkerd cilium hubble kubeseal tkn eksctl kops heroku flyctl fly packer vagrant lxc incus multipass"
+           " pvesh qm influx mimirtool cortextool grafana-cli ipa rabbitmqadmin trivy grype syft cosign skopeo kubectx"
+           " kubens tctl temporal kn fission okteto tsh boundary pulsar-admin pd crossplane cockroach").split()
 # Read-only whatever their arguments: linters, scanners, viewers and diagnostics.
-READ_ONLY = ("ncdu iperf3 iperf varnishstat varnishlog varnishtop varnishhist pt-query-digest pt-summary pt-mysql-summary"
-             " kafka-log-dirs age-keygen certutil xfs_info nvme-list ansible-lint yamllint"
-             " shellcheck hadolint kubeconform kubeval conftest tflint tfsec checkov terrascan infracost lastb last"
-             " debsums lynis osqueryi traefik-healthcheck nstat getfacl testssl.sh testssl dshbak kube-score popeye pluto kubent jstack jstat jps").split()
+READ_ONLY = ("ncdu iperf3 iperf varnishstat varnishlog varnishtop varnishhist pt-query-digest pt-summary"
+             " pt-mysql-summary kafka-log-dirs age-keygen certutil xfs_info nvme-list ansible-lint yamllint shellcheck"
+             " hadolint kubeconform kubeval conftest tflint tfsec checkov terrascan infracost lastb last debsums lynis"
+             " osqueryi traefik-healthcheck nstat getfacl testssl.sh testssl dshbak kube-score popeye pluto kubent"
+             " jstack jstat jps").split()
 
 TABLES: dict[str, dict[str, Rule]] = {
     "heroku": {**group(G, READ, "ps, apps, apps:info, logs, releases, addons, domains, pg:info, pg:diagnose, ps:type,"
@@ -174,7 +175,8 @@ READ_FLAGS: dict[str, tuple[str, ...]] = {  # flags that make a command with no 
     "aide": ("--check", "-C", "--compare", "--version"), "rkhunter": ("--check", "-c", "--list", "--versioncheck"),
 }
 ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {
-    "istioctl": [(sub, ("--level", "--reset"), (Y, "changes the proxy's log level")) for sub in ("proxy-config log", "pc log")],
+    "istioctl": [(sub, ("--level", "--reset"), (Y, "changes the proxy's log level"))
+                 for sub in ("proxy-config log", "pc log")],
     "azcopy": [("*", ("--delete-destination=true", "--delete-destination"),
                 (R, "deletes destination files missing from the source"))],
     "mc": [("mirror", ("--remove", "--overwrite"), (R, "deletes or overwrites objects at the destination"))],
@@ -236,10 +238,12 @@ SIMPLE: dict[str, Rule] = {
     **group(Y, "obtains or drops a Kerberos ticket (local credential cache)", "kinit, kdestroy"),
 }
 DRY_RUN: dict[str, tuple[str, ...]] = {
-    "mc": ("--dry-run",), "nft": ("-c", "--check"), "borg": ("--dry-run", "-n"), "puppet": ("--noop",), "s3cmd": ("--dry-run", "-n"), "rclone": ("--dry-run", "-n"), "zfs": ("-n",),
-    "zpool": ("-n",), "bq": ("--dry_run",), "eksctl": ("--dry-run",),
+    "mc": ("--dry-run",), "nft": ("-c", "--check"), "borg": ("--dry-run", "-n"), "puppet": ("--noop",),
+    "s3cmd": ("--dry-run", "-n"), "rclone": ("--dry-run", "-n"), "zfs": ("-n",), "zpool": ("-n",), "bq": ("--dry_run",),
+    "eksctl": ("--dry-run",),
     **{lvm: ("--test", "-t") for lvm in ("lvremove", "vgremove", "pvremove", "lvreduce", "lvresize", "lvextend",
                                          "lvcreate", "vgreduce")},
 }
-ALIASES = {"buildah": "docker", "kafka-console-consumer.sh": "kafka-console-consumer", "clustershell": "clush", "kafka-configs.sh": "kafka-configs", "mongo": "mongosh", "clickhouse": "clickhouse-client",
+ALIASES = {"buildah": "docker", "kafka-console-consumer.sh": "kafka-console-consumer", "clustershell": "clush",
+           "kafka-configs.sh": "kafka-configs", "mongo": "mongosh", "clickhouse": "clickhouse-client",
            "kubectl-cert_manager": "cmctl", "mcli": "mc", "linode": "linode-cli"}

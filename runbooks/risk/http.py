@@ -1,5 +1,6 @@
 """curl and wget against APIs: GET reads, a body or POST/PUT/PATCH changes remote state, DELETE destroys;
-a few well-known endpoints override the method (a PromQL query by POST only reads; delete_series destroys)."""
+a few well-known endpoints override the method (a PromQL query by POST only reads; delete_series destroys),
+and a GET to an admin API that names an action (`?action=DELETE`, `.../cache/flush`) is judged by that verb."""
 
 from __future__ import annotations
 
@@ -51,11 +52,12 @@ def _curl(w: list[str], piped: bool) -> RiskAssessment:
                     break
                 seen.setdefault(ch, "")
     method = seen.get("X", "").upper() or ("POST" if {"d", "F", "T"} & seen.keys() and "G" not in seen else "GET")
-    action = re.search(r"[?&](?:action|op|cmd|command)=(\w+)", " ".join(w[1:]), re.IGNORECASE) or re.search(
-        r"https?://[^/\s'\"]+/(?:[^?\s'\"]*/)?([a-z][a-z-]*)(?:[?'\"\s]|$)", " ".join(w[1:]))  # .../cache/flush
+    line = " ".join(w[1:])
+    action = re.search(r"[?&](?:action|op|cmd|command)=(\w+)", line, re.IGNORECASE) or re.search(
+        r"https?://[^/\s'\"]+/(?:[^?\s'\"]*/)?([a-z][a-z-]*)(?:[?'\"\s]|$)", line)  # .../cache/flush
     if rule := _endpoint(w, method):
         parts = [assess(w, *rule)]
-    elif method in ("GET", "HEAD") and action and "/_" not in action.string and (
+    elif method in ("GET", "HEAD") and action and "/_" not in line and (
             verb := verb_rule(action.group(1).lower())) and verb[0] != G:  # `/_cat/thread_pool/write` reads
         parts = [assess(w, verb[0], f"asks an admin API to `{action.group(1)}` (a GET that changes state)")]
     elif method == "DELETE":
