@@ -18,8 +18,10 @@ async def test_green_runs_yellow_waits_and_approvals_finish_the_runbook(harness:
     log = tmp_path / "run.log"
     ex = await fire(harness, "E2EChange", log)
 
-    body = await harness.wait_for(ex, "waiting_approval", step="change-a")
+    await harness.wait_for(ex, "waiting_approval", step="change-a")
     assert lines(log) == ["check"], "the green step ran by itself, the yellow one waits"
+    # the execution's status is its own write, just after the step's: CI once read it in between
+    body = await harness.wait_for(ex, "waiting_approval")
     assert body["status"] == "waiting_approval"
     live = (await harness.http.get(f"/api/v1/executions/{ex}/live")).json()
     assert [s["status"] for s in live["steps"]] == ["succeeded", "waiting_approval", "pending", "pending"]
