@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 from runbooks.risk import nested
-from runbooks.risk.base import G, Handler, R, RiskAssessment, Rule, Y, assess, flags, group, matches, positionals, via
+from runbooks.risk.base import (
+    G, Handler, R, RiskAssessment, Rule, Y, assess, flag_values, flags, group, matches, positionals, via,
+)
 
 ANSIBLE_VALUE_FLAGS = flags("-i --inventory -m --module-name -a --args -u --user -l --limit -f --forks -e --extra-vars"
                             " -t --tags -T --timeout --become-user -M --module-path -c --connection --vault-id"
@@ -33,10 +35,8 @@ JENKINS: dict[str, Rule] = {
 
 
 def _module_args(args: list[str]) -> tuple[str, str]:
-    module = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-m", "--module-name")), "command")
-    module = next((a.split("=", 1)[1] for a in args if a.startswith("--module-name=")), module)
-    text = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-a", "--args")), "")
-    return module, text
+    module = next(iter(flag_values(args, ("-m", "--module-name"))), "command")
+    return module, next(iter(flag_values(args, ("-a", "--args"))), "")
 
 
 def _ansible(w: list[str], piped: bool) -> RiskAssessment:
@@ -74,7 +74,7 @@ def _inventory(w: list[str], piped: bool) -> RiskAssessment:
 def _java(w: list[str], piped: bool) -> RiskAssessment:
     """`java -jar jenkins-cli.jar -s URL -auth X SUBCOMMAND`: the subcommand decides; other programs are unknown."""
     args = w[1:]
-    jar = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-jar"), "")
+    jar = next(iter(flag_values(args, ("-jar",))), "")
     if not re.search(r"jenkins-cli[\w.-]*\.jar$", jar):
         return assess(w, Y, "runs a Java program (not inspected)")
     rest = args[args.index("-jar") + 2:]

@@ -82,6 +82,18 @@ def matches(args: list[str], names: tuple[str, ...]) -> bool:
         a.startswith("-") and not a.startswith("--") and letters & set(a[1:]) for a in args)
 
 
+def flag_values(args: list[str], names: tuple[str, ...]) -> list[str]:
+    """The values given to any of `names`, as `--flag value` or `--flag=value`, in order."""
+    out = []
+    for i, a in enumerate(args):
+        flag, eq, value = a.partition("=")
+        if a in names and i + 1 < len(args):
+            out.append(args[i + 1])
+        elif eq and flag in names:
+            out.append(value)
+    return out
+
+
 def pos(args: list[str]) -> list[str]:
     return [a for a in args if not a.startswith("-")]
 

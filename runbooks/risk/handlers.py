@@ -8,7 +8,8 @@ import re
 from runbooks.risk import nested
 from runbooks.risk.automation import HANDLERS as AUTOMATION_HANDLERS
 from runbooks.risk.base import (
-    SUBST, G, Handler, R, RiskAssessment, Y, assess, first_pos, flags, matches, pick, pos, redirect, via, worst_of,
+    SUBST, G, Handler, R, RiskAssessment, Y, assess, first_pos, flag_values, flags, matches, pick, pos, redirect, via,
+    worst_of,
 )
 from runbooks.risk.cloud import HANDLERS as CLOUD_HANDLERS
 from runbooks.risk.commands import INTERPRETERS, SHELLS, SYSTEM_DIRS
@@ -142,7 +143,7 @@ def _openssl(w: list[str], piped: bool) -> RiskAssessment:
 def _vtysh(w: list[str], piped: bool) -> RiskAssessment:
     """vtysh -c '...' (FRRouting): `show` reads; clearing every session or removing a neighbour cuts traffic
     (security.py says so); configuration changes routing. No -c opens the shell."""
-    cmds = [w[i + 1] for i, a in enumerate(w[:-1]) if a in ("-c", "--command")]
+    cmds = flag_values(w[1:], ("-c", "--command"))
     if not cmds:
         return assess(w, Y, "opens the routing shell (not inspected)")
     reads = all(re.match(r"\s*(?:do\s+)?(?:show|sh|ping|traceroute)\b", c) for c in cmds)
@@ -151,7 +152,7 @@ def _vtysh(w: list[str], piped: bool) -> RiskAssessment:
 
 def _orchestrator(w: list[str], piped: bool) -> RiskAssessment:
     """orchestrator-client -c COMMAND: topology and discovery read; `forget` drops an instance; others move replicas."""
-    cmd = next((w[i + 1] for i, a in enumerate(w[:-1]) if a == "-c"), "")
+    cmd = next(iter(flag_values(w[1:], ("-c",))), "")
     if re.fullmatch(r"topology\w*|clusters\w*|which-\S+|instance|all-instances|replication-analysis|api|help|"
                     r"search|find|discover|submit-pool-instances|tags", cmd):
         return assess(w, G, f"asks orchestrator `{cmd}` (read-only)")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 from runbooks.risk.base import (
-    G, Handler, R, RiskAssessment, Rule, Y, assess, first_pos, flags, group, matches, pick, pos, via, worst,
+    G, Handler, R, RiskAssessment, Rule, Y, assess, first_pos, flag_values, flags, group, matches, pick, pos, via,
+    worst,
 )
 
 SQL: dict[str, Rule] = {
@@ -125,9 +126,7 @@ def _query_cli(w: list[str], piped: bool) -> RiskAssessment:
     """cqlsh -e / clickhouse-client -q / sqlcmd -Q: classify the statement (CQL, ClickHouse SQL and T-SQL
     read as SQL here)."""
     qflags = {"cqlsh": ("-e", "--execute"), "clickhouse-client": ("-q", "--query"), "sqlcmd": ("-Q", "-q")}[w[0]]
-    args = w[1:]
-    sql = [value if eq else (args[i + 1] if i + 1 < len(args) else "")
-           for i, a in enumerate(args) for flag, eq, value in [a.partition("=")] if flag in qflags]
+    sql = flag_values(w[1:], qflags) or ([""] if w[-1] in qflags else [])  # `-e` with nothing after: empty SQL
     if sql:
         return via(worst([sql_risk(s) for s in sql]) or sql_risk(""), f"`{w[0]}`")
     return assess(w, Y, "runs statements from a file, stdin or a session (not inspected)")
@@ -165,8 +164,7 @@ def _mongosh(w: list[str], piped: bool) -> RiskAssessment:
     """mongosh --eval JS: read methods are green, an unfiltered find without a limit a full scan (yellow),
     anything else a change (the security rules raise deletes of every document); no --eval is a session."""
     args = w[1:]
-    js = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--eval"), None)
-    js = js if js is not None else next((a.split("=", 1)[1] for a in args if a.startswith("--eval=")), None)
+    js = next(iter(flag_values(args, ("--eval",))), None)
     if js is None:
         return assess(w, Y, "runs a script or opens a session (not inspected)")
     if re.search(r"\.update(Many)?\s*\(\s*\{\s*\}", js):
