@@ -6,8 +6,9 @@ spelling of a dangerous change (`--auth-mode none`, a privileged pod in inline J
 plain reversible change, and in autopilot a yellow step runs by itself. This model has seen every
 labelled command of the project (bench/data/eval14*/risk_*.tsv and tests/data/risk_labels.tsv,
 except the held-out test set) and says how red a command looks. It never lowers a verdict, never
-touches green (a read-only verdict comes from the tables, which know reads), and its reason names
-the parts of the command that weighed most.
+touches green (a read-only verdict comes from the tables, which know reads; a "not green" model
+tried beside it fixed fewer greens than it broke), and its reason names the parts of the command
+that weighed most.
 
 The model is logistic regression over hashed character 3-5-grams and words of the lower-cased
 command, trained by `bench/train_risk_model.py` (deterministic) and shipped beside this module
@@ -28,7 +29,12 @@ from runbooks.risk.base import RiskAssessment
 
 MODEL = Path(__file__).with_name("red_model.npz")
 BITS = 14  # 16,384 hashed features
-THRESHOLD = 0.7  # on eval14v3, trained without it: +19 of its 57 reds read as yellow, 3 yellow raised (0.5: +27, 9)
+# Chosen by replaying the first runs of eval14dev6, v5, v6 and v7: the rules as they stood at each run,
+# the model trained only on the sets written before it. 0.7 gave red recall 0.855/0.946/0.891/0.938;
+# 0.5 gives 0.875/0.968/0.916/0.953 at equal or better accuracy. 0.4 gained a point more but raised
+# routine writes (`redis-cli SET k v`, one IP dropped by iptables); raising other yellows too (at 0.8
+# or 0.9) gained two or three grants a set and raised an UPDATE with a narrow WHERE.
+THRESHOLD = 0.5
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9_.:/=*+@-]+")
 

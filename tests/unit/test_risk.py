@@ -182,7 +182,7 @@ LABELLED: list[tuple[str, Risk]] = [
     ("curl -d '{\"a\":1}' http://x/api", Y),
     ("curl -o /tmp/file https://x/file", Y),
     ("wget https://x/file.tar.gz", Y),
-    ("frobnicate --all", Y),
+    ("frobnicate --verbose", Y),
     ("cat /etc/passwd > /tmp/x", Y),
     ("echo ok >> /var/log/notes", Y),
     ("echo deadline > /sys/block/sda/queue/scheduler", Y),
@@ -378,7 +378,7 @@ def test_reasons_say_why() -> None:
     shadow = classify("sudo cat /etc/shadow")  # issue 14: showing secret material needs a second look
     assert shadow.risk == Y and shadow.reason.startswith("rule secret-read: `/etc/shadow`")
     assert "dry run" in classify("kubectl delete pod x --dry-run=client").reason
-    assert classify("frobnicate --all").reason == "unknown command `frobnicate`: not known to be read-only"
+    assert classify("frobnicate --verbose").reason == "unknown command `frobnicate`: not known to be read-only"
 
 
 @pytest.mark.parametrize("command", ["", "   ", "\n\t", "echo 'unbalanced", 'grep "foo', "ls |", "| rm", "&&",
