@@ -15,14 +15,15 @@ be read-only is at least yellow: a gap in the tables costs an approval, never a 
     handlers.py   argument-decided commands (find, kill, ssh, bash -c...) and the handler registry
     http.py       curl / wget;  cloud.py  aws / gcloud / az;  python.py  `python -c`
     sql.py        SQL, redis-cli, mongosh, cqlsh, clickhouse-client, bq
+    security.py, exposure.py   whole-command rules (rulebook.py applies them): they only raise
 """
 
 from __future__ import annotations
 
-from runbooks.risk import shell
+from runbooks.risk import exposure, security, shell
 from runbooks.risk.base import G, R, RiskAssessment, Y
 from runbooks.risk.learned import raise_if_red_like
-from runbooks.risk.security import raise_for_security
+from runbooks.risk.rulebook import raise_for_security
 from runbooks.risk.sql import sql_risk
 
 __all__ = ["RiskAssessment", "classify", "classify_by_rules"]
@@ -31,6 +32,7 @@ SHELL_LANGUAGES = {"shell", "sh", "bash", "zsh", "ksh", "console", "shell-sessio
 SQL_LANGUAGES = {"sql", "psql", "postgresql", "postgres", "pgsql", "mysql", "mariadb", "sqlite", "plsql", "tsql"}
 QUERY_LANGUAGES = {"promql": "PromQL", "logql": "LogQL", "metricsql": "MetricsQL", "traceql": "TraceQL"}
 MANIFEST_LANGUAGES = {"yaml", "yml"}
+RULES = security.RULES + exposure.RULES  # whole-command rules, in order
 TEXT_LANGUAGES = {"json", "text", "txt", "log", "output", "plaintext", "plain", "none", "ini", "toml", "xml"}
 
 
@@ -61,7 +63,7 @@ def classify(command: str, language: str = "shell") -> RiskAssessment:
 def classify_by_rules(command: str, language: str = "shell") -> RiskAssessment:
     """The tables and the security rules alone (what the learned second opinion is trained beside)."""
     verdict = _classify(command, language)
-    return raise_for_security(verdict, command) if command and command.strip() else verdict
+    return raise_for_security(verdict, command, RULES) if command and command.strip() else verdict
 
 
 def _classify(command: str, language: str) -> RiskAssessment:

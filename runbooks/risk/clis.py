@@ -186,6 +186,9 @@ ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {
 }
 # name -> (flags, verdict) pairs tried in order, as commands.FLAGGED
 FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
+    "apparmor_parser": ((("-R", "--remove"), (R, "removes an AppArmor profile (the program runs unconfined)")),
+                        (("-Q", "--skip-kernel-load", "-p", "--preprocess", "-N", "--names", "-V", "--version"),
+                         (G, "only parses profiles (read-only)")), ((), (Y, "loads or replaces an AppArmor profile"))),
     "sops": ((("filestatus", "--version"), (G, "shows which files are encrypted (read-only)")),
              (("-d", "--decrypt", "decrypt", "exec-env", "exec-file"), (Y, SHOWS_SECRET)),
              ((), (Y, "encrypts, edits or rotates secrets (reversible state change)"))),

@@ -2,36 +2,17 @@
 security (a reversible-looking `aws iam attach-user-policy` that grants AdministratorAccess, a
 firewall rule open to 0.0.0.0/0, `setenforce 0`), of a blast radius wider than one thing (a
 silence of every alert, killing every database session), and reads that expose secret material
-or can block production.
+or can block production. exposure.py holds more of them; rulebook.py applies them.
 
-Each rule only ever *raises* the verdict of the per-command classifier, and its reason names the
-rule and quotes the part of the command that decided it. Patterns are matched case-insensitively
-on the command text (SQL and here-documents included), so a rule is written as the words an
-engineer would recognise.
+Patterns are matched case-insensitively on the command text (SQL and here-documents included), so a
+rule is written as the words an engineer would recognise.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from runbooks.risk.base import R, Y
+from runbooks.risk.rulebook import WORLD, SecurityRule, rule as _rule
 
-from runbooks.risk.base import R, Y, RiskAssessment
-from runbooks.model import Risk
-
-
-@dataclass(frozen=True)
-class SecurityRule:
-    name: str
-    risk: Risk
-    pattern: re.Pattern[str]
-    what: str
-
-
-def _rule(name: str, risk: Risk, pattern: str, what: str) -> SecurityRule:
-    return SecurityRule(name, risk, re.compile(pattern, re.IGNORECASE | re.DOTALL), what)
-
-
-WORLD = r"(?:0\.0\.0\.0/0|::/0)"
 RULES: tuple[SecurityRule, ...] = (
     # -- who may do what: administrator grants ----------------------------------------------------
     _rule("admin-grant", R, r"policy/AdministratorAccess\b|\bclusterrole[= ]+cluster-admin\b|"
@@ -126,7 +107,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"(?:ssl|tls)[-_.]?verify\w*[\"']?\s*[:= ]\s*[\"']?(?:false|0|no)\b|\bstrict-ssl\s+false\b|"
           r"insecureSkipTLSVerify[\"']?\s*:\s*true|--insecure-skip-tls-verify\b|https-only[= ]+false\b|"
           r"ALLOW_UNENCRYPTED|\becho\s+[\"']?(?:-k|insecure)[\"']?\s*>>\s*~?/?\S*\.curlrc|"
-          r"randomize_va_space\s*=\s*0|/apparmor\.d/disable/|\bapparmor_parser\s+-R\b|"
+          r"randomize_va_space\s*=\s*0|/apparmor\.d/disable/|\bapparmor_parser\s+(?-i:-R)\b|"
           r"\b(?:auth|authentication|security|tls|ssl|rbac|authorization|mtls|encryption|audit|networkPolicy|"
           r"podSecurity\w*|alertmanager)[\w.-]*?[._-]enabled[\"']?\s*[:=]\s*[\"']?false\b|"
           r"\brequire_secure_transport\s*=\s*(?:OFF|0)\b|\bssl\s*=\s*'?off\b|\bsslRequired=NONE\b|"
@@ -277,23 +258,3 @@ RULES: tuple[SecurityRule, ...] = (
           r"(?:\s+(?:ORDER\s+BY\s+[\w\s,]+|FORMAT\s+\w+))?\s*;?\s*[`\"']?\s*(?:$|\||>)|\.countDocuments\(\s*\{\s*\}\s*\)",
           "can block or load a production server (a full scan)"),
 )
-
-
-# A pattern searched for (`grep -n NOPASSWD /etc/sudoers`, `history | grep FLUSHALL`) is not a change made:
-# the red rules read the command with search patterns blanked; the yellow ones (reads of secrets) need them.
-SEARCH_PATTERN = re.compile(r"\b(?:grep|egrep|fgrep|zgrep|rg|ag)\b((?:\s+-[\w-]+(?:=\S+)?)*)\s+('[^']*'|\"[^\"]*\"|[^\s|;&]+)")
-
-
-def raise_for_security(verdict: RiskAssessment, command: str) -> RiskAssessment:
-    """The verdict, raised to the worst security rule the command matches (never lowered)."""
-    searched = SEARCH_PATTERN.sub(lambda m: f"grep{m.group(1)} PATTERN", command)
-    for rule in RULES:
-        if Risk.worst([verdict.risk, rule.risk]) == verdict.risk:
-            continue
-        found = rule.pattern.search(searched if rule.risk == R else command)
-        if found is not None:
-            part = " ".join(found.group(0).split())
-            part = part if len(part) <= 60 else part[:57] + "..."
-            verdict = RiskAssessment(risk=rule.risk, reason=f"rule {rule.name}: `{part}` {rule.what}")
-    return verdict
-

@@ -74,7 +74,8 @@ def _verb_cli(w: list[str], piped: bool) -> RiskAssessment:
     if rule is None:
         rule = (Y, f"has subcommand `{sub or '(none)'}`, not known to be read-only")
     parts = [assess(w, *rule)]
-    parts += [assess(w, *r) for key, names, r in ESCALATE.get(tool, []) if key in ("*", sub) and matches(args, names)]
+    parts += [assess(w, *r) for key, names, r in ESCALATE.get(tool, [])  # by the table's key or the words said
+              if (key in ("*", sub) or words[:len(key.split())] == key.split()) and matches(args, names)]
     later = [x for x in words[1:] if x in DESTROY_VERBS and x not in sub.split()]
     if later:
         parts.append(assess(w, R, f"names `{later[0]}` (deletes or destroys: irreversible)"))

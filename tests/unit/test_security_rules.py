@@ -1,6 +1,6 @@
 """Security-sensitive changes are red whatever the command's verb table says, reads that show
 secrets or can block production are yellow, and the reason names the rule and the part of the
-command that decided it (runbooks/risk/security.py). Reads about the same things stay green."""
+command that decided it (runbooks/risk/security.py, exposure.py). Reads about the same things stay green."""
 
 from __future__ import annotations
 
@@ -78,6 +78,22 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("consul acl token create -policy-name global-management -description debug", "admin-grant"),
     ("git push origin :refs/tags/v2.14.3", "history-rewritten"),
     ("salt-key -A -y", "auth-weakened"),
+    # eval14v8's misses, in general form (runbooks/risk/exposure.py)
+    ("kubectl create clusterrolebinding anon --clusterrole=view --user=system:anonymous", "anonymous-access"),
+    ("oci iam policy create --name c --statements '[\"Allow group Contractors to manage all-resources in tenancy\"]'",
+     "admin-grant"),
+    ("helm upgrade ing ingress-nginx/ingress-nginx --set 'controller.service.loadBalancerSourceRanges={0.0.0.0/0}'",
+     "open-to-world"),
+    ("sed -i 's/stats socket \\/run\\/haproxy\\/admin.sock/stats socket ipv4@0.0.0.0:9999/' /etc/haproxy/haproxy.cfg",
+     "open-to-world"),
+    ("sudo sed -i 's/scram-sha-256$/trust/' /etc/postgresql/15/main/pg_hba.conf", "auth-weakened"),
+    ("sudo sed -i 's/^#auto_accept: False/auto_accept: True/' /etc/salt/master", "auth-weakened"),
+    ("sudo sed -i 's/proxy_ssl_verify on/proxy_ssl_verify off/' /etc/nginx/conf.d/upstream.conf", "security-off"),
+    ("aws s3api put-bucket-versioning --bucket b --versioning-configuration Status=Suspended", "versioning-off"),
+    ("az vm deallocate --ids $(az vm list -g rg-prod-web --query \"[].id\" -o tsv)", "every-listed-resource"),
+    ("echo 'set server be/a state maint; set server be/b state maint; set server be/c state maint' | socat stdio "
+     "/run/haproxy/admin.sock", "traffic-cut"),
+    ("curl 'https://api.example.com/admin/db/reset?confirm=yes'", "app-data-wiped"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -108,6 +124,10 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "grep -ri 'password' /etc/app/",
     "cat ~/.kube/config",
     "redis-cli -h cache01 KEYS 'session:*'",
+    "helm get values keycloak -n auth --all",
+    "cqlsh -e \"SELECT * FROM ks.orders WHERE status = 'FAILED' ALLOW FILTERING;\"",
+    # read URL-decoded: every series' name counted
+    "curl -s 'http://prometheus:9090/api/v1/query?query=count(%7B__name__%3D~%22.%2B%22%7D)%20by%20(__name__)'",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
@@ -129,6 +149,28 @@ def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     "gpg --list-keys --keyid-format long",
     "gcloud iam service-accounts keys list --iam-account ci@shop.iam.gserviceaccount.com",
     "openssl rsa -in /etc/nginx/tls/shop.key -check -noout",
+    "gcloud compute firewall-rules list --filter=\"sourceRanges:0.0.0.0/0 AND disabled=false\"",
 ])
 def test_reads_about_the_same_things_stay_green(command: str) -> None:
     assert classify(command).risk == G, classify(command).reason
+
+
+def test_reloading_an_apparmor_profile_is_routine_and_removing_it_is_not() -> None:
+    assert classify("sudo apparmor_parser -r /etc/apparmor.d/usr.sbin.mysqld").risk == Y
+    assert classify("sudo apparmor_parser -R /etc/apparmor.d/usr.sbin.mysqld").risk == R
+
+
+@pytest.mark.parametrize(("command", "risk", "says"), [
+    ("aws ssm send-command --targets Key=tag:Env,Values=prod --document-name AWS-RunShellScript "
+     "--parameters 'commands=[\"sudo shutdown -h now\"]'", R, "shuts down the host"),
+    ("aws ssm send-command --targets Key=tag:Role,Values=web --document-name AWS-RunShellScript "
+     "--parameters commands=\"systemctl stop nginx\"", R, "on every instance with the tag at once"),
+    ("aws ssm send-command --instance-ids i-0a1b --document-name AWS-RunShellScript "
+     "--parameters 'commands=[\"journalctl -u app --since -10m\"]'", G, "reads logs"),
+    ("gcloud compute ssh web-7 --zone europe-west1-b --command 'journalctl -u app --no-pager'", G, "reads logs"),
+    ("az vm run-command invoke -g rg -n vm1 --command-id RunShellScript --scripts 'systemctl restart nginx'", Y,
+     "restarts a service"),
+])
+def test_a_command_run_on_cloud_instances_is_judged_by_what_it_runs(command: str, risk: Risk, says: str) -> None:
+    found = classify(command)
+    assert found.risk == risk and says in found.reason, found.reason
