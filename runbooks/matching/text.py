@@ -58,6 +58,8 @@ ABBREVIATIONS = {
     "svc": "service", "req": "request", "reqs": "requests", "mcp": "machine config pool",
     "mco": "machine config operator", "cvo": "cluster version operator", "olm": "operator lifecycle manager",
     "kcm": "kube controller manager", "ha": "highly available", "odf": "ceph", "nxdomain": "nx domain", "servfail": "serv fail",
+    "fd": "file descriptor", "fds": "file descriptors", "mdadm": "raid", "nearfull": "near full", "sb": "southbound",
+    "nb": "northbound", "dv": "data volume", "ksm": "kube state metrics", "gc": "garbage collector", "lat": "latency",
 }
 
 
