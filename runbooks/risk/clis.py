@@ -14,13 +14,14 @@ SHOWS_SECRET = "shows secret material on the screen"
 BY_VERB = ("doctl hcloud oci ibmcloud linode-cli scw exo openstack vultr-cli nats glab kcadm.sh logcli stern"
            " linkerd cilium hubble kubeseal tkn eksctl kops heroku flyctl fly packer vagrant lxc incus multipass"
            " pvesh qm influx mimirtool cortextool grafana-cli ipa rabbitmqadmin trivy grype syft cosign skopeo kubectx"
-           " kubens tctl temporal kn fission okteto tsh boundary pulsar-admin pd crossplane cockroach").split()
+           " kubens tctl temporal kn fission okteto tsh boundary pulsar-admin pd crossplane cockroach cloudflared"
+           " couchbase-cli").split()
 # Read-only whatever their arguments: linters, scanners, viewers and diagnostics.
 READ_ONLY = ("ncdu iperf3 iperf varnishstat varnishlog varnishtop varnishhist pt-query-digest pt-summary"
              " pt-mysql-summary kafka-log-dirs age-keygen certutil xfs_info nvme-list ansible-lint yamllint shellcheck"
              " hadolint kubeconform kubeval conftest tflint tfsec checkov terrascan infracost lastb last debsums lynis"
              " osqueryi traefik-healthcheck nstat getfacl testssl.sh testssl dshbak kube-score popeye pluto kubent"
-             " jstack jstat jps").split()
+             " jstack jstat jps pg_lsclusters").split()
 
 TABLES: dict[str, dict[str, Rule]] = {
     "heroku": {**group(G, READ, "ps, apps, apps:info, logs, releases, addons, domains, pg:info, pg:diagnose, ps:type,"
@@ -145,6 +146,23 @@ TABLES: dict[str, dict[str, Rule]] = {
                  **group(R, "uninstalls the mesh (every sidecar loses its control plane)", "uninstall,"
                          "x uninstall, experimental uninstall, waypoint delete")},
     "ansible-inventory": {"": (G, "shows the inventory (read-only)")},
+    "caddy": {**group(G, READ, "validate, fmt, adapt, version, list-modules, build-info, hash-password"),
+              **group(Y, SHOWS_SECRET, "environ")},
+    "dnscontrol": {**group(G, "shows what would change (a plan: read-only)", "preview, check, print-ir, version,"
+                           "get-zones, get-certs"),
+                   **group(Y, "pushes DNS changes to the providers (reversible: push the old config)", "push")},
+    "op": {**group(G, READ, "item list, vault list, user list, group list, account list, whoami, document list,"
+                   "item template list, --version"),
+           **group(Y, SHOWS_SECRET, "item get, read, inject, run, document get, item share"),
+           **group(R, "deletes secrets or vaults (irreversible)", "item delete, vault delete, document delete,"
+                   "user delete")},
+    "fastly": {**group(G, READ, "service list, service describe, service-version list, service search, whoami,"
+                       "stats historical, stats realtime, log-tail, version, backend list, domain list, vcl list"),
+               **group(Y, "purges cached content (refilled from the origin)", "purge"),
+               **group(Y, "changes the service's configuration (reversible: activate the previous version)",
+                       "service-version, service, backend, domain, vcl, logging"),
+               **group(R, "deletes a service or its configuration (irreversible)", "service delete, backend delete,"
+                       "domain delete")},
     "ansible-vault": {**group(Y, SHOWS_SECRET, "view, decrypt"),
                       **group(Y, "encrypts or edits a vault file (reversible state change)", "encrypt, encrypt_string,"
                               "edit, rekey, create")},
@@ -175,6 +193,7 @@ READ_FLAGS: dict[str, tuple[str, ...]] = {  # flags that make a command with no 
     "aide": ("--check", "-C", "--compare", "--version"), "rkhunter": ("--check", "-c", "--list", "--versioncheck"),
 }
 ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {
+    "fastly": [("purge", ("--all",), (R, "purges everything cached (every request goes to the origin at once)"))],
     "istioctl": [(sub, ("--level", "--reset"), (Y, "changes the proxy's log level"))
                  for sub in ("proxy-config log", "pc log")],
     "azcopy": [("*", ("--delete-destination=true", "--delete-destination"),

@@ -1,6 +1,7 @@
-"""curl and wget against APIs: GET reads, a body or POST/PUT/PATCH changes remote state, DELETE destroys;
-a few well-known endpoints override the method (a PromQL query by POST only reads; delete_series destroys),
-and a GET to an admin API that names an action (`?action=DELETE`, `.../cache/flush`) is judged by that verb."""
+"""curl, wget and HTTPie against APIs: GET reads, a body or POST/PUT/PATCH changes remote state, DELETE
+destroys; a few well-known endpoints override the method (a PromQL query or a GraphQL query by POST only
+reads; delete_series destroys), and a GET to an admin API that names an action (`?action=DELETE`,
+`.../cache/flush`) is judged by that verb."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ ENDPOINTS: list[tuple[re.Pattern[str], tuple[str, ...], Rule]] = [
      (R, "deletes time series from Prometheus storage (irreversible)")),
     (re.compile(r"/_delete_by_query\b"), (), (R, "deletes every matching document (irreversible)")),
     (re.compile(r"/api/v1/admin/tsdb/snapshot"), (), (Y, "writes a TSDB snapshot to disk")),
+    (re.compile(r"/graphql\b(?![^\n]*\bmutation\b)[^\n]*[\"']query[\"']?\s*[:=]", re.IGNORECASE), ("POST", "GET"),
+     (G, "sends a GraphQL query (read-only: no mutation)")),
     (re.compile(r"/api/v[12]/silence/"), ("DELETE",), (Y, "expires an Alertmanager silence (reversible)")),
     (re.compile(r"/api/v1/(query|query_range|query_exemplars|series|labels|label/[^/\s]+/values|format_query"
                 r"|parse_query)\b|/loki/api/v1/(query|query_range|series|labels)\b"
@@ -89,4 +92,18 @@ def _wget(w: list[str], piped: bool) -> RiskAssessment:
     return pick(w, out in ("-", "/dev/null"), (G, "prints the download (read-only)"), (Y, "downloads to a file"))
 
 
-HANDLERS: dict[str, Handler] = {"curl": _curl, "wget": _wget}
+_METHODS = {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}
+_HTTPIE_DATA = re.compile(r"^[\w.\[\]-]+(?::=|=(?!=)|@)")  # field=value, field:=json, field@file; query==x is no body
+
+
+def _httpie(w: list[str], piped: bool) -> RiskAssessment:
+    """`http [flags] [METHOD] URL [items]`: judged as curl would judge the same request."""
+    args = [a for a in w[1:] if not a.startswith("-")]
+    method = args.pop(0).upper() if args and args[0].upper() in _METHODS else ""
+    url, items = (args[0], args[1:]) if args else ("", [])
+    body = any(_HTTPIE_DATA.match(i) for i in items)
+    method = method or ("POST" if body or "--form" in w or "-f" in w else "GET")
+    return _curl([w[0], "-X", method, url, *(["-d", "(fields)"] if body else [])], piped)
+
+
+HANDLERS: dict[str, Handler] = {"curl": _curl, "wget": _wget, "http": _httpie, "https": _httpie}

@@ -241,7 +241,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"showCredentials[\"']?\s*:\s*true|\bexec\b[^\n|;&]*\s(?:env|printenv)\s*(?:$|[|;&])|\bdata\s+bag\s+show\b[^\n|;&]*--secret|\bprintenv\s+\w*(?:URL|DSN|CONN\w*|CREDENTIALS?)\b|/registry/secrets/|\binflux\s+auth\s+list\b|"
           r"\b(?:account|cosmosdb|redis|authorization-rule)\s+keys\s+list\b|(?<!-)\blist-keys\b|show-connection-string|connection-strings\b|\bradosgw-admin\s+user\s+info\b|"
           r"\bgrep\b[^\n|;&]*\s-\w*[rR]\w*\b[^\n|;&]*(?:pass|secret|token|api_?key|credential)|"
-          r"\b(?:get|show|read|output|view|value|print|describe|export)\b[^\n|;&]*?[\w./{-]*?(?:password(?![-_]?(?:polic|last|reset|age|expir))|passwd|passphrase|"
+          r"\b(?:get|show|read|output|view|value|print|describe|export)\b[^\n|;&]*?(?<![$\w{])[\w./{-]*?(?:password(?![-_]?(?:polic|last|reset|age|expir))|passwd|passphrase|"
           r"client[-_]secret|secret[-_]?key|api[-_]?key|_token\b|private[-_]?key|requirepass|masterauth)|"
           r"\bterraform\s+output\b[^\n|;&]*\s-raw\b|--show-secrets\b|\bpg_shadow\b|\bpg_authid\b|\bauthentication_string\b|"
           r"\bceph\s+auth\s+(?:get|ls|list|export|print-key|print_key|get-key)\b|"

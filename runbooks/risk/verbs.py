@@ -27,7 +27,7 @@ CHANGE_VERBS = set("set unset create add update put enable disable start stop re
                    " disarm defrag out in down up fail reset reboot shutdown promote exec run copy cp mv save load"
                    " upload trigger approve deny link attach detach grant revoke rotate modify mod reconcile clear"
                    " flush kill cancel replace deploy join leave-maintenance evict drain snapshot sign bootstrap"
-                   " refresh rebuild recover post send write"
+                   " refresh rebuild recover post send write activate deactivate clone lock unlock renew invalidate"
                    .split())
 DESTROY_VERBS = set("delete del rm remove destroy purge drop prune terminate wipe erase undefine uninstall truncate"
                     " compact lost zap rmpool rmsnap kick nuke assassinate decommission removenode rmi unregister"
@@ -59,7 +59,8 @@ def _subcommand(tool: str, words: list[str]) -> tuple[str, Rule | None]:
         key = " ".join(words[:n])
         if key in table:
             return key, table[key]
-    for word in words:
+    whole = READ_VERBS | CHANGE_VERBS | DESTROY_VERBS  # `service-version activate`: `activate` decides, not `version`
+    for word in sorted(words, key=lambda x: x not in whole):
         if rule := verb_rule(word):
             return word, rule
     return ("", table.get("")) if not words else (words[0], None)

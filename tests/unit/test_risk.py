@@ -586,6 +586,21 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     ("ip route del default", R),
     ("export STRIPE_VERIFY_WEBHOOK_SIGNATURES=false", R),  # a default route, not a rule open to the world
     ("passwd -e jdoe", Y),
+    # eval14v8: HTTPie judged as curl, GraphQL queries, more CLIs
+    ("http --check-status --timeout=5 GET http://minio-01:9000/minio/health/live", G),
+    ("http https://api.example.com/v1/orders status==open 'Authorization:Bearer $API_TOKEN'", G),
+    ("http POST https://api.example.com/v1/jobs/42/retry reason=oom", Y),
+    ("http DELETE https://api.example.com/v1/users/12", R),
+    ("curl -s -X POST https://api.example.com/graphql -d '{\"query\":\"{ order(id: 1) { status } }\"}'", G),
+    ("curl -s -X POST https://api.example.com/graphql -d '{\"query\":\"mutation { cancelOrder(id: 1) { ok } }\"}'", Y),
+    ("caddy validate --config /etc/caddy/Caddyfile", G),
+    ("cloudflared tunnel list", G),
+    ("op item list --vault 'SRE Prod' --format=json", G),
+    ("op item get db-prod --fields password", Y),
+    ("dnscontrol preview", G),
+    ("fastly purge --service-id 7i6HN3 --key product-4412", Y),
+    ("fastly purge --service-id 7i6HN3 --all", R),
+    ("pg_lsclusters", G),
 ])
 def test_more_tools_and_clients(command: str, expected: Risk) -> None:
     assert classify(command).risk == expected, classify(command).reason
