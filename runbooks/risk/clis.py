@@ -5,6 +5,7 @@ command would be yellow whatever it does. A table lists only what the verbs woul
 
 from __future__ import annotations
 
+from runbooks.risk import infra
 from runbooks.risk.base import G, R, Rule, Y, flags, group
 
 READ = "only reads (read-only)"
@@ -15,13 +16,13 @@ BY_VERB = ("doctl hcloud oci ibmcloud linode-cli scw exo openstack vultr-cli nat
            " linkerd cilium hubble kubeseal tkn eksctl kops heroku flyctl fly packer vagrant lxc incus multipass"
            " pvesh qm influx mimirtool cortextool grafana-cli ipa rabbitmqadmin trivy grype syft cosign skopeo kubectx"
            " kubens tctl temporal kn fission okteto tsh boundary pulsar-admin pd crossplane cockroach cloudflared"
-           " couchbase-cli").split()
+           " couchbase-cli").split() + infra.BY_VERB
 # Read-only whatever their arguments: linters, scanners, viewers and diagnostics.
 READ_ONLY = ("ncdu iperf3 iperf varnishstat varnishlog varnishtop varnishhist pt-query-digest pt-summary"
              " pt-mysql-summary kafka-log-dirs age-keygen certutil xfs_info nvme-list ansible-lint yamllint shellcheck"
              " hadolint kubeconform kubeval conftest tflint tfsec checkov terrascan infracost lastb last debsums lynis"
              " osqueryi traefik-healthcheck nstat getfacl testssl.sh testssl dshbak kube-score popeye pluto kubent"
-             " jstack jstat jps pg_lsclusters").split()
+             " jstack jstat jps pg_lsclusters").split() + infra.READ_ONLY
 
 TABLES: dict[str, dict[str, Rule]] = {
     "heroku": {**group(G, READ, "ps, apps, apps:info, logs, releases, addons, domains, pg:info, pg:diagnose, ps:type,"
@@ -75,6 +76,7 @@ TABLES: dict[str, dict[str, Rule]] = {
              **group(R, "deletes archives from the backup repository (irreversible)", "prune, delete, compact")},
     "knife": {**group(G, READ, "status, search, node show, node list, role show, role list, environment show,"
                       "environment list, cookbook list, client list, data bag list, ssl check"),
+              "ssh": (Y, "runs a command on the nodes the query finds (not inspected)"),
               **group(R, "deletes Chef objects (irreversible)", "node delete, client delete, role delete,"
                       "cookbook delete, data bag delete, environment delete")},
     "puppet": {**group(G, READ, "config print, facts, lookup, parser validate, resource, module list, help, --version"),
@@ -172,9 +174,10 @@ TABLES: dict[str, dict[str, Rule]] = {
                        **group(R, "removes roles or collections", "remove, role remove, delete, role delete")},
 }
 
-TOOLS: dict[str, dict[str, Rule]] = {**{tool: {} for tool in BY_VERB}, **TABLES}
+TOOLS: dict[str, dict[str, Rule]] = {**{tool: {} for tool in BY_VERB}, **TABLES, **infra.TABLES}
 SIMPLE_READS: dict[str, Rule] = {tool: (G, "only reads or checks (read-only)") for tool in READ_ONLY}
-VALUE_FLAGS: dict[str, frozenset[str]] = {
+VALUE_FLAGS: dict[str, frozenset[str]] = {**infra.VALUE_FLAGS,
+    "knife": flags("-x --ssh-user -i -P --ssh-password -a --attribute -C --concurrency -c --config"),
     "doctl": flags("--format -o --output -t --access-token --context --region"),
     "hcloud": flags("-o --output --context --location --type --image --name --selector -l"),
     "oci": flags("--compartment-id -c --profile --region --query --output --bucket-name -bn --prefix"
@@ -204,7 +207,7 @@ ESCALATE: dict[str, list[tuple[str, tuple[str, ...], Rule]]] = {
               ("put", ("--acl-public", "-P"), (R, "makes objects public (anyone can read them)"))],
 }
 # name -> (flags, verdict) pairs tried in order, as commands.FLAGGED
-FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {
+FLAGGED: dict[str, tuple[tuple[tuple[str, ...], Rule], ...]] = {**infra.FLAGGED,
     "apparmor_parser": ((("-R", "--remove"), (R, "removes an AppArmor profile (the program runs unconfined)")),
                         (("-Q", "--skip-kernel-load", "-p", "--preprocess", "-N", "--names", "-V", "--version"),
                          (G, "only parses profiles (read-only)")), ((), (Y, "loads or replaces an AppArmor profile"))),
@@ -259,7 +262,7 @@ SIMPLE: dict[str, Rule] = {
     "ldappasswd": (Y, "resets one user's password (they are given a new one)"),
     **group(Y, "obtains or drops a Kerberos ticket (local credential cache)", "kinit, kdestroy"),
 }
-DRY_RUN: dict[str, tuple[str, ...]] = {
+DRY_RUN: dict[str, tuple[str, ...]] = {**infra.DRY_RUN,
     "mc": ("--dry-run",), "nft": ("-c", "--check"), "borg": ("--dry-run", "-n"), "puppet": ("--noop",),
     "s3cmd": ("--dry-run", "-n"), "rclone": ("--dry-run", "-n"), "zfs": ("-n",), "zpool": ("-n",), "bq": ("--dry_run",),
     "eksctl": ("--dry-run",),

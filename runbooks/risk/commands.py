@@ -128,6 +128,7 @@ WRAPPERS: dict[str, tuple[frozenset[str], int, Rule]] = {
     "doas": (flags("-u -C"), 0, (Y, "opens a root shell")),
     "runuser": (flags("-u -g -G"), 0, (Y, "opens a shell as another user")),
     "chroot": (flags("--userspec --groups"), 1, (Y, "opens a shell in a chroot")),
+    "envdir": (frozenset(), 1, (Y, "runs nothing: a command is missing")),
     "nsenter": (flags("-t --target -S -G --setuid --setgid -w --wd -r --root"), 0, (Y, "opens a shell in a namespace")),
     "env": (flags("-u -C -S --unset --chdir"), 0, (G, "prints the environment (read-only)")),
     "nice": (flags("-n --adjustment"), 0, (G, "prints the niceness (read-only)")),

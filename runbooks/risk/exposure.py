@@ -20,10 +20,32 @@ RULES: tuple[SecurityRule, ...] = (
     rule("open-to-world", R, rf"(?:SourceRanges|allowedCidrs|allowed_cidrs|source-range|ipAllowList|sourceRanges|"
          rf"allowlist|whitelist)[\w.-]*[\"']?\s*(?:=|:\s+|:\s*\[)[\s\[{{\"'-]{{0,6}}{WORLD}|\bstats\s+socket\s+(?:ipv[46]@)?(?:0\.0\.0\.0|\*|::)[:\s]",
          "opens it to the whole internet"),
-    rule("auth-weakened", R, r"\bauto_accept:\s*True\b|/(?:md5|scram-sha-256|peer|password|ident)\$?/trust/|"
+    rule("open-to-world", R, r"\ballow\s+replace-all-with\s*\{\s*ALL\s*\}|\ballow-(?:recursion|query|transfer|update)\s*\{\s*any\s*;|\bhttp_access\s+allow\s+all\b",
+         "opens it to anyone"),
+    rule("auto-approved-apply", R, r"\bcdktf\s+(?:deploy|destroy)\b[^\n|;&]*--auto-approve\b",
+         "applies infrastructure changes without a review"),
+    rule("credentials-set", R, r"\bset\s+iDRAC\.Users\.\d+\.Password\b|\buser\s+set\s+password\b",
+         "sets a BMC account's password (who can power the server off)"),
+    rule("auth-weakened", R, r"\blan\s+set\s+\d+\s+auth\s+\w+\s+NONE\b|\bssl_verify_client\s+(?:off|optional_no_ca)\b|\bauto_accept:\s*True\b|/(?:md5|scram-sha-256|peer|password|ident)\$?/trust/|"
          r"\bhost\w*\s+all\s+all\s+\S+\s+trust\b",
          "weakens authentication"),
     rule("security-off", R, r"(?:ssl|tls)[-_.]?verify\w*\s+off\b", "switches a security control off"),
+    rule("durability-off", R, r"\barchive_command\s*=\s*[\"']?(?:/bin/true|true|:)?[\"']?\s*(?:;|$|\"|')|\barchive_mode\s*=\s*'?off\b|"
+         r"--expire-days[= ]+[0-7]\b|--expire-days[= ]+\d+[^\n]*backup|backup[^\n]*--expire-days\b",
+         "switches archiving off or expires data or backups within days"),
+    rule("guard-off", R, r"\bmon_allow_pool_delete\s+true\b|no-quorum-policy=ignore\b|\bquorum\s+unblock\b|"
+         r"\bstonith-enabled=false\b", "switches off a guard against data loss or split brain"),
+    rule("admin-grant", R, r"--caps=[\"']?[^\s\"']*=\s*\*|\bopenstack\s+role\s+add\b[^\n|;&]*\s[\"']?admin[\"']?(?:\s|$)|"
+         r"\bipmitool\b[^\n|;&]*\buser\s+priv\s+\d+\s+4\b", "grants administrator access"),
+    rule("private-key-readable", R, r"\bchmod\s+(?:-\w+\s+)*(?:[0-7]?[0-7][0-7][4-7]|[ao]\+r|go\+r)\s+\S*"
+         r"(?:/private/|\.key\b|id_rsa|id_ecdsa|id_ed25519)", "makes a private key readable by everyone"),
+    rule("restore-over-live", R, r"\bbarman\s+recover\b|\bzfs\s+(?:recv|receive)\b[^\n|;&]*\s-\w*F|\blvconvert\s+--merge\b|"
+         r"--discard-my-data\b|\brs\.reconfig\([^)]*force\s*:\s*true|\btmsh\s+load\s+sys\s+config\s+default\b|"
+         r"\bcrm\s+configure\s+erase\b", "overwrites live data or configuration (what was there is lost)"),
+    rule("evidence-cleared", R, r"\bclrsel\b|\bsel\s+clear\b|\bqemu-img\s+snapshot\s+-d\b",
+         "deletes a snapshot or clears the hardware event log (irreversible)"),
+    rule("every-listed-resource", R, r"\bfor\s+\w+\s+in\s+\$\([^)]*\)\s*;?\s*do\b[^\n]*?(?:\b(?:stop|delete|destroy|rm|kill|"
+         r"terminate|drop|purge|remove|uninstall)\b|[\s\"']:refs/)", "acts on every item a listing returns"),
     rule("versioning-off", R, r"\bversioning\b[^\n]*(?:Status=Suspended|\"Status\"\s*:\s*\"Suspended\")|"
          r"\bversioning\s+set\s+off\b|--(?:no-)?enable-versioning[= ]+false\b|--no-enable-versioning\b",
          "switches off object versioning (overwritten or deleted objects can no longer be recovered)"),
@@ -34,7 +56,14 @@ RULES: tuple[SecurityRule, ...] = (
          "resets or wipes a database through an application's API"),
     rule("traffic-cut", R, r"(?:(?:\bdisable\s+server\b|\bstate\s+(?:maint|drain)\b)[^\n]*?){3,}",
          "takes three or more servers out of rotation at once"),
-    rule("secret-read", Y, r"\bhelm\s+get\s+(?:values\b[^\n|;&]*\s(?:--all|-a)\b|all\b)",
-         "shows secret material on the screen (computed values and manifests include secrets)"),
-    rule("blocking-read", Y, r"\bALLOW\s+FILTERING\b", "can block or load a production server (a full scan)"),
+    rule("secret-read", Y, r"\bhelm\b[^\n|;&]*\sget\s+(?:values\b[^\n|;&]*\s(?:--all|-a)\b|all\b)|"
+         r"\bterraform\s+state\s+pull\b|\bget\b[^\n|;&]*\.\w*Community\b|"
+         r"\b(?:cat|less|more|head|tail|strings|xargs)\b[^\n]*?/proc/[^\n]{0,60}?/environ\b|"
+         r"\b(?:grep|egrep|rg)\b(?:\s+-\w+)*\s+[\"']?[\w.-]*(?<!no)(?:pass(?:word|wd)?|secret|token|jaas|cipher|api_?key|credential)"
+         r"[\w.-]*[\"']?\s+/\S+",
+         "shows secret material on the screen (values, state and config lines include secrets)"),
+    rule("blocking-read", Y, r"\bALLOW\s+FILTERING\b|\betcdctl\s+get\s+[\"']?/(?:registry)?/?[\"']?\s+--prefix\b|"
+         r"\bs3\s+ls\s+s3://[\w.-]+/?\s[^\n|;&]*--recursive\b|--num-results[= ]+[\"']?\*|\bcheck\b[^\n|;&]*--read-data\b|"
+         r"\bradosgw-admin\s+bucket\s+list\s+--bucket\b",
+         "can block or load a production server (a full scan)"),
 )

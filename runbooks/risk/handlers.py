@@ -156,7 +156,7 @@ def _orchestrator(w: list[str], piped: bool) -> RiskAssessment:
     if re.fullmatch(r"topology\w*|clusters\w*|which-\S+|instance|all-instances|replication-analysis|api|help|"
                     r"search|find|discover|submit-pool-instances|tags", cmd):
         return assess(w, G, f"asks orchestrator `{cmd}` (read-only)")
-    return assess(w, R if cmd in ("forget", "forget-cluster", "reset-replica") else Y,
+    return assess(w, R if cmd in ("forget", "forget-cluster", "reset-replica") or cmd.startswith("force-") else Y,
                   f"runs orchestrator `{cmd or '(nothing)'}` (moves or changes replication)")
 
 

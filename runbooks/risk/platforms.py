@@ -204,12 +204,16 @@ PLATFORM_MISC: dict[str, dict[str, Rule]] = {
                  **group(R, "powers the host off or resets it (wide blast radius)", "power off, power reset,"
                          "power cycle, chassis power off, chassis power reset, chassis power cycle,"
                          "chassis power soft, power soft"),
-                 "sel clear": (R, "clears the hardware event log (evidence is lost)")},
+                 "sel clear": (R, "clears the hardware event log (evidence is lost)"),
+                 **group(Y, "changes a sensor threshold or a BMC setting (reversible)", "sensor thresh, lan set,"
+                         "sol set, user set name, user enable, user disable, chassis identify"),
+                 "user set password": (R, "sets a BMC user's password (credentials)"),
+                 "user priv": (R, "changes a BMC user's privilege level (4 is ADMINISTRATOR)")},
     "cryptsetup": {**group(G, READ, "status, luksDump, isLuks"),
                    **group(R, "destroys encrypted data or its keys", "luksFormat, erase, luksErase, luksKillSlot,"
                            "luksRemoveKey")},
     "zfs": {"rollback": (R, "rolls back to a snapshot (later data is lost)"), "send": (G, "streams a snapshot"),
-            "receive": (Y, "receives a snapshot stream")},
+            "receive": (Y, "receives a snapshot stream"), "recv": (Y, "receives a snapshot stream")},
     "zpool": {**group(G, READ, "status, list, iostat, get, history"), "labelclear": (R, "wipes a device label")},
 }
 TOOLS: dict[str, dict[str, Rule]] = {

@@ -32,7 +32,7 @@ CHANGE_VERBS = set("set unset create add update put enable disable start stop re
 DESTROY_VERBS = set("delete del rm remove destroy purge drop prune terminate wipe erase undefine uninstall truncate"
                     " compact lost zap rmpool rmsnap kick nuke assassinate decommission removenode rmi unregister"
                     " leave format revoke-all".split())
-_VERB = re.compile(r"[a-z][a-z0-9_/-]*")
+_VERB = re.compile(r"[a-z][a-z0-9_./-]*")
 
 
 def verb_rule(word: str) -> Rule | None:
@@ -41,7 +41,7 @@ def verb_rule(word: str) -> Rule | None:
     if not _VERB.fullmatch(word):
         return None
     found = []
-    for part in [word, *re.split(r"[-_/]", word)] if word not in READ_VERBS | CHANGE_VERBS | DESTROY_VERBS else [word]:
+    for part in [word, *re.split(r"[-_/.]", word)] if word not in READ_VERBS | CHANGE_VERBS | DESTROY_VERBS else [word]:
         if part in DESTROY_VERBS:
             found.append((R, f"deletes or destroys (`{word}`: irreversible)"))
         elif part in CHANGE_VERBS:

@@ -601,6 +601,16 @@ def test_real_runbook_constructs(command: str, expected: Risk) -> None:
     ("fastly purge --service-id 7i6HN3 --key product-4412", Y),
     ("fastly purge --service-id 7i6HN3 --all", R),
     ("pg_lsclusters", G),
+    # eval14v9: the machine room (runbooks/risk/infra.py)
+    ("sudo pcs status --full", G), ("sudo pcs quorum unblock", R), ("sudo crm_mon -1 -rf", G),
+    ("barman list-backup pg-prod", G), ("wal-g backup-list --detail", G), ("envdir /etc/wal-g.d/env wal-g backup-list", G),
+    ("kopia snapshot list /srv/pgdata", G), ("tmsh show ltm pool pool_checkout_443 members", G),
+    ("tmsh delete ltm pool pool_old", R), ("racadm -r 10.30.0.41 -u ops -p \"$IDRAC_PW\" getsysinfo", G),
+    ("sudo multipath -ll", G), ("sudo squid -k parse", G), ("qemu-img info /var/lib/libvirt/images/db.qcow2", G),
+    ("sudo varnishadm backend.list -p", G), ("sudo -u postgres pgbackrest --stanza=orders expire --dry-run", G),
+    ("kolla-ansible -i /etc/kolla/multinode prechecks", G), ("sudo ipmitool sensor thresh FAN3 lower 300 500 700", Y),
+    ("sudo ipmitool user priv 4 4 1", R), ("orchestrator-client -c force-master-failover -alias orders", R),
+    ("knife ssh 'name:web-07' 'sudo chef-client' -x ops", Y),
 ])
 def test_more_tools_and_clients(command: str, expected: Risk) -> None:
     assert classify(command).risk == expected, classify(command).reason

@@ -94,6 +94,27 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("echo 'set server be/a state maint; set server be/b state maint; set server be/c state maint' | socat stdio "
      "/run/haproxy/admin.sock", "traffic-cut"),
     ("curl 'https://api.example.com/admin/db/reset?confirm=yes'", "app-data-wiped"),
+    # eval14v9's misses, in general form
+    ("sudo sed -i 's/allow-recursion { trusted; };/allow-recursion { any; };/' /etc/bind/named.conf.options", "open-to-world"),
+    ("sudo sed -i 's/^http_access deny all/http_access allow all/' /etc/squid/squid.conf", "open-to-world"),
+    ("sudo sed -i 's/ssl_verify_client on;/ssl_verify_client optional_no_ca;/' /etc/nginx/sites-enabled/admin.conf",
+     "auth-weakened"),
+    ("psql -c \"ALTER SYSTEM SET archive_command = '/bin/true';\"", "durability-off"),
+    ("mc ilm rule add --expire-days 1 prod-minio/acme-db-backups", "durability-off"),
+    ("sudo pcs property set no-quorum-policy=ignore", "guard-off"),
+    ("ceph config set mon mon_allow_pool_delete true", "guard-off"),
+    ("radosgw-admin caps add --uid=svc-reporting --caps=\"users=*;buckets=*\"", "admin-grant"),
+    ("openstack role add --user contractor-ops --project checkout-prod admin", "admin-grant"),
+    ("sudo chmod 644 /etc/ssl/private/shop.example.com.key", "private-key-readable"),
+    ("barman recover --remote-ssh-command 'ssh postgres@pg-01' pg-prod latest /var/lib/postgresql/15/main",
+     "restore-over-live"),
+    ("zfs send tank/pgdata@daily | ssh db-02 sudo zfs recv -F tank/pgdata", "restore-over-live"),
+    ("mongosh --eval 'cfg = rs.conf(); cfg.members = [cfg.members[0]]; rs.reconfig(cfg, {force: true})'",
+     "restore-over-live"),
+    ("racadm -r 10.30.0.41 -u ops -p \"$IDRAC_PW\" clrsel", "evidence-cleared"),
+    ("for j in $(nomad job status -short | awk 'NR>1 {print $1}'); do nomad job stop $j; done", "every-listed-resource"),
+    ("for tag in $(git tag -l 'v2023.*'); do git push origin \":refs/tags/$tag\"; done", "every-listed-resource"),
+    ("cdktf deploy payments-prod --auto-approve", "auto-approved-apply"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -128,6 +149,11 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "cqlsh -e \"SELECT * FROM ks.orders WHERE status = 'FAILED' ALLOW FILTERING;\"",
     # read URL-decoded: every series' name counted
     "curl -s 'http://prometheus:9090/api/v1/query?query=count(%7B__name__%3D~%22.%2B%22%7D)%20by%20(__name__)'",
+    "sudo grep RESTIC_PASSWORD /etc/restic/prod.env",
+    "sudo cat /proc/$(pgrep -o -f payments-api)/environ | tr '\\0' '\\n'",
+    "terraform state pull | jq '.resources[] | select(.type==\"random_password\")'",
+    "etcdctl get /registry --prefix --keys-only",
+    "aws s3 ls s3://acme-prod-logs --recursive --summarize",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
@@ -150,6 +176,9 @@ def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     "gcloud iam service-accounts keys list --iam-account ci@shop.iam.gserviceaccount.com",
     "openssl rsa -in /etc/nginx/tls/shop.key -check -noout",
     "gcloud compute firewall-rules list --filter=\"sourceRanges:0.0.0.0/0 AND disabled=false\"",
+    "grep -n 'NOPASSWD' /etc/sudoers /etc/sudoers.d/*",
+    "terraform show -json tfplan | jq '.resource_changes[] | select(.change.actions | index(\"delete\"))'",
+    "aws s3 ls s3://acme-logs/2024/06/ --recursive --summarize --human-readable",
 ])
 def test_reads_about_the_same_things_stay_green(command: str) -> None:
     assert classify(command).risk == G, classify(command).reason
