@@ -99,7 +99,13 @@ def pulling_words(command: str, limit: int = 3) -> list[str]:
 # nonzero count) is a definition, not a gap, and the model does not second-guess it.
 GENERIC = ("not known to be read-only", "not inspected", "changes cloud resources", "changes cluster state",
            "changes a release", "changes state (`", "sends an HTTP", "writes the file",
-           "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data")
+           "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data",
+           "edits files in place")
+# An in-place edit (`sed -i`) says nothing of what it writes; the model reads the substitution, but short
+# ones look alike (`s/foo/bar/` on /etc: 0.73), so they need more: replaying the first runs of v7-v9 at 0.8
+# raised 7 red-labelled edits (trust in pg_hba, verification off, an open resolver...) and 2 yellow ones
+# (PasswordAuthentication set to no, a keepalived priority).
+EDIT_THRESHOLD = 0.8
 
 
 def applies(verdict: RiskAssessment) -> bool:
@@ -111,7 +117,7 @@ def raise_if_red_like(verdict: RiskAssessment, command: str) -> RiskAssessment:
     if not applies(verdict):
         return verdict
     p = red_likeness(command)
-    if p < THRESHOLD:
+    if p < (EDIT_THRESHOLD if "edits files in place" in verdict.reason else THRESHOLD):
         return verdict
     on = ", ".join(f"'{word}'" for word in pulling_words(command))
     return RiskAssessment(risk=Risk.red, reason=f"learned: looks like the destructive or security-sensitive commands "

@@ -27,6 +27,14 @@ def test_an_unknown_tool_that_looks_destructive_is_red_and_says_why(command: str
     assert "the tables said: unknown command" in found.reason
 
 
+def test_an_in_place_edit_that_opens_a_service_is_red_and_a_routine_one_stays_yellow() -> None:
+    opened = "sudo sed -i 's/^anonymous_enable=NO/anonymous_enable=YES/' /etc/vsftpd.conf"
+    assert classify_by_rules(opened).risk == Risk.yellow  # no rule knows vsftpd
+    assert classify(opened).risk == Risk.red and "edits files in place" in classify(opened).reason
+    routine = "sed -i 's/worker_processes 4/worker_processes 8/' /etc/nginx/nginx.conf"
+    assert classify(routine).risk == Risk.yellow
+
+
 @pytest.mark.parametrize("command", [
     "kubectl delete pod web-1",  # one pod its controller recreates: yellow by definition
     "psql -c \"UPDATE users SET active = false WHERE id = 42\"",
