@@ -102,6 +102,7 @@ class Runbook(BaseModel):
     team: str | None = None  # who may decide and edit (front matter `team:`); None: the default team
     approvals: int = Field(default=1, ge=1, le=10)  # distinct approvers a red step needs (`approvals: N`)
     match: dict[str, str] = Field(default_factory=dict)
+    alerts: list[str] = Field(default_factory=list)  # other alert names it documents (exact-name matches)
     group_by: list[str] = Field(default_factory=list)  # one execution per distinct value set, e.g. [node]
     mode: Mode = Mode.copilot
     escalation: list[EscalationLevel] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
@@ -121,7 +122,7 @@ class Runbook(BaseModel):
     def fingerprint(self) -> str:
         """Content hash of the structured runbook, used to tell a real edit from a re-load."""
         payload = self.model_dump(mode="json", exclude={"source_path"})
-        for name, default in (("team", None), ("approvals", 1)):  # added later: at their default, hashes stay
+        for name, default in (("team", None), ("approvals", 1), ("alerts", [])):  # added later: at their default, hashes stay
             if payload.get(name) == default:
                 payload.pop(name)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

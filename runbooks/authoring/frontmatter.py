@@ -17,9 +17,11 @@ from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel
 
 ALLOWED_KEYS = {
     "id", "title", "description", "service", "owner", "match", "mode", "escalation", "target", "timeout",
-    "group_by", "team", "approvals",
+    "group_by", "team", "approvals", "alerts",
 }
 
+ALERT_NAME = re.compile(r"[A-Za-z_][\w:.-]{0,127}")
+THIS_ALERT = re.compile(r"\[this alert\]\[([A-Za-z_][\w:.-]{0,127})\]", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|hr|d)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {None: 1, "ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
 
@@ -93,6 +95,16 @@ def parse_group_by(value: Any, line: int, path: str | None) -> list[str]:
                                               for n in names):
         raise RunbookParseError("group_by: must be a label name or a list of label names, e.g. `[node]`", line, path)
     return list(dict.fromkeys(names))
+
+
+def parse_alerts(value: Any, line: int, path: str | None, text: str = "") -> list[str]:
+    """`alerts: [HighOverallControlPlaneCPU]`: other alert names the runbook documents, matched by name like
+    its own; a prose runbook's `[This alert][Name]` links (one section per alert) count too."""
+    names = [value] if isinstance(value, str) else [] if value is None else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and ALERT_NAME.fullmatch(n) for n in names):
+        raise RunbookParseError("alerts: must be an alert name or a list of alert names, e.g. `[HostDiskFull]`",
+                                line, path)
+    return list(dict.fromkeys([*names, *THIS_ALERT.findall(text)]))
 
 
 def parse_team(value: Any, line: int, path: str | None) -> str | None:

@@ -28,6 +28,7 @@ from markdown_it.token import Token
 from runbooks.authoring.frontmatter import (
     FrontMatter,
     lenient_front_matter,
+    parse_alerts,
     parse_duration,
     parse_escalation,
     parse_group_by,
@@ -357,6 +358,7 @@ def _meta(fm: FrontMatter, path: str | None) -> dict[str, Any]:
     meta, data = {}, fm.data
     if "match" in data:
         meta["match"] = parse_match(data["match"], fm.line_of("match"), path)
+    meta["alerts"] = parse_alerts(data.get("alerts"), fm.line_of("alerts"), path, fm.body)
     if "mode" in data:
         meta["mode"] = parse_mode(data["mode"], fm.line_of("mode"), path)
     if "group_by" in data:
@@ -392,7 +394,13 @@ def parse_prose(text: str, path: str | None = None, default_id: str | None = Non
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}", runbook_id):
         raise RunbookParseError(f"id: {runbook_id!r} may only use letters, digits, '.', '_', '-', '/'",
                                 fm.line_of("id"), path)
+    meta = _meta(fm, path)
+    own = {_key(title), _key(runbook_id.rsplit("/", 1)[-1])}
+    meta["alerts"] = [a for a in meta.get("alerts", []) if _key(a) not in own]  # its own name is matched anyway
     return Runbook(id=runbook_id, title=title or runbook_id,
                    description=str(fm.data.get("description") or description), steps=steps, source_path=path,
-                   prerequisites=list(dict.fromkeys(walker.prerequisites + tools)), format="prose",
-                   **_meta(fm, path))
+                   prerequisites=list(dict.fromkeys(walker.prerequisites + tools)), format="prose", **meta)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())

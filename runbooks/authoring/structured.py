@@ -15,8 +15,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from runbooks.authoring.frontmatter import (
-    ALLOWED_KEYS, lenient_front_matter, parse_approvals, parse_duration, parse_escalation, parse_group_by, parse_match,
-    parse_mode, parse_team, split_front_matter,
+    ALLOWED_KEYS, lenient_front_matter, parse_alerts, parse_approvals, parse_duration, parse_escalation, parse_group_by,
+    parse_match, parse_mode, parse_team, split_front_matter,
 )
 from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Runbook, Step, slugify
@@ -270,6 +270,7 @@ def parse_structured(text: str, path: str | None = None, default_id: str | None 
         team=parse_team(meta.get("team"), fm.line_of("team"), path),
         approvals=parse_approvals(meta.get("approvals"), fm.line_of("approvals"), path),
         match=parse_match(meta.get("match"), fm.line_of("match"), path),
+        alerts=parse_alerts(meta.get("alerts"), fm.line_of("alerts"), path),
         group_by=parse_group_by(meta.get("group_by"), fm.line_of("group_by"), path),
         mode=parse_mode(meta.get("mode"), fm.line_of("mode"), path),
         escalation=parse_escalation(meta.get("escalation"), fm.line_of("escalation"), path),

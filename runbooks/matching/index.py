@@ -96,7 +96,9 @@ def _drop_collection(client: object, name: str) -> None:
 
 
 def _names(rb: Runbook) -> set[str]:
-    return {n for n in (norm(rb.id), norm(rb.id.rsplit("/", 1)[-1]), norm(rb.title)) if n}
+    """The names an alert can match exactly: the runbook's id, file name and title, and the other alerts it
+    documents (`alerts:`, or `[This alert][Name]` sections)."""
+    return {n for n in (norm(rb.id), norm(rb.id.rsplit("/", 1)[-1]), norm(rb.title), *map(norm, rb.alerts)) if n}
 
 
 STUB = re.compile(r"^\s*(?:this alert has been moved to|moved to|see)\b", re.IGNORECASE)

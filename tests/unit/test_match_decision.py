@@ -112,3 +112,12 @@ def test_the_decision_runs_asks_or_answers_none_from_score_and_lead() -> None:
     assert verdict([0.50, 0.47, 0.1]) == "ask"  # above the threshold but close: a person chooses
     assert verdict([0.42, 0.10, 0.1]) == "ask"  # below the threshold, above the floor
     assert verdict([0.30, 0.10, 0.1]) == "none"
+
+
+def test_an_alert_a_runbook_documents_besides_its_own_matches_it_by_name() -> None:
+    documents_two = runbook("kube-apiserver/ExtremelyHighIndividualControlPlaneCPU",
+                            "CPU utilization on a single control plane node is high.")
+    documents_two.alerts.append("HighOverallControlPlaneCPU")
+    idx = RunbookIndex(embedder=None)
+    idx.rebuild([(documents_two, 1), *[(rb, 1) for rb in CATALOG]])
+    assert idx.exact_match({"alertname": "HighOverallControlPlaneCPU"}) == documents_two.id

@@ -420,3 +420,30 @@ def test_every_corpus_runbook_parses() -> None:
             assert step.target in ("local", "manual") and step.line > 0
         total += len(runbook.steps)
     assert total > 0
+
+
+CONTROL_PLANE_CPU = """# ExtremelyHighIndividualControlPlaneCPU
+
+## Meaning
+
+[This alert][ExtremelyHighIndividualControlPlaneCPU] is triggered when one control plane node's CPU is high.
+
+[This alert][HighOverallControlPlaneCPU] is triggered when all three together are higher than two can sustain.
+
+## Mitigation
+
+Check the top consumers: `oc adm top pods -A --sort-by=cpu`.
+"""
+
+
+def test_a_runbook_that_documents_several_alerts_names_each_of_them() -> None:
+    rb = parse_markdown(CONTROL_PLANE_CPU, default_id="kube-apiserver/ExtremelyHighIndividualControlPlaneCPU")
+    assert rb.alerts == ["HighOverallControlPlaneCPU"]  # its own name is matched anyway
+    listed = parse_markdown("---\nalerts: [NodeDiskFull, node_disk_full]\n---\n# Disk full\n\nFree space: `df -h`.\n")
+    assert listed.alerts == ["NodeDiskFull", "node_disk_full"]
+
+
+def test_alerts_in_front_matter_must_be_alert_names() -> None:
+    with pytest.raises(RunbookParseError) as err:
+        parse_markdown("---\nalerts: {a: b}\n---\n# Disk full\n\nFree space: `df -h`.\n")
+    assert "alerts: must be an alert name" in str(err.value) and err.value.line == 2
