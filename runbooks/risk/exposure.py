@@ -22,6 +22,14 @@ RULES: tuple[SecurityRule, ...] = (
          "opens it to the whole internet"),
     rule("open-to-world", R, r"\ballow\s+replace-all-with\s*\{\s*ALL\s*\}|\ballow-(?:recursion|query|transfer|update)\s*\{\s*any\s*;|\bhttp_access\s+allow\s+all\b",
          "opens it to anyone"),
+    rule("secrets-sealed", R, r"/v1/sys/seal\b|\bvault\s+operator\s+seal\b",
+         "seals Vault (every client loses its secrets until it is unsealed)"),
+    rule("admin-grant", R, r"[\"']Name[\"']\s*:\s*[\"']global-management[\"']", "grants administrator access"),
+    rule("security-off", R, r"\b(?:kptr_restrict|dmesg_restrict|unprivileged_bpf_disabled)\s*=\s*0\b",
+         "switches a security control off"),
+    rule("review-bypassed", R, r"\benforce_admins=false\b|\brequired_pull_request_reviews=null\b|"
+         r"-X\s*DELETE\b[^\n|;&]*/branches/[^\s/]+/protection\b|/branches/[^\s/]+/protection\b[^\n|;&]*-X\s*DELETE\b",
+         "weakens branch protection (changes land without review)"),
     rule("auto-approved-apply", R, r"\bcdktf\s+(?:deploy|destroy)\b[^\n|;&]*--auto-approve\b",
          "applies infrastructure changes without a review"),
     rule("credentials-set", R, r"\bset\s+iDRAC\.Users\.\d+\.Password\b|\buser\s+set\s+password\b",
@@ -57,7 +65,8 @@ RULES: tuple[SecurityRule, ...] = (
     rule("traffic-cut", R, r"(?:(?:\bdisable\s+server\b|\bstate\s+(?:maint|drain)\b)[^\n]*?){3,}",
          "takes three or more servers out of rotation at once"),
     rule("secret-read", Y, r"\bhelm\b[^\n|;&]*\sget\s+(?:values\b[^\n|;&]*\s(?:--all|-a)\b|all\b)|"
-         r"\bterraform\s+state\s+pull\b|\bget\b[^\n|;&]*\.\w*Community\b|"
+         r"\bterraform\s+state\s+pull\b|169\.254\.169\.254/\S*security-credentials|"
+         r"metadata\.google\.internal/\S*/token\b|/metadata/identity/oauth2/token\b|\bget\b[^\n|;&]*\.\w*Community\b|"
          r"\b(?:cat|less|more|head|tail|strings|xargs)\b[^\n]*?/proc/[^\n]{0,60}?/environ\b|"
          r"\b(?:grep|egrep|rg)\b(?:\s+-\w+)*\s+[\"']?[\w.-]*(?<!no)(?:pass(?:word|wd)?|secret|token|jaas|cipher|api_?key|credential)"
          r"[\w.-]*[\"']?\s+/\S+",

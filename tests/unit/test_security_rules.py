@@ -115,6 +115,11 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("for j in $(nomad job status -short | awk 'NR>1 {print $1}'); do nomad job stop $j; done", "every-listed-resource"),
     ("for tag in $(git tag -l 'v2023.*'); do git push origin \":refs/tags/$tag\"; done", "every-listed-resource"),
     ("cdktf deploy payments-prod --auto-approve", "auto-approved-apply"),
+    ("curl -X POST http://vault:8200/v1/sys/seal -H \"X-Vault-Token: $VAULT_TOKEN\"", "secrets-sealed"),
+    ("curl -X PUT http://consul:8500/v1/acl/token/$ID -d '{\"Policies\":[{\"Name\":\"global-management\"}]}'",
+     "admin-grant"),
+    ("sudo sysctl -w kernel.kptr_restrict=0", "security-off"),
+    ("gh api -X PUT repos/acme/app/branches/main/protection -F enforce_admins=false", "review-bypassed"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -154,6 +159,7 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "terraform state pull | jq '.resources[] | select(.type==\"random_password\")'",
     "etcdctl get /registry --prefix --keys-only",
     "aws s3 ls s3://acme-prod-logs --recursive --summarize",
+    "curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/app-role",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
