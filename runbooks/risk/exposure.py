@@ -22,6 +22,23 @@ RULES: tuple[SecurityRule, ...] = (
          "opens it to the whole internet"),
     rule("open-to-world", R, r"\ballow\s+replace-all-with\s*\{\s*ALL\s*\}|\ballow-(?:recursion|query|transfer|update)\s*\{\s*any\s*;|\bhttp_access\s+allow\s+all\b",
          "opens it to anyone"),
+    rule("allow-all", R, r"[\"']?(?:ingress|egress)[\"']?\s*:\s*\[\s*\{\s*\}\s*\]",
+         "allows all traffic (a network policy rule that matches everything)"),
+    rule("data-expired", R, r"retention\.ms[\"']?\s*[:=]\s*[\"']?\d{1,5}\b|\bMODIFY\s+TTL\b|\bexpireAfterSeconds\b|"
+         r"\bALTER\s+TABLE\b[^\n]*\bDELETE\s+WHERE\b[^\n]*<=?\s*(?:today|now)\(|\.updateMany\(\s*\{\s*\}",
+         "deletes or rewrites data wholesale (a short retention, a TTL, every row or document)"),
+    rule("scale-to-zero", R, r"[\"'](?:numberOfInstances|replicas|instances)[\"']\s*:\s*0\b", "scales it to zero"),
+    rule("guard-off", R, r"\borganizations\s+(?:detach-policy|delete-policy|disable-policy-type)\b|"
+         r"--action\s+ARCHIVE\b|\bdisassociate-web-acl\b|\bistio-injection-(?:\s|$)|istio-injection=disabled\b|"
+         r"\bunclean\.leader\.election\.enable\s*=\s*true\b|number_of_replicas[\"']?\s*:\s*0\b|"
+         r"\bALTER\s+KEYSPACE\b[^\n]*[\"']\w+[\"']\s*:\s*1\s*\}", "switches off a guard against data loss or attack"),
+    rule("kill-all-sessions", R, r"\bKILL\s+QUERY\s+WHERE\s+(?:1|true|1\s*=\s*1)\b", "ends every query at once"),
+    rule("admin-grant", R, r"\bset-iam-policy\b|default_repository_permission=admin\b|path\s*\\*[\"']\*\\*[\"']\s*\{",
+         "grants or replaces access wholesale"),
+    rule("public-data", R, r"\bvisibility=public\b", "makes it public"),
+    rule("review-bypassed", R, r"can_approve_pull_request_reviews=true\b", "lets workflows approve their own changes"),
+    rule("auth-weakened", R, r"faillock[^\n]*\bdeny\s*=\s*0\b|\bdeny\s*=\s*0\b[^\n]*faillock", "weakens authentication"),
+    rule("dns-delete", R, r"\bAction\b[\"']?\s*:\s*[\"']DELETE[\"']", "deletes DNS records"),
     rule("secrets-sealed", R, r"/v1/sys/seal\b|\bvault\s+operator\s+seal\b",
          "seals Vault (every client loses its secrets until it is unsealed)"),
     rule("admin-grant", R, r"[\"']Name[\"']\s*:\s*[\"']global-management[\"']", "grants administrator access"),
@@ -52,13 +69,16 @@ RULES: tuple[SecurityRule, ...] = (
          r"\bcrm\s+configure\s+erase\b", "overwrites live data or configuration (what was there is lost)"),
     rule("evidence-cleared", R, r"\bclrsel\b|\bsel\s+clear\b|\bqemu-img\s+snapshot\s+-d\b",
          "deletes a snapshot or clears the hardware event log (irreversible)"),
-    rule("every-listed-resource", R, r"\bfor\s+\w+\s+in\s+\$\([^)]*\)\s*;?\s*do\b[^\n]*?(?:\b(?:stop|delete|destroy|rm|kill|"
-         r"terminate|drop|purge|remove|uninstall)\b|[\s\"']:refs/)", "acts on every item a listing returns"),
+    rule("every-listed-resource", R, r"\bfor\s+\w+\s+in\s+\$\([^)]*\)\s*;?\s*do\b.{0,300}?(?:\b(?:stop|delete|destroy|rm|kill|"
+         r"terminate|drop|purge|remove|uninstall|approve)\b|[\s\"']:refs/)|"
+         r"\|\s*xargs\b[^\n|;&]*\b(?:delete|drain|cordon|approve|terminate|purge|destroy)\b|"
+         r"\b(?:cordon|drain)\s+\$\(\s*(?:kubectl|oc)\s+get\s+(?:nodes?|no)\b",
+         "acts on every item a listing returns"),
     rule("versioning-off", R, r"\bversioning\b[^\n]*(?:Status=Suspended|\"Status\"\s*:\s*\"Suspended\")|"
          r"\bversioning\s+set\s+off\b|--(?:no-)?enable-versioning[= ]+false\b|--no-enable-versioning\b",
          "switches off object versioning (overwritten or deleted objects can no longer be recovered)"),
     rule("every-listed-resource", R, rf"\b{CLOUD}\b[^\n$]*\b(?:stop|deallocate|terminate[\w-]*|delete[\w-]*|shutdown|"
-         rf"power-?off|restart|reboot)\b[^\n]*\$\(\s*{CLOUD}\b[^)]*\b(?:list|describe-instances|ls)\b",
+         rf"power-?off|restart|reboot|revoke[\w-]*)\b[^\n]*\$\(\s*{CLOUD}\b[^)]*\b(?:list|describe-[\w-]+|ls)\b",
          "acts on every resource a listing returns"),
     rule("app-data-wiped", R, r"/(?:db|database|data|datastore|storage)/(?:reset|wipe|clear|truncate|drop|purge|flush)\b",
          "resets or wipes a database through an application's API"),
@@ -73,6 +93,7 @@ RULES: tuple[SecurityRule, ...] = (
          "shows secret material on the screen (values, state and config lines include secrets)"),
     rule("blocking-read", Y, r"\bALLOW\s+FILTERING\b|\betcdctl\s+get\s+[\"']?/(?:registry)?/?[\"']?\s+--prefix\b|"
          r"\bs3\s+ls\s+s3://[\w.-]+/?\s[^\n|;&]*--recursive\b|--num-results[= ]+[\"']?\*|\bcheck\b[^\n|;&]*--read-data\b|"
-         r"\bradosgw-admin\s+bucket\s+list\s+--bucket\b",
+         r"\bradosgw-admin\s+bucket\s+list\s+--bucket\b|"
+         r"\bFROM\s+(?!pg_|information_schema|sys\.|system\.|performance_schema)[\w.\"]+\s+WHERE\b[^\n;]*\bILIKE\s+'%",
          "can block or load a production server (a full scan)"),
 )

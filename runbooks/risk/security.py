@@ -245,7 +245,7 @@ RULES: tuple[SecurityRule, ...] = (
           r"client[-_]secret|secret[-_]?key|api[-_]?key|_token\b|private[-_]?key|requirepass|masterauth)|"
           r"\bterraform\s+output\b[^\n|;&]*\s-raw\b|--show-secrets\b|\bpg_shadow\b|\bpg_authid\b|\bauthentication_string\b|"
           r"\bceph\s+auth\s+(?:get|ls|list|export|print-key|print_key|get-key)\b|"
-          r"\b(?:env|printenv|set|values|inspect|environ)\b[^\n|;&]*\|\s*grep\s+(?:-\w+\s+)*[\"']?[\w|\\]*(?:pass|secret|token|"
+          r"\b(?:env|printenv|set|values|inspect|environ)\b[^\n|;&]*\|\s*grep\s+(?:-\w+\s+)*[\"']?[\w|\\^()]*(?:pass|secret|sec\b|token|"
           r"credential|api_?key)",
           "shows secret material on the screen"),
     _rule("blocking-read", Y, r"\bSMEMBERS\b|\bHGETALL\b|\bFOR\s+UPDATE\b|"

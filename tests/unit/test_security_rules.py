@@ -120,6 +120,25 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
      "admin-grant"),
     ("sudo sysctl -w kernel.kptr_restrict=0", "security-off"),
     ("gh api -X PUT repos/acme/app/branches/main/protection -F enforce_admins=false", "review-bypassed"),
+    # eval14v10's misses, in general form
+    ("kubectl patch networkpolicy default-deny-ingress -n payments --type=merge -p '{\"spec\":{\"ingress\":[{}]}}'",
+     "allow-all"),
+    ("kubectl patch kafkatopic orders --type=merge -p '{\"spec\":{\"config\":{\"retention.ms\":60000}}}'",
+     "data-expired"),
+    ("clickhouse-client -q \"ALTER TABLE analytics.events ON CLUSTER main MODIFY TTL event_date + INTERVAL 1 DAY\"",
+     "data-expired"),
+    ("kubectl patch postgresql acid-orders --type=merge -p '{\"spec\":{\"numberOfInstances\":0}}'", "scale-to-zero"),
+    ("kubectl cordon $(kubectl get nodes -o jsonpath='{.items[*].metadata.name}')", "every-listed-resource"),
+    ("kubectl get csr -o name | xargs kubectl certificate approve", "every-listed-resource"),
+    ("for id in $(mysql -N -e \"SELECT id FROM information_schema.processlist\"); do\n  mysql -e \"KILL $id\"\ndone",
+     "every-listed-resource"),
+    ("aws organizations detach-policy --policy-id p-7k2x9qzm --target-id r-a1b2", "guard-off"),
+    ("kafka-configs.sh --alter --entity-type brokers --entity-default --add-config unclean.leader.election.enable=true",
+     "guard-off"),
+    ("clickhouse-client -q \"KILL QUERY WHERE 1\"", "kill-all-sessions"),
+    ("gcloud projects set-iam-policy acme-prod /tmp/policy.json", "admin-grant"),
+    ("gh api -X PATCH repos/acme/payments -f visibility=public", "public-data"),
+    ("sudo sed -i 's/^#\\? *deny = .*/deny = 0/' /etc/security/faillock.conf", "auth-weakened"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -160,6 +179,7 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "etcdctl get /registry --prefix --keys-only",
     "aws s3 ls s3://acme-prod-logs --recursive --summarize",
     "curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/app-role",
+    "psql -d orders -c \"SELECT * FROM order_events WHERE payload::text ILIKE '%timeout%'\"",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
