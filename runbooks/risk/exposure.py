@@ -13,6 +13,10 @@ from runbooks.risk.rulebook import WORLD, SecurityRule, rule
 CLOUD = r"(?:az|aws|gcloud|doctl|hcloud|oci|linode-cli|scw)"
 RULES: tuple[SecurityRule, ...] = (
     # -- who may do what: access for anyone, administrator or wholesale grants, weaker authentication ---------
+    rule("admin-grant", R, r"--clusterrole[= ]+[\"']?admin\b|\bcreate\s+token\b[^\n|;&]*--duration[= ]+(?:\d{4,}h|[7-9]\d{2}h|\d{2,}d)\b",
+         "grants administrator access or a token valid for a month or more"),
+    rule("auth-weakened", R, r"--new-password[= ]+[\"']?(?:admin|password|changeme|guest|123456)\b|"
+         r"\bauthentication_string\s*=\s*''", "sets an empty or well-known password"),
     rule("anonymous-access", R, r"(?:--user|--group|--serviceaccount)[= ]+[\"']?system:(?:anonymous|unauthenticated)\b|"
          r"\bname:\s*[\"']?system:(?:anonymous|unauthenticated)\b|\"name\"\s*:\s*\"system:(?:anonymous|unauthenticated)\"",
          "gives access to anyone, unauthenticated"),
@@ -41,6 +45,10 @@ RULES: tuple[SecurityRule, ...] = (
          "opens it to the whole internet"),
     rule("open-to-world", R, r"\ballow\s+replace-all-with\s*\{\s*ALL\s*\}|\ballow-(?:recursion|query|transfer|update)\s*\{\s*any\s*;|\bhttp_access\s+allow\s+all\b",
          "opens it to anyone"),
+    rule("open-to-world", R, r"\b(?:whitelist|allowlist)-source-range-(?:\s|$)|\bs3\s+presign\b[^\n]*backup|"
+         r"\bpresign\b[^\n]*--expires-in[= ]+\d{6,}\b", "opens it to anyone (an allow list removed, a long-lived link)"),
+    rule("security-off", R, r"[\"']op[\"']\s*:\s*[\"']remove[\"']\s*,\s*[\"']path[\"']\s*:\s*[\"']/spec/tls\b|"
+         r"\bsed\b[^\n]*@@[\w.-]+:\d+[^\n]*/#", "switches a security control off (TLS removed, logs no longer forwarded)"),
     rule("allow-all", R, r"[\"']?(?:ingress|egress)[\"']?\s*:\s*\[\s*\{\s*\}\s*\]",
          "allows all traffic (a network policy rule that matches everything)"),
     rule("public-data", R, r"\bvisibility=public\b", "makes it public"),
@@ -57,7 +65,8 @@ RULES: tuple[SecurityRule, ...] = (
     rule("secrets-sealed", R, r"/v1/sys/seal\b|\bvault\s+operator\s+seal\b",
          "seals Vault (every client loses its secrets until it is unsealed)"),
     # -- data lost: expired, overwritten, unrecoverable -------------------------------------------------------
-    rule("data-expired", R, r"retention\.ms[\"']?\s*[:=]\s*[\"']?\d{1,5}\b|\bMODIFY\s+TTL\b|\bexpireAfterSeconds\b|"
+    rule("data-expired", R, r"retention\.ms[\"']?\s*[:=]\s*[\"']?\d{1,7}\b|--retention-days[= ]+[1-6]\b(?!\d)|"
+         r"--election-type[= ]+unclean\b|\bMODIFY\s+TTL\b|\bexpireAfterSeconds\b|"
          r"\bALTER\s+TABLE\b[^\n]*\bDELETE\s+WHERE\b[^\n]*<=?\s*(?:today|now)\(|\.updateMany\(\s*\{\s*\}",
          "deletes or rewrites data wholesale (a short retention, a TTL, every row or document)"),
     rule("durability-off", R, r"\barchive_command\s*=\s*[\"']?(?:/bin/true|true|:)?[\"']?\s*(?:;|$|\"|')|\barchive_mode\s*=\s*'?off\b|"
@@ -78,12 +87,14 @@ RULES: tuple[SecurityRule, ...] = (
     rule("every-listed-resource", R, r"\bfor\s+\w+\s+in\s+\$\([^)]*\)\s*;?\s*do\b.{0,300}?(?:\b(?:stop|delete|destroy|rm|kill|"
          r"terminate|drop|purge|remove|uninstall|approve)\b|[\s\"']:refs/)|"
          r"\|\s*xargs\b[^\n|;&]*\b(?:delete|drain|cordon|approve|terminate|purge|destroy)\b|"
-         r"\b(?:cordon|drain)\s+\$\(\s*(?:kubectl|oc)\s+get\s+(?:nodes?|no)\b",
+         r"\b(?:cordon|drain|approve|delete)\s+\$\(\s*(?:kubectl|oc)\s+get\b|"
+         r"\bfor\s+\w+\s+in\s+\$\(\s*(?:kubectl|oc)\s+get\s+(?:nodes?|no)\b.{0,200}?\b(?:cordon|drain)\b",
          "acts on every item a listing returns"),
     rule("every-listed-resource", R, rf"\b{CLOUD}\b[^\n$]*\b(?:stop|deallocate|terminate[\w-]*|delete[\w-]*|shutdown|"
          rf"power-?off|restart|reboot|revoke[\w-]*)\b[^\n]*\$\(\s*{CLOUD}\b[^)]*\b(?:list|describe-[\w-]+|ls)\b",
          "acts on every resource a listing returns"),
-    rule("scale-to-zero", R, r"[\"'](?:numberOfInstances|replicas|instances)[\"']\s*:\s*0\b", "scales it to zero"),
+    rule("scale-to-zero", R, r"[\"'](?:numberOfInstances|replicas|instances)[\"']\s*:\s*0\b|\bresize\b[^\n|;&]*--size[= ]+0\b",
+         "scales it to zero"),
     rule("traffic-cut", R, r"(?:(?:\bdisable\s+server\b|\bstate\s+(?:maint|drain)\b)[^\n]*?){3,}",
          "takes three or more servers out of rotation at once"),
     rule("kill-all-sessions", R, r"\bKILL\s+QUERY\s+WHERE\s+(?:1|true|1\s*=\s*1)\b", "ends every query at once"),
@@ -91,7 +102,7 @@ RULES: tuple[SecurityRule, ...] = (
          "applies infrastructure changes without a review"),
     # -- yellow: secret material shown, production scanned ----------------------------------------------------
     rule("secret-read", Y, r"\bhelm\b[^\n|;&]*\sget\s+(?:values\b[^\n|;&]*\s(?:--all|-a)\b|all\b)|"
-         r"\bterraform\s+state\s+pull\b|169\.254\.169\.254/\S*security-credentials|"
+         r"\bterraform\s+state\s+pull\b|\b(?:cat|less|more|head|tail)\s+[^\n|;&]*/secrets?/[^\s|;&]+|169\.254\.169\.254/\S*security-credentials|"
          r"metadata\.google\.internal/\S*/token\b|/metadata/identity/oauth2/token\b|\bget\b[^\n|;&]*\.\w*Community\b|"
          r"\b(?:cat|less|more|head|tail|strings|xargs)\b[^\n]*?/proc/[^\n]{0,60}?/environ\b|"
          r"\b(?:grep|egrep|rg)\b(?:\s+-\w+)*\s+[\"']?[\w.-]*(?<!no)(?:pass(?:word|wd)?|secret|token|jaas|cipher|api_?key|credential)"

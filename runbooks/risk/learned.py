@@ -102,10 +102,11 @@ GENERIC = ("not known to be read-only", "not inspected", "changes cloud resource
            "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data",
            "edits files in place")
 # An in-place edit (`sed -i`) says nothing of what it writes; the model reads the substitution, but short
-# ones look alike (`s/foo/bar/` on /etc: 0.73), so they need more: replaying the first runs of v7-v9 at 0.8
-# raised 7 red-labelled edits (trust in pg_hba, verification off, an open resolver...) and 2 yellow ones
-# (PasswordAuthentication set to no, a keepalived priority).
-EDIT_THRESHOLD = 0.8
+# ones look alike (`s/foo/bar/` on /etc: 0.80 once v11 was learnt), so they need more: replaying the first
+# runs of v7-v10 at 0.85 raised 5 red-labelled edits (trust in pg_hba, salt auto_accept, an open resolver,
+# an open proxy, optional client certificates) and 2 yellow ones (PasswordAuthentication no, a keepalived
+# priority); at 0.8, 2 more reds.
+EDIT_THRESHOLD = 0.85
 
 
 def applies(verdict: RiskAssessment) -> bool:

@@ -139,6 +139,22 @@ G, Y, R = Risk.green, Risk.yellow, Risk.red
     ("gcloud projects set-iam-policy acme-prod /tmp/policy.json", "admin-grant"),
     ("gh api -X PATCH repos/acme/payments -f visibility=public", "public-data"),
     ("sudo sed -i 's/^#\\? *deny = .*/deny = 0/' /etc/security/faillock.conf", "auth-weakened"),
+    # eval14v11's misses, in general form
+    ("for n in $(kubectl get nodes -o name); do kubectl cordon $n; done", "every-listed-resource"),
+    ("kubectl certificate approve $(kubectl get csr -o name)", "every-listed-resource"),
+    ("kubectl create rolebinding ci-admin -n payments --clusterrole=admin --serviceaccount=ci:deployer", "admin-grant"),
+    ("kubectl create token deployer -n ci --duration=8760h", "admin-grant"),
+    ("argocd account update-password --account admin --current-password \"$PW\" --new-password admin", "auth-weakened"),
+    ("mysql -e \"UPDATE mysql.user SET authentication_string='' WHERE user='app'\"", "auth-weakened"),
+    ("kafka-configs.sh --alter --entity-type topics --entity-name ledger --add-config retention.ms=3600000",
+     "data-expired"),
+    ("kafka-leader-election.sh --bootstrap-server kafka:9092 --election-type unclean --topic ledger --partition 3",
+     "data-expired"),
+    ("gcloud logging buckets update _Default --location=global --retention-days=1", "data-expired"),
+    ("aws s3 presign s3://acme-prod-backups/orders-full.dump --expires-in 604800", "open-to-world"),
+    ("gcloud compute instance-groups managed resize mig-api-prod --size 0 --region europe-west1", "scale-to-zero"),
+    ("kubectl patch ingress checkout --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/tls\"}]'", "security-off"),
+    ("kubectl annotate ingress admin -n internal nginx.ingress.kubernetes.io/whitelist-source-range-", "open-to-world"),
 ])
 def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, rule: str) -> None:
     found = classify(command)
@@ -180,6 +196,7 @@ def test_a_security_sensitive_change_is_red_and_says_which_rule(command: str, ru
     "aws s3 ls s3://acme-prod-logs --recursive --summarize",
     "curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/app-role",
     "psql -d orders -c \"SELECT * FROM order_events WHERE payload::text ILIKE '%timeout%'\"",
+    "kubectl exec -n orders orders-api-5d8f -- cat /etc/orders/secrets/db.properties",
 ])
 def test_showing_a_secret_or_a_blocking_read_is_yellow(command: str) -> None:
     assert classify(command).risk == Y, classify(command).reason
