@@ -122,7 +122,8 @@ class Runbook(BaseModel):
     def fingerprint(self) -> str:
         """Content hash of the structured runbook, used to tell a real edit from a re-load."""
         payload = self.model_dump(mode="json", exclude={"source_path"})
-        for name, default in (("team", None), ("approvals", 1), ("alerts", [])):  # added later: at their default, hashes stay
+        # fields added later: at their default, hashes stay as they were
+        for name, default in (("team", None), ("approvals", 1), ("alerts", [])):
             if payload.get(name) == default:
                 payload.pop(name)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

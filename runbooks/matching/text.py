@@ -59,7 +59,8 @@ ABBREVIATIONS = {
     "mco": "machine config operator", "cvo": "cluster version operator", "olm": "operator lifecycle manager",
     "kcm": "kube controller manager", "ha": "highly available", "odf": "ceph", "nxdomain": "nx domain", "servfail": "serv fail",
     "fd": "file descriptor", "fds": "file descriptors", "mdadm": "raid", "nearfull": "near full", "sb": "southbound",
-    "nb": "northbound", "clf": "cluster log forwarder", "dv": "data volume", "ksm": "kube state metrics", "gc": "garbage collector", "lat": "latency",
+    "nb": "northbound", "clf": "cluster log forwarder", "dv": "data volume", "ksm": "kube state metrics",
+    "gc": "garbage collector", "lat": "latency",
 }
 
 

@@ -19,11 +19,13 @@ THESAURUS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGN
     (r"\bdead\s*man'?s?\s*switch|\bheartbeat alert|\balways[- ]firing", "watchdog always firing"),
     (r"\binodes?\b", "files inodes"),
     (r"\bdisk[_ -]?(?:space|free|used)|\bfree (?:disk )?space\b|\bspace (?:left|free|remaining)\b", "filesystem space"),
-    (r"\brollouts? (?:is |are )?(?:stuck|stalled|blocked|hung)|\bnot rolled out|\bstuck (?:on|at) (?:old|previous) revision",
+    (r"\brollouts? (?:is |are )?(?:stuck|stalled|blocked|hung)|\bnot rolled out|"
+     r"\bstuck (?:on|at) (?:old|previous) revision",
      "update not rolled out"),
     (r"\b(?:stuck|stay(?:ing)?|remain(?:ing)?) (?:in )?pending\b|\bpods? pending\b", "pod not ready"),
     (r"\bfsync\b|\bdisk sync", "fsync durations"),
-    (r"\bscrape targets?\b|\btargets? down\b|\bcannot scrape|\bcan't scrape|\bnot scrapeable|\bscrape fail|\bnot scraping",
+    (r"\bscrape targets?\b|\btargets? down\b|\bcannot scrape|\bcan't scrape|\bnot scrapeable|\bscrape fail|"
+     r"\bnot scraping",
      "target down"),
     (r"\bcert(?:s)?\b|\btls\b|\bx509\b", "certificate"),
     (r"\bslow\b|\blatency\b", "latency high durations"),

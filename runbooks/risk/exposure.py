@@ -13,24 +13,29 @@ from runbooks.risk.rulebook import WORLD, SecurityRule, rule
 CLOUD = r"(?:az|aws|gcloud|doctl|hcloud|oci|linode-cli|scw)"
 RULES: tuple[SecurityRule, ...] = (
     # -- who may do what: access for anyone, administrator or wholesale grants, weaker authentication ---------
-    rule("admin-grant", R, r"--clusterrole[= ]+[\"']?admin\b|\bcreate\s+token\b[^\n|;&]*--duration[= ]+(?:\d{4,}h|[7-9]\d{2}h|\d{2,}d)\b",
+    rule("admin-grant", R, r"--clusterrole[= ]+[\"']?admin\b|"
+         r"\bcreate\s+token\b[^\n|;&]*--duration[= ]+(?:\d{4,}h|[7-9]\d{2}h|\d{2,}d)\b",
          "grants administrator access or a token valid for a month or more"),
     rule("auth-weakened", R, r"--new-password[= ]+[\"']?(?:admin|password|changeme|guest|123456)\b|"
          r"\bauthentication_string\s*=\s*''", "sets an empty or well-known password"),
     rule("anonymous-access", R, r"(?:--user|--group|--serviceaccount)[= ]+[\"']?system:(?:anonymous|unauthenticated)\b|"
-         r"\bname:\s*[\"']?system:(?:anonymous|unauthenticated)\b|\"name\"\s*:\s*\"system:(?:anonymous|unauthenticated)\"",
+         r"\bname:\s*[\"']?system:(?:anonymous|unauthenticated)\b|"
+         r"\"name\"\s*:\s*\"system:(?:anonymous|unauthenticated)\"",
          "gives access to anyone, unauthenticated"),
     rule("admin-grant", R, r"\bto\s+manage\s+all-resources\b|\bAllow\s+any-user\s+to\s+(?:manage|use)\b",
          "grants administrator access"),
     rule("admin-grant", R, r"\bset-iam-policy\b|default_repository_permission=admin\b|path\s*\\*[\"']\*\\*[\"']\s*\{",
          "grants or replaces access wholesale"),
     rule("admin-grant", R, r"[\"']Name[\"']\s*:\s*[\"']global-management[\"']", "grants administrator access"),
-    rule("admin-grant", R, r"--caps=[\"']?[^\s\"']*=\s*\*|\bopenstack\s+role\s+add\b[^\n|;&]*\s[\"']?admin[\"']?(?:\s|$)|"
+    rule("admin-grant", R, r"--caps=[\"']?[^\s\"']*=\s*\*|"
+         r"\bopenstack\s+role\s+add\b[^\n|;&]*\s[\"']?admin[\"']?(?:\s|$)|"
          r"\bipmitool\b[^\n|;&]*\buser\s+priv\s+\d+\s+4\b", "grants administrator access"),
     rule("credentials-set", R, r"\bset\s+iDRAC\.Users\.\d+\.Password\b|\buser\s+set\s+password\b",
          "sets a BMC account's password (who can power the server off)"),
-    rule("auth-weakened", R, r"faillock[^\n]*\bdeny\s*=\s*0\b|\bdeny\s*=\s*0\b[^\n]*faillock", "weakens authentication"),
-    rule("auth-weakened", R, r"\blan\s+set\s+\d+\s+auth\s+\w+\s+NONE\b|\bssl_verify_client\s+(?:off|optional_no_ca)\b|\bauto_accept:\s*True\b|/(?:md5|scram-sha-256|peer|password|ident)\$?/trust/|"
+    rule("auth-weakened", R, r"faillock[^\n]*\bdeny\s*=\s*0\b|\bdeny\s*=\s*0\b[^\n]*faillock",
+         "weakens authentication"),
+    rule("auth-weakened", R, r"\blan\s+set\s+\d+\s+auth\s+\w+\s+NONE\b|\bssl_verify_client\s+(?:off|optional_no_ca)\b|"
+         r"\bauto_accept:\s*True\b|/(?:md5|scram-sha-256|peer|password|ident)\$?/trust/|"
          r"\bhost\w*\s+all\s+all\s+\S+\s+trust\b",
          "weakens authentication"),
     rule("private-key-readable", R, r"\bchmod\s+(?:-\w+\s+)*(?:[0-7]?[0-7][0-7][4-7]|[ao]\+r|go\+r)\s+\S*"
@@ -41,7 +46,8 @@ RULES: tuple[SecurityRule, ...] = (
          "weakens branch protection (changes land without review)"),
     # -- reachable by anyone ----------------------------------------------------------------------------------
     rule("open-to-world", R, rf"(?:SourceRanges|allowedCidrs|allowed_cidrs|source-range|ipAllowList|sourceRanges|"
-         rf"allowlist|whitelist)[\w.-]*[\"']?\s*(?:=|:\s+|:\s*\[)[\s\[{{\"'-]{{0,6}}{WORLD}|\bstats\s+socket\s+(?:ipv[46]@)?(?:0\.0\.0\.0|\*|::)[:\s]",
+         rf"allowlist|whitelist)[\w.-]*[\"']?\s*(?:=|:\s+|:\s*\[)[\s\[{{\"'-]{{0,6}}{WORLD}|"
+         r"\bstats\s+socket\s+(?:ipv[46]@)?(?:0\.0\.0\.0|\*|::)[:\s]",
          "opens it to the whole internet"),
     rule("open-to-world", R, r"\ballow\s+replace-all-with\s*\{\s*ALL\s*\}|\ballow-(?:recursion|query|transfer|update)\s*\{\s*any\s*;|\bhttp_access\s+allow\s+all\b",
          "opens it to anyone"),
