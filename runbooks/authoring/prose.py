@@ -62,6 +62,7 @@ from runbooks.authoring.prose_text import (
 from runbooks.authoring.structured import STEPS_HEADING
 from runbooks.authoring.variables import convert_placeholders, readable
 from runbooks.errors import RunbookParseError
+from runbooks.matching.text import norm
 from runbooks.model import Risk, Runbook, Step, slugify
 from runbooks.rendering.templating import TemplateError, referenced_variables
 from runbooks.risk import classify
@@ -395,12 +396,9 @@ def parse_prose(text: str, path: str | None = None, default_id: str | None = Non
         raise RunbookParseError(f"id: {runbook_id!r} may only use letters, digits, '.', '_', '-', '/'",
                                 fm.line_of("id"), path)
     meta = _meta(fm, path)
-    own = {_key(title), _key(runbook_id.rsplit("/", 1)[-1])}
-    meta["alerts"] = [a for a in meta.get("alerts", []) if _key(a) not in own]  # its own name is matched anyway
+    own = {norm(title), norm(runbook_id.rsplit("/", 1)[-1])}
+    meta["alerts"] = [a for a in meta.get("alerts", []) if norm(a) not in own]  # its own name is matched anyway
     return Runbook(id=runbook_id, title=title or runbook_id,
                    description=str(fm.data.get("description") or description), steps=steps, source_path=path,
                    prerequisites=list(dict.fromkeys(walker.prerequisites + tools)), format="prose", **meta)
 
-
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())

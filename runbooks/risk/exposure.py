@@ -22,19 +22,15 @@ RULES: tuple[SecurityRule, ...] = (
          r"\bname:\s*[\"']?system:(?:anonymous|unauthenticated)\b|"
          r"\"name\"\s*:\s*\"system:(?:anonymous|unauthenticated)\"",
          "gives access to anyone, unauthenticated"),
-    rule("admin-grant", R, r"\bto\s+manage\s+all-resources\b|\bAllow\s+any-user\s+to\s+(?:manage|use)\b",
-         "grants administrator access"),
-    rule("admin-grant", R, r"\bset-iam-policy\b|default_repository_permission=admin\b|path\s*\\*[\"']\*\\*[\"']\s*\{",
-         "grants or replaces access wholesale"),
-    rule("admin-grant", R, r"[\"']Name[\"']\s*:\s*[\"']global-management[\"']", "grants administrator access"),
-    rule("admin-grant", R, r"--caps=[\"']?[^\s\"']*=\s*\*|"
+    rule("admin-grant", R, r"\bto\s+manage\s+all-resources\b|\bAllow\s+any-user\s+to\s+(?:manage|use)\b|"
+         r"[\"']Name[\"']\s*:\s*[\"']global-management[\"']|--caps=[\"']?[^\s\"']*=\s*\*|"
          r"\bopenstack\s+role\s+add\b[^\n|;&]*\s[\"']?admin[\"']?(?:\s|$)|"
          r"\bipmitool\b[^\n|;&]*\buser\s+priv\s+\d+\s+4\b", "grants administrator access"),
+    rule("admin-grant", R, r"\bset-iam-policy\b|default_repository_permission=admin\b|path\s*\\*[\"']\*\\*[\"']\s*\{",
+         "grants or replaces access wholesale"),
     rule("credentials-set", R, r"\bset\s+iDRAC\.Users\.\d+\.Password\b|\buser\s+set\s+password\b",
          "sets a BMC account's password (who can power the server off)"),
-    rule("auth-weakened", R, r"faillock[^\n]*\bdeny\s*=\s*0\b|\bdeny\s*=\s*0\b[^\n]*faillock",
-         "weakens authentication"),
-    rule("auth-weakened", R, r"\blan\s+set\s+\d+\s+auth\s+\w+\s+NONE\b|\bssl_verify_client\s+(?:off|optional_no_ca)\b|"
+    rule("auth-weakened", R, r"faillock[^\n]*\bdeny\s*=\s*0\b|\bdeny\s*=\s*0\b[^\n]*faillock|\blan\s+set\s+\d+\s+auth\s+\w+\s+NONE\b|\bssl_verify_client\s+(?:off|optional_no_ca)\b|"
          r"\bauto_accept:\s*True\b|/(?:md5|scram-sha-256|peer|password|ident)\$?/trust/|"
          r"\bhost\w*\s+all\s+all\s+\S+\s+trust\b",
          "weakens authentication"),
@@ -59,9 +55,8 @@ RULES: tuple[SecurityRule, ...] = (
          "allows all traffic (a network policy rule that matches everything)"),
     rule("public-data", R, r"\bvisibility=public\b", "makes it public"),
     # -- protections switched off -----------------------------------------------------------------------------
-    rule("security-off", R, r"\b(?:kptr_restrict|dmesg_restrict|unprivileged_bpf_disabled)\s*=\s*0\b",
-         "switches a security control off"),
-    rule("security-off", R, r"(?:ssl|tls)[-_.]?verify\w*\s+off\b", "switches a security control off"),
+    rule("security-off", R, r"\b(?:kptr_restrict|dmesg_restrict|unprivileged_bpf_disabled)\s*=\s*0\b|"
+         r"(?:ssl|tls)[-_.]?verify\w*\s+off\b", "switches a security control off"),
     rule("guard-off", R, r"\borganizations\s+(?:detach-policy|delete-policy|disable-policy-type)\b|"
          r"--action\s+ARCHIVE\b|\bdisassociate-web-acl\b|\bistio-injection-(?:\s|$)|istio-injection=disabled\b|"
          r"\bunclean\.leader\.election\.enable\s*=\s*true\b|number_of_replicas[\"']?\s*:\s*0\b|"

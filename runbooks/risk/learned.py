@@ -99,8 +99,8 @@ def pulling_words(command: str, limit: int = 3) -> list[str]:
 # nonzero count) is a definition, not a gap, and the model does not second-guess it.
 GENERIC = ("not known to be read-only", "not inspected", "changes cloud resources", "changes cluster state",
            "changes a release", "changes state (`", "sends an HTTP", "writes the file",
-           "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data",
-           "edits files in place")
+           "changes files", "changes firewall rules", "changes infrastructure (reversible", "changes data")
+EDIT = "edits files in place"
 # An in-place edit (`sed -i`) says nothing of what it writes; the model reads the substitution, but short
 # ones look alike (`s/foo/bar/` on /etc: 0.80 once v11 was learnt), so they need more: replaying the first
 # runs of v7-v10 at 0.85 raised 5 red-labelled edits (trust in pg_hba, salt auto_accept, an open resolver,
@@ -110,7 +110,7 @@ EDIT_THRESHOLD = 0.85
 
 
 def applies(verdict: RiskAssessment) -> bool:
-    return verdict.risk == Risk.yellow and any(marker in verdict.reason for marker in GENERIC)
+    return verdict.risk == Risk.yellow and any(marker in verdict.reason for marker in (*GENERIC, EDIT))
 
 
 def raise_if_red_like(verdict: RiskAssessment, command: str) -> RiskAssessment:
@@ -118,7 +118,7 @@ def raise_if_red_like(verdict: RiskAssessment, command: str) -> RiskAssessment:
     if not applies(verdict):
         return verdict
     p = red_likeness(command)
-    if p < (EDIT_THRESHOLD if "edits files in place" in verdict.reason else THRESHOLD):
+    if p < (EDIT_THRESHOLD if EDIT in verdict.reason else THRESHOLD):
         return verdict
     on = ", ".join(f"'{word}'" for word in pulling_words(command))
     return RiskAssessment(risk=Risk.red, reason=f"learned: looks like the destructive or security-sensitive commands "

@@ -32,6 +32,7 @@ CHANGE_VERBS = set("set unset create add update put enable disable start stop re
 DESTROY_VERBS = set("delete del rm remove destroy purge drop prune terminate wipe erase undefine uninstall truncate"
                     " compact lost zap rmpool rmsnap kick nuke assassinate decommission removenode rmi unregister"
                     " leave format revoke-all".split())
+VERBS = READ_VERBS | CHANGE_VERBS | DESTROY_VERBS
 _VERB = re.compile(r"[a-z][a-z0-9_./-]*")
 
 
@@ -41,7 +42,7 @@ def verb_rule(word: str) -> Rule | None:
     if not _VERB.fullmatch(word):
         return None
     found = []
-    for part in [word, *re.split(r"[-_/.]", word)] if word not in READ_VERBS | CHANGE_VERBS | DESTROY_VERBS else [word]:
+    for part in [word, *re.split(r"[-_/.]", word)] if word not in VERBS else [word]:
         if part in DESTROY_VERBS:
             found.append((R, f"deletes or destroys (`{word}`: irreversible)"))
         elif part in CHANGE_VERBS:
@@ -59,8 +60,8 @@ def _subcommand(tool: str, words: list[str]) -> tuple[str, Rule | None]:
         key = " ".join(words[:n])
         if key in table:
             return key, table[key]
-    whole = READ_VERBS | CHANGE_VERBS | DESTROY_VERBS  # `service-version activate`: `activate` decides, not `version`
-    for word in sorted(words, key=lambda x: x not in whole):
+    # a whole verb decides before one found inside a word: `service-version activate` is `activate`, not `version`
+    for word in sorted(words, key=lambda x: x not in VERBS):
         if rule := verb_rule(word):
             return word, rule
     return ("", table.get("")) if not words else (words[0], None)
