@@ -14,25 +14,35 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.targets import EXECUTORS
+from activities.targets import EXECUTORS, Executor
+from activities.targets.agent import AgentExecutor
 from runbooks.contract import Activity, CommandRequest, CommandResult
 from runbooks.masking import mask
 from runbooks.settings import Settings
-from runbooks.storage.store import Store
 from runbooks.targets import TargetError, parse_target
 from runbooks.telemetry.metrics import STEP_DURATION
+
+if TYPE_CHECKING:  # an agent has no database: it never imports the storage layer
+    from runbooks.storage.store import Store
 
 log = logging.getLogger("runbooks.activities")
 
 
 class CommandActivities:
-    def __init__(self, settings: Settings, store: Store | None = None):
-        """`store`: where a running step's output so far goes; without one, only the final output is kept."""
-        self.executors = {kind: make(settings) for kind, make in EXECUTORS.items()}
+    def __init__(self, settings: Settings, store: Store | None = None, agent: str | None = None):
+        """`store`: where a running step's output so far goes; without one, only the final output is kept.
+
+        `agent`: this process is `runbooks agent --name <agent>`: it runs that agent's steps and
+        nothing else (no local step of the main worker's host, no SSH from inside the network).
+        """
+        self.executors: dict[str, Executor] = (
+            {"agent": AgentExecutor(settings, agent)} if agent is not None
+            else {kind: make(settings) for kind, make in EXECUTORS.items()})
         self.store = store
 
     @activity.defn(name=Activity.RUN_COMMAND)

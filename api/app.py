@@ -18,7 +18,9 @@ from api import problems
 from api.auth import check_rules
 from api.limits import BodyLimit
 from api import web
-from api.routes import admin, alerts, codec, drills, executions, health, incidents, match, metrics, runbooks, slack
+from api.routes import (
+    admin, agents, alerts, codec, drills, executions, health, incidents, match, metrics, runbooks, slack,
+)
 from runbooks.settings import Settings, get_settings
 from services.context import Services, open_services
 
@@ -48,7 +50,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (health, metrics, alerts, match, runbooks, executions, incidents, drills, admin, slack, codec):
+    for module in (health, metrics, alerts, match, runbooks, executions, incidents, drills, agents, admin, slack,
+                   codec):
         app.include_router(module.router)
     app.include_router(alerts.pairings_router)
     web.install(app)  # the cockpit's pages at / (api/web/)

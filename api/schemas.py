@@ -209,6 +209,7 @@ class StepView(BaseModel):
     approval: Approval | None
     rollback: Rollback | None
     needs: list[str] = Field(default_factory=list, description="values a person must supply to run it")
+    waiting_for: str | None = Field(default=None, description="what a sent step waits for: 'agent dmz is offline'")
 
 
 class EventView(BaseModel):

@@ -1,4 +1,4 @@
-"""The `runbooks` command: `dev` (everything on embedded defaults), `worker`, `api`."""
+"""The `runbooks` command: `dev` (everything on embedded defaults), `worker`, `agent`, `api`."""
 
 from __future__ import annotations
 
@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("dev", help="Temporal dev server + worker + API on embedded defaults (what `make run` does)")
     sub.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS")
     sub.add_parser("api", help="run the API on API_HOST:API_PORT")
+    agent = sub.add_parser("agent", help="run the steps whose target is agent:NAME, inside the network they act "
+                                         "on (no database; outbound to Temporal only)")
+    agent.add_argument("--name", required=True, help="the agent's name, as targets write it (agent:NAME)")
     runbook_commands.add_parsers(sub)
     db_commands.add_parsers(sub)
     identity_commands.add_parsers(sub)
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
             from workers.main import run_worker
             _require_key_ring(settings)
             asyncio.run(run_worker(settings, metrics_port=settings.worker_metrics_port))
+        elif args.command == "agent":
+            from workers.agent import run_agent
+            _require_key_ring(settings)
+            asyncio.run(run_agent(settings, args.name))
         elif args.command == "import":
             code = runbook_commands.run_import(args, settings)
         elif args.command == "db":

@@ -167,6 +167,7 @@ class ExecutionInput(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
     started_by: str = "alert"
     heartbeat_timeout_seconds: float = 30.0
+    agent_offline_after_seconds: float = 15.0  # a step nobody took this long: "agent <name> is offline"
     notify: bool = False  # tell people in chat (Slack) as the execution goes
     # A fire drill: the whole path (approval requests, escalations) with nothing executed, or with
     # every command sent to `drill_target` (a sandbox) instead of the runbook's targets.
@@ -222,6 +223,7 @@ class StepState(BaseModel):
     rollback_output: str = ""
     escalations: int = 0
     needs: list[str] = Field(default_factory=list)
+    waiting_for: str | None = None  # what a sent step waits for, e.g. "agent dmz is offline"
 
 
 class ExecutionState(BaseModel):

@@ -111,7 +111,23 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    temporal_tls: bool = Field(default=False, description="Connect to Temporal over TLS (on whenever a TLS file "
+                                                          "below is set).")
+    temporal_tls_ca_file: Path | None = Field(default=None, description="CA bundle that signed Temporal's server "
+                                                                        "certificate; unset: the system's CAs.")
+    temporal_tls_cert_file: Path | None = Field(default=None, description="Client certificate for mTLS (with the key).")
+    temporal_tls_key_file: Path | None = Field(default=None, description="Client private key for mTLS.")
+    temporal_tls_server_name: str | None = Field(default=None, description="Name expected in Temporal's certificate "
+                                                                           "when it differs from the address's host.")
     task_queue: str = "runbooks"
+    agent_offline_after_seconds: float = Field(
+        default=15.0, gt=0, description="A step sent to an agent that no agent took within this many seconds shows "
+                                        "'agent <name> is offline' and escalates along the runbook's chain.")
+    agent_drain_seconds: float = Field(
+        default=300.0, ge=0, description="`runbooks agent` on SIGTERM: stop taking steps and give the running ones "
+                                         "this long to finish.")
+    agents: str = Field(default="", description="Comma-separated agent names listed by GET /api/v1/agents beside "
+                                                "those the runbooks name.")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ssh_known_hosts: str = Field(default="~/.ssh/known_hosts", description="Host keys SSH targets are checked against.")

@@ -8,6 +8,8 @@ line) and when the step runs (the rendered spec, before anything connects). Pure
     local                       the worker's host
     manual                      a person does the step and confirms it
     ssh://[user@]host[:port]    a host over SSH (key auth, known_hosts checked)
+    agent:<name>                the host of agent <name> (`runbooks agent --name <name>`), inside the
+                                network it acts on: the step goes to task queue `agent-<name>`
 
 A new kind is a spec class and its parser here, listed in `KINDS`, plus an executor in
 activities/targets/ (see the README, "Adding a target kind").
@@ -52,7 +54,33 @@ class SshTarget:
         return f"{host}:{self.port}"
 
 
-Target = LocalTarget | ManualTarget | SshTarget
+@dataclass(frozen=True)
+class AgentTarget:
+    kind: ClassVar[str] = "agent"
+    name: str
+
+    @property
+    def task_queue(self) -> str:
+        return agent_queue(self.name)
+
+
+Target = LocalTarget | ManualTarget | SshTarget | AgentTarget
+
+AGENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def agent_queue(name: str) -> str:
+    """The task queue agent `name` polls: the one place that names it."""
+    return f"agent-{name}"
+
+
+def parse_agent_target(spec: str) -> AgentTarget:
+    """`agent:<name>`: lower-case letters, digits and inner dashes, as a DNS label."""
+    name = spec.removeprefix("agent:")
+    if not AGENT_NAME.fullmatch(name):
+        raise TargetError(f"invalid agent target {spec!r}: expected agent:<name>, the name in lower-case letters, "
+                          "digits and dashes (at most 63)")
+    return AgentTarget(name=name)
 
 _SSH = re.compile(r"ssh://(?:(?P<user>[^@]*)@)?(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]{1,5}))?")
 _HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -88,7 +116,7 @@ def parse_ssh_target(spec: str) -> SshTarget:
     return SshTarget(host=host, port=port_num, user=user)
 
 
-WRITTEN = "`local`, `manual` or `ssh://[user@]host[:port]`"
+WRITTEN = "`local`, `manual`, `ssh://[user@]host[:port]` or `agent:<name>`"
 
 
 def _word(target: Target) -> Callable[[str], Target]:
@@ -105,6 +133,7 @@ KINDS: dict[str, tuple[str, Callable[[str], Target]]] = {
     "local": ("local", _word(LocalTarget())),
     "manual": ("manual", _word(ManualTarget())),
     "ssh": ("ssh://", parse_ssh_target),
+    "agent": ("agent:", parse_agent_target),
 }
 
 

@@ -99,6 +99,7 @@ class Launcher:
             execution_id=execution_id, runbook_id=runbook.id, runbook_version=version, runbook_title=runbook.title,
             service=runbook.service, mode=mode, steps=steps, escalation=runbook.escalation, params=params,
             started_by=started_by, heartbeat_timeout_seconds=self.settings.heartbeat_timeout_seconds,
+            agent_offline_after_seconds=self.settings.agent_offline_after_seconds,
             notify=self.settings.slack_enabled, drill=drill, drill_target=drill_target,
             alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
                            severity=alert.severity, labels=alert.labels, annotations=alert.annotations)

@@ -23,6 +23,7 @@ from runbooks.storage.store import Store
 from workflows.client import connect
 from workflows.incident_report import IncidentReport
 from workflows.runbook_execution import RunbookExecution
+from workers.metrics import serve_worker_metrics
 
 log = logging.getLogger("runbooks.worker")
 WORKFLOWS = [RunbookExecution, IncidentReport]  # every workflow a worker runs (and the replay tests replay)
@@ -73,21 +74,3 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, hand
             server, _thread = metrics
             server.shutdown()
             server.server_close()
-
-
-def serve_worker_metrics(port: int) -> tuple | None:
-    """The worker's /metrics on `port` (all interfaces): (server, thread), or None when disabled (0).
-
-    A busy port is logged, not fatal: a worker that runs runbooks without metrics beats none.
-    """
-    if not port:
-        return None
-    from prometheus_client import start_http_server
-
-    try:
-        server = start_http_server(port)
-    except OSError as exc:
-        log.error("worker metrics not served: port %d: %s", port, exc)
-        return None
-    log.info("worker metrics on :%d/metrics", port)
-    return server

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from runbooks.contract import (
@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from runbooks.model import EscalationAction, Mode, Risk
     from runbooks.policy import RefusalKind, StepAction, StepFacts, decision_refusal, step_action
     from runbooks.rendering.planning import build_context, with_values
+    from runbooks.targets import AgentTarget, TargetError, parse_target
     from workflows import search_attributes as sa
 
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -36,6 +37,9 @@ DECISION_RULES_PATCH = "decision-rules-in-workflow"
 # Fire drills: a step that would run is rehearsed (shown, not executed) or sent to the drill's
 # sandbox target. Only drills take the branch; executions before it replay as they ran.
 DRILL_PATCH = "fire-drills"
+# Agent targets: a step (and its rollback) whose target is `agent:<name>` goes to task queue
+# `agent-<name>`; nobody polling it makes the step wait and escalate instead of failing.
+AGENT_PATCH = "agent-targets"
 
 
 def _command_retry(step: PlannedStep) -> RetryPolicy:
@@ -50,6 +54,21 @@ def _shown(result: CommandResult) -> str:
     if result.timed_out:
         notes.append(f"[timed out after {result.duration_seconds:.0f}s and was killed]")
     return "\n".join([result.output, *notes]) if notes else result.output
+
+
+def _agent(target: str) -> AgentTarget | None:
+    """The agent a rendered target names, if it names one (a bad spec fails in the activity, as before)."""
+    try:
+        parsed = parse_target(target)
+    except TargetError:
+        return None
+    return parsed if isinstance(parsed, AgentTarget) else None
+
+
+def _lost(exc: ActivityError) -> CommandResult:
+    """An activity that failed as infrastructure (a lost worker or agent), as the step's result."""
+    cause = exc.cause.message if exc.cause is not None and hasattr(exc.cause, "message") else str(exc)
+    return CommandResult(exit_code=None, error=f"activity failed, not retried to avoid a second run: {cause}")
 
 
 def _failure(result: CommandResult) -> str:
@@ -241,12 +260,12 @@ class RunbookExecution:
         await self._notify(EventKind.decided, f"step '{step.title}' {verdict} by {decision.actor}", step.id)
         return decision
 
-    def _notice(self, step: PlannedStep, target: str | None, count: int) -> ExecutionEvent:
+    def _notice(self, step: PlannedStep, target: str | None, count: int, why: str = "") -> ExecutionEvent:
         assert self._inp is not None
+        waits = f"waits: {why}" if why else "still waits for approval"
         return ExecutionEvent(
             execution_id=self._inp.execution_id, kind=EventKind.escalation, step_id=step.id, target=target,
-            at=workflow.now(),
-            message=f"escalation {count}: step '{step.title}' ({step.risk.value}) still waits for approval")
+            at=workflow.now(), message=f"escalation {count}: step '{step.title}' ({step.risk.value}) {waits}")
 
     async def _run_step(self, step: PlannedStep, st: StepState) -> CommandResult:
         st.status, st.started_at = StepStatus.running, workflow.now()
@@ -265,16 +284,68 @@ class RunbookExecution:
                              command=command, timeout_seconds=step.timeout_seconds, rollback=rollback,
                              drill=self._inp.drill,
                              risk=step.risk.value)
+        agent = _agent(step.target)
+        if agent is not None and workflow.patched(AGENT_PATCH):
+            return await self._on_agent(step, req, agent)
         try:
-            return await workflow.execute_activity(
-                Activity.RUN_COMMAND, req, result_type=CommandResult,
-                start_to_close_timeout=timedelta(seconds=step.timeout_seconds + 30),
-                heartbeat_timeout=timedelta(seconds=self._inp.heartbeat_timeout_seconds),
-                retry_policy=RetryPolicy(maximum_attempts=3) if rollback else _command_retry(step),
-                summary=f"{'rollback of ' if rollback else ''}{step.position}. {step.title}")
+            return await self._schedule(step, req)
         except ActivityError as exc:
-            cause = exc.cause.message if exc.cause is not None and hasattr(exc.cause, "message") else str(exc)
-            return CommandResult(exit_code=None, error=f"activity failed, not retried to avoid a second run: {cause}")
+            return _lost(exc)
+
+    async def _schedule(self, step: PlannedStep, req: CommandRequest, task_queue: str | None = None,
+                        offline_after: float | None = None) -> CommandResult:
+        return await workflow.execute_activity(
+            Activity.RUN_COMMAND, req, result_type=CommandResult, task_queue=task_queue,
+            schedule_to_start_timeout=None if offline_after is None else timedelta(seconds=offline_after),
+            start_to_close_timeout=timedelta(seconds=step.timeout_seconds + 30),
+            heartbeat_timeout=timedelta(seconds=self._inp.heartbeat_timeout_seconds if self._inp else 30),
+            retry_policy=RetryPolicy(maximum_attempts=3) if req.rollback else _command_retry(step),
+            summary=f"{'rollback of ' if req.rollback else ''}{step.position}. {step.title}")
+
+    async def _on_agent(self, step: PlannedStep, req: CommandRequest, agent: AgentTarget) -> CommandResult:
+        """Send the command to the agent's queue; while nobody takes it, say so and escalate like an approval.
+
+        Each wait is a schedule-to-start timeout: the first after `agent_offline_after_seconds` marks
+        the step as waiting for the agent, the next ones follow the runbook's escalation chain
+        (counted from when the step was sent), and a `reject` level fails the step.
+        """
+        assert self._inp is not None and self._state is not None
+        st = self._state.step(step.id)
+        assert st is not None
+        sent, offline = workflow.now(), f"agent {agent.name} is offline"
+        levels = list(self._inp.escalation)
+        deadline: float | None = min([self._inp.agent_offline_after_seconds, *(lv.after_seconds for lv in levels[:1])])
+        while True:
+            elapsed = (workflow.now() - sent).total_seconds()
+            try:
+                result = await self._schedule(step, req, agent.task_queue,
+                                              None if deadline is None else max(deadline - elapsed, 1.0))
+            except ActivityError as exc:
+                if not (isinstance(exc.cause, TimeoutError) and exc.cause.type is TimeoutType.SCHEDULE_TO_START):
+                    return _lost(exc)
+                if st.waiting_for is None:
+                    st.waiting_for = offline
+                    await self._save()
+                    await self._notify(EventKind.escalation, f"step '{step.title}' waits: {offline}", step.id)
+                elapsed = (workflow.now() - sent).total_seconds()
+                while levels and levels[0].after_seconds <= elapsed + 0.5:
+                    level = levels.pop(0)
+                    if level.action is EscalationAction.reject:
+                        st.waiting_for = None
+                        return CommandResult(exit_code=None, error=f"{offline}: nobody took the step within "
+                                                                   f"{level.after_seconds:g}s")
+                    st.escalations += 1
+                    notice = self._notice(step, level.target, st.escalations, offline)
+                    await workflow.execute_activity(
+                        Activity.ESCALATE, notice, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY,
+                        summary=f"escalate '{step.title}' to {level.target or 'on-call'}: {offline}")
+                    await self._notify(EventKind.escalation, notice.message, step.id, level.target)
+                deadline = levels[0].after_seconds if levels else None
+                continue
+            if st.waiting_for is not None:
+                st.waiting_for = None
+                await self._save()
+            return result
 
     async def _compensate(self) -> bool:
         """Undo what was done, newest first; keep going if one rollback fails, and report it."""

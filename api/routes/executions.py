@@ -48,7 +48,7 @@ def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) ->
             id=s.step_id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason, target=s.target,
             status=s.status, command=s.command, output=s.output, exit_code=s.exit_code, started_at=s.started_at,
             finished_at=s.finished_at,
-            approval=_approval(a) if (a := by_step.get(s.step_id)) else None, needs=s.needs,
+            approval=_approval(a) if (a := by_step.get(s.step_id)) else None, needs=s.needs, waiting_for=s.waiting_for,
             rollback=Rollback(command=s.rollback_command, status=s.rollback_status, exit_code=s.rollback_exit_code,
                               output=s.rollback_output) if s.rollback_command else None)
             for s in steps],

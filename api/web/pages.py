@@ -22,7 +22,7 @@ from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.drills import parse_labels
 from runbooks.model import Mode, Runbook
-from services import cockpit, control, drills, incidents, notes, pairings, suggestions
+from services import agents, cockpit, control, drills, incidents, notes, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -345,6 +345,12 @@ async def import_save(request: Request, viewer: Viewer = Depends(page(Permission
 
 
 # -- incidents ---------------------------------------------------------------------------------
+
+
+@router.get("/agents")
+async def agents_page(request: Request, viewer: Viewer = Depends(page(Permission.read)),
+                      svc: Services = Depends(services)) -> Response:
+    return render(request, "agents.html", viewer=viewer, agents=await agents.list_agents(svc), nav="agents")
 
 
 @router.get("/incidents")

@@ -128,6 +128,19 @@ def start_worker(settings: Settings, log: Path, timeout: float = 30.0, **env: st
     return spawn("worker", settings, log, **env).wait_ready(timeout)
 
 
+def start_agent(settings: Settings, name: str, log: Path, timeout: float = 30.0) -> Process:
+    """`runbooks agent --name NAME` as an agent host runs it: Temporal's address, the key ring and
+    nothing about any database (DATABASE_URL unset, DATA_DIR a folder that must stay unmade)."""
+    env = {key: value for key, value in product_env(settings).items() if key != "DATABASE_URL"}
+    env["DATA_DIR"] = str(log.parent / f"agent-{name}-data-must-not-exist")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    offset = log.stat().st_size if log.exists() else 0
+    with open(log, "ab") as out:
+        popen = subprocess.Popen([sys.executable, "-m", "cli.main", "agent", "--name", name], cwd=ROOT, env=env,
+                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    return Process(role=f"agent {name}", popen=popen, log=log, log_offset=offset).wait_ready(timeout)
+
+
 def start_api(settings: Settings, log: Path, timeout: float = 60.0, **env: str) -> Process:
     return spawn("api", settings, log, **env).wait_ready(timeout)
 

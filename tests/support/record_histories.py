@@ -27,16 +27,19 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: the packages and tests/support
 
+from activities.commands import CommandActivities  # noqa: E402
 from cli.devserver import temporal_binary  # noqa: E402
 from runbooks.contract import Decision, ExecutionState, IncidentReportPost, ResolvedNotice  # noqa: E402
 from runbooks.settings import Settings  # noqa: E402
 from runbooks.storage.engine import make_engine  # noqa: E402
 from runbooks.storage.migrate import create_schema  # noqa: E402
 from runbooks.storage.store import Store  # noqa: E402
+from runbooks.targets import agent_queue  # noqa: E402
 from support.inputs import ESCALATING, execution_input  # noqa: E402
 from support.paths import HISTORIES as OUT  # noqa: E402
 from support.paths import TEST_RUNBOOKS as RUNBOOKS  # noqa: E402
@@ -195,6 +198,39 @@ async def drill_on_sandbox(client: Client, queue: str, tmp: Path) -> WorkflowHan
     return h
 
 
+AGENT_STEP = """# Agent step
+
+## Steps
+
+1. **In the DMZ**
+   Target: agent:history-agent
+   ```sh
+   echo dmz >> {{ params.log }}
+   ```
+2. **At home**
+   ```sh
+   echo home >> {{ params.log }}
+   ```
+"""
+
+
+async def agent_offline_then_back(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A step for an agent (workflow.patched "agent-targets"): nobody polls, it waits visibly; the agent comes."""
+    inp = execution_input(AGENT_STEP, tmp / "agent.log", mode="autopilot").model_copy(
+        update={"agent_offline_after_seconds": 1.0})
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    deadline = asyncio.get_running_loop().time() + 20
+    while not (await h.query(RunbookExecution.progress, result_type=ExecutionState)).steps[0].waiting_for:
+        assert asyncio.get_running_loop().time() < deadline, "the agent step never showed it waits"
+        await asyncio.sleep(0.1)
+    commands = CommandActivities(Settings(), agent="history-agent")
+    with ThreadPoolExecutor(4) as pool:
+        async with Worker(client, task_queue=agent_queue("history-agent"), activities=[commands.run_command],
+                          activity_executor=pool):
+            await finished(h)
+    return h
+
+
 async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
     post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
@@ -208,7 +244,8 @@ async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHand
 DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "failed_step": failed_step,
               "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
-              "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report}
+              "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
+              "agent_offline_then_back": agent_offline_then_back}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 

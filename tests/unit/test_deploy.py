@@ -111,6 +111,7 @@ def test_compose_wiring(compose: Callable[..., subprocess.CompletedProcess[str]]
                           "temporal-setup": "service_completed_successfully"}
     for name in ("worker", "agent-worker"):
         assert {dep["condition"] for dep in services[name]["depends_on"].values()} == {"service_healthy"}
+    assert set(services["agent-worker"]["depends_on"]) == {"temporal"}, "an agent needs Temporal only"
     assert services["temporal"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
     for name in ("postgresql", "temporal", "api", "worker", "agent-worker"):
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
@@ -118,11 +119,14 @@ def test_compose_wiring(compose: Callable[..., subprocess.CompletedProcess[str]]
 
     for name in ("api", "worker", "agent-worker"):
         env = services[name]["environment"]
-        assert env["DATABASE_URL"].startswith("postgresql+psycopg://runbooks:"), name
-        assert env["DATABASE_URL"].endswith("@postgresql:5432/runbooks"), name
         assert env["TEMPORAL_ADDRESS"] == "temporal:7233", name
         assert services[name]["image"] == services["api"]["image"], "one image for api, worker and agent"
-    assert services["agent-worker"]["environment"]["TASK_QUEUE"] == "agent-dmz"
+    for name in ("api", "worker"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql+psycopg://runbooks:"), name
+        assert env["DATABASE_URL"].endswith("@postgresql:5432/runbooks"), name
+    agent = services["agent-worker"]
+    assert agent["command"] == ["agent", "--name", "dmz"] and not agent["environment"]["DATABASE_URL"]
     assert "TASK_QUEUE" not in services["worker"]["environment"]  # default `runbooks`, or .env
 
     temporal = services["temporal"]["environment"]

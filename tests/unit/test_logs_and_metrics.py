@@ -24,7 +24,7 @@ from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
 from runbooks.storage.tables import ExecutionRow, utcnow
 from runbooks.telemetry import logs
-from workers.main import serve_worker_metrics
+from workers.metrics import serve_worker_metrics
 
 
 def test_each_decision_is_recorded_and_observed_once_even_when_the_save_is_retried(tmp_path: Path) -> None:

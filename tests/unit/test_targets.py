@@ -16,7 +16,7 @@ from runbooks.authoring.reader import parse_markdown
 from runbooks.contract import CommandRequest, CommandResult, RenderedCommand
 from runbooks.errors import RunbookParseError
 from runbooks.settings import Settings
-from runbooks.targets import KINDS, LocalTarget, ManualTarget, SshTarget, TargetError, parse_target
+from runbooks.targets import KINDS, AgentTarget, LocalTarget, ManualTarget, SshTarget, TargetError, parse_target
 
 
 def runbook(target: str) -> str:
@@ -33,12 +33,15 @@ def request(target: str, script: str = "echo hi") -> CommandRequest:
     ("manual", ManualTarget()),
     ("ssh://ops@db1.example.com:2222", SshTarget("db1.example.com", 2222, "ops")),
     ("ssh://[::1]", SshTarget("::1")),
+    ("agent:dmz", AgentTarget("dmz")),
+    ("agent:eu-west-1", AgentTarget("eu-west-1")),
 ])
 def test_each_kind_is_read_from_its_spec(spec: str, expected: object) -> None:
     assert parse_target(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["localhost", "remote", "http://db1", "agent:dmz", "ssh://db1;reboot", ""])
+@pytest.mark.parametrize("spec", ["localhost", "remote", "http://db1", "agent:", "agent:DMZ", "agent:dmz;reboot", "agent:-x",
+                                  "agent:a/b", "ssh://db1;reboot", ""])
 def test_anything_else_is_refused_with_what_is_allowed(spec: str) -> None:
     with pytest.raises(TargetError):
         parse_target(spec)
@@ -48,6 +51,7 @@ def test_anything_else_is_refused_with_what_is_allowed(spec: str) -> None:
     "ssh://ops@{{ labels.host }}:2222",
     "ssh://127.0.0.1:{{ params.port }}",
     "ssh://{{ labels.instance | replace(':9100', '') }}",
+    "agent:{{ labels.zone }}",
 ])
 def test_a_target_that_alert_values_can_complete_loads(target: str) -> None:
     assert parse_markdown(runbook(target)).steps[0].target == target
@@ -57,7 +61,8 @@ def test_a_target_that_alert_values_can_complete_loads(target: str) -> None:
     ("ssh://db 1", "bad host name"),
     ("ssh://{{ labels.host }}/var", "whatever values fill its placeholders"),
     ("ssh://{{ labels.host }}:99999", "port must be 1-65535"),
-    ("local-ish", "is not `local`, `manual` or `ssh://"),
+    ("local-ish", "is not `local`, `manual`, `ssh://"),
+    ("agent:Bad_Name", "invalid agent target"),
     ("ssh://{{ host }}", "unknown name 'host'"),
 ])
 def test_a_target_no_value_could_make_valid_is_refused_with_its_line(target: str, says: str) -> None:
@@ -75,7 +80,8 @@ def test_a_rendered_target_is_held_to_the_same_rules_before_anything_runs(render
 
 
 def test_every_kind_a_runbook_can_name_runs_somewhere_but_manual() -> None:
-    assert set(EXECUTORS) == set(KINDS) - {"manual"}
+    """`agent` runs on the agent only (`runbooks agent`), never in the main worker."""
+    assert set(EXECUTORS) == set(KINDS) - {"manual", "agent"}
     with pytest.raises(ApplicationError, match="no executor"):
         ActivityEnvironment().run(CommandActivities(Settings()).run_command, request("manual"))
 
@@ -108,3 +114,19 @@ def test_a_new_kind_is_a_spec_and_an_executor_each_in_its_registry(monkeypatch: 
 def test_the_local_executor_runs_on_the_worker() -> None:
     result = ActivityEnvironment().run(CommandActivities(Settings()).run_command, request("local", "echo here"))
     assert result.exit_code == 0 and result.output == "here\n"
+
+
+def test_the_main_worker_never_runs_an_agent_step_itself() -> None:
+    with pytest.raises(ApplicationError, match="no executor for target 'agent:dmz'"):
+        ActivityEnvironment().run(CommandActivities(Settings()).run_command, request("agent:dmz"))
+
+
+def test_an_agent_runs_its_own_steps_and_only_those() -> None:
+    dmz = CommandActivities(Settings(), agent="dmz")
+    result = ActivityEnvironment().run(dmz.run_command, request("agent:dmz", "echo inside"))
+    assert result.exit_code == 0 and result.output == "inside\n"
+    other = ActivityEnvironment().run(dmz.run_command, request("agent:lab", "echo inside"))
+    assert other.exit_code is None and other.error == "agent dmz refused a step for agent lab"
+    for elsewhere in ("local", "ssh://db1"):  # nothing but agent steps runs inside the network
+        with pytest.raises(ApplicationError, match="no executor"):
+            ActivityEnvironment().run(dmz.run_command, request(elsewhere))

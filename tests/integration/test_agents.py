@@ -1,0 +1,230 @@
+"""Agents inside the target network: `Target: agent:<name>` sends a step (and its rollback) to the
+agent of that name, a real `runbooks agent` process with no database; a step nobody takes waits
+visibly and escalates; an agent killed mid-step loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from support.harness import Harness, make_settings, running_product
+from support.processes import start_agent
+from support.web import sign_in
+
+TWO_ZONES = """---
+id: two-zones
+mode: autopilot
+---
+# Two zones
+
+## Steps
+
+1. **East**
+   Target: agent:{east}
+   ```sh
+   echo "east step ran by $PPID"
+   ```
+2. **West**
+   Target: agent:{west}
+   ```sh
+   echo "west step ran by $PPID"
+   ```
+3. **Home**
+   ```sh
+   echo "home step ran by $PPID"
+   ```
+"""
+
+LONG_STEP = """---
+id: long-step
+mode: autopilot
+---
+# Long step
+
+## Steps
+
+1. **Slow change**
+   Target: agent:{east}
+   Risk: yellow
+   ```sh
+   echo step >> {log}; sleep 60
+   ```
+   Rollback:
+   ```sh
+   echo rollback >> {log}
+   ```
+"""
+
+
+@pytest.fixture
+async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The API and main worker on a runbooks folder of this test's own (its agent names are unique)."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    settings = make_settings(tmp_path, temporal_address).model_copy(
+        update={"runbooks_dir": folder, "agent_offline_after_seconds": 2.0})
+    async with running_product(temporal.client, settings, tmp_path) as h:
+        yield h
+
+
+async def _load(h: Harness, text: str) -> None:
+    """Import as the admin; a version with a step that changes things goes live once someone else reviews it."""
+    resp = await h.http.post("/api/v1/runbooks", json={"text": text})
+    assert resp.status_code == 201, resp.text
+    created = resp.json()
+    if created["state"] == "pending_review":
+        reviewed = await h.http.post(f"/api/v1/runbooks/{created['id']}/versions/{created['version']}/review",
+                                     json={"approve": True, "comment": "agent test"},
+                                     headers=h.auth("reviewer", "admin"))
+        assert reviewed.status_code == 200, reviewed.text
+
+
+async def _start(h: Harness, runbook_id: str) -> str:
+    resp = await h.http.post(f"/api/v1/runbooks/{runbook_id}/executions", json={"mode": "autopilot"})
+    assert resp.status_code == 202, resp.text
+    return resp.json()["id"]
+
+
+def _names() -> tuple[str, str]:
+    tag = uuid.uuid4().hex[:6]
+    return f"east-{tag}", f"west-{tag}"
+
+
+async def test_each_step_runs_on_the_agent_its_target_names_and_the_rest_at_home(
+        product: Harness, tmp_path: Path) -> None:
+    east, west = _names()
+    agents = {name: start_agent(product.settings, name, tmp_path / f"{name}.log") for name in (east, west)}
+    try:
+        await _load(product, TWO_ZONES.format(east=east, west=west))
+        listed = {a["name"]: a for a in (await product.http.get("/api/v1/agents")).json()}
+        assert listed[east]["online"] and listed[east]["runbooks"] == ["two-zones"]
+        assert listed[east]["pollers"][0]["identity"].startswith(f"agent {east} (")
+
+        done = await product.wait_for(await _start(product, "two-zones"), "succeeded", timeout=60)
+        ran_by = {s["id"]: int(re.search(r"ran by (\d+)", s["output"]).group(1)) for s in done["steps"]}
+        assert ran_by["east"] == agents[east].pid
+        assert ran_by["west"] == agents[west].pid
+        assert ran_by["home"] not in (agents[east].pid, agents[west].pid)
+        assert [s["target"] for s in done["steps"]] == [f"agent:{east}", f"agent:{west}", "local"]
+        for name, agent in agents.items():
+            assert "worker polling" in agent.output()
+            assert not (tmp_path / f"agent-{name}-data-must-not-exist").exists(), "an agent writes no state"
+    finally:
+        for agent in agents.values():
+            assert agent.terminate() == 0, agent.output()[-2000:]
+
+
+async def test_a_step_for_an_agent_nobody_runs_waits_visibly_and_runs_when_it_comes(
+        product: Harness, tmp_path: Path) -> None:
+    east, west = _names()
+    await _load(product, TWO_ZONES.format(east=east, west=west))
+    listed = {a["name"]: a for a in (await product.http.get("/api/v1/agents")).json()}
+    assert listed[east]["online"] is False and listed[east]["pollers"] == []
+
+    execution_id = await _start(product, "two-zones")
+    waiting = await _until_waiting(product, execution_id, "east")
+    assert waiting["status"] == "running" and waiting["waiting_for"] == f"agent {east} is offline"
+    browser = await sign_in(product, "olga", "viewer")
+    page = (await product.http.get(f"/executions/{execution_id}", headers=browser.headers)).text
+    assert f"Waits: agent {east} is offline" in page
+    agents_page = (await product.http.get("/agents", headers=browser.headers)).text
+    assert f"agent:{east}" in agents_page and "offline" in agents_page and "never seen" in agents_page
+    events = (await product.http.get(f"/api/v1/executions/{execution_id}")).json()["events"]
+    assert not any(e["kind"] == "finished" for e in events), "an offline agent does not fail the step at once"
+
+    agents = [start_agent(product.settings, name, tmp_path / f"{name}.log") for name in (east, west)]
+    try:
+        done = await product.wait_for(execution_id, "succeeded", timeout=60)
+        assert all(s["waiting_for"] is None for s in done["steps"])
+    finally:
+        for agent in agents:
+            agent.terminate()
+
+
+async def test_an_agent_killed_mid_step_fails_the_step_once_and_rolls_it_back_when_an_agent_returns(
+        product: Harness, tmp_path: Path) -> None:
+    east, _west = _names()
+    log = tmp_path / "commands.log"
+    await _load(product, LONG_STEP.format(east=east, log=log))
+    agent = start_agent(product.settings, east, tmp_path / "east.log")
+    execution_id = await _start(product, "long-step")
+    await product.wait_for(execution_id, "running", step="slow-change", timeout=30)
+    for _ in range(200):
+        if log.exists() and log.read_text().strip() == "step":
+            break
+        await asyncio.sleep(0.05)
+    agent.kill9()
+
+    # Lost after the heartbeat timeout (5 s here); a yellow step is never run twice; its rollback
+    # waits for an agent, visibly, and runs on the one that comes back.
+    failed = await product.wait_for(execution_id, "failed", step="slow-change", timeout=30)
+    assert "not retried" in failed["steps"][0]["output"]
+    await _until_waiting(product, execution_id, "slow-change")
+    back = start_agent(product.settings, east, tmp_path / "east-again.log")
+    try:
+        done = await product.wait_for(execution_id, "rolled_back", timeout=60)
+        assert done["steps"][0]["rollback"]["status"] == "succeeded"
+        assert log.read_text().split() == ["step", "rollback"]
+    finally:
+        back.terminate()
+
+
+async def _until_waiting(h: Harness, execution_id: str, step_id: str, timeout: float = 20.0) -> dict:
+    for _ in range(int(timeout / 0.1)):
+        body = (await h.http.get(f"/api/v1/executions/{execution_id}")).json()
+        step = next((s for s in body.get("steps", ()) if s["id"] == step_id), None)
+        if step is not None and step["waiting_for"]:
+            return step
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"step {step_id} never showed what it waits for: {body}")
+
+
+OFFLINE_ESCALATES = """---
+id: offline-agent
+mode: autopilot
+escalation:
+  - after: 4s
+    notify: primary
+  - after: 8s
+    action: reject
+---
+# Offline agent
+
+## Steps
+
+1. **Mark**
+   Risk: yellow
+   ```sh
+   echo mark >> {log}
+   ```
+   Rollback:
+   ```sh
+   echo unmark >> {log}
+   ```
+2. **In the DMZ**
+   Target: agent:{name}
+   ```sh
+   echo dmz >> {log}
+   ```
+"""
+
+
+async def test_an_agent_that_stays_offline_escalates_like_an_approval_then_fails_the_step_and_rolls_back(
+        product: Harness, tmp_path: Path) -> None:
+    log, name = tmp_path / "commands.log", f"nobody-{uuid.uuid4().hex[:6]}"
+    await _load(product, OFFLINE_ESCALATES.format(log=log, name=name))
+    done = await product.wait_for(await _start(product, "offline-agent"), "rolled_back", timeout=40)
+
+    assert f"agent {name} is offline: nobody took the step within 8s" in done["reason"]
+    assert log.read_text().split() == ["mark", "unmark"]
+    escalations = [e for e in done["events"] if e["kind"] == "escalation"]
+    assert [e["target"] for e in escalations] == ["primary"]
+    assert f"waits: agent {name} is offline" in escalations[0]["message"]
+    dmz = next(s for s in done["steps"] if s["id"] == "in-the-dmz")
+    assert dmz["status"] == "failed" and dmz["waiting_for"] is None
