@@ -78,6 +78,17 @@ class DecisionBody(_Authenticated):
                                    '{"labels.pod": "web-1"}; checked like alert values')
 
 
+class ResumeBody(_Authenticated):
+    step_over: bool = Field(default=False, description="skip the step instead of running it")
+
+
+class StepSteered(BaseModel):
+    execution_id: str
+    step_id: str
+    result: str  # set | cleared | resumed | stepped over
+    actor: str
+
+
 class DecisionAccepted(BaseModel):
     execution_id: str
     step_id: str
@@ -209,7 +220,8 @@ class StepView(BaseModel):
     approval: Approval | None
     rollback: Rollback | None
     needs: list[str] = Field(default_factory=list, description="values a person must supply to run it")
-    waiting_for: str | None = Field(default=None, description="what a sent step waits for: 'agent dmz is offline'")
+    waiting_for: str | None = Field(default=None, description="what it waits for: 'agent dmz is offline', a breakpoint")
+    attempts: int = Field(default=0, description="runs of its command (more than 1 with `Retries:`)")
 
 
 class EventView(BaseModel):

@@ -12,7 +12,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from runbooks.model import EscalationLevel, Mode, Risk
+from runbooks.model import EscalationLevel, Mode, Risk, StepFlow
 
 
 WORKFLOW = "RunbookExecution"
@@ -42,6 +42,28 @@ class Signal:
 
 class Query:
     PROGRESS = "progress"
+
+
+class Update:
+    """Workflow updates: validated by the execution before they are accepted (a refusal says why)."""
+
+    BREAKPOINT = "breakpoint"  # pause before a step that has not started (or clear that pause)
+    RESUME = "resume"  # a step paused at a breakpoint: run it, or step over it
+
+
+BREAKPOINT_WAIT = "a breakpoint: resume or step over"
+
+
+class BreakpointRequest(BaseModel):
+    step_id: str
+    actor: str
+    clear: bool = False
+
+
+class ResumeRequest(BaseModel):
+    step_id: str
+    actor: str
+    step_over: bool = False
 
 
 class EventKind(str, Enum):
@@ -138,6 +160,7 @@ class PlannedStep(BaseModel):
     needs: list[str] = Field(default_factory=list)
     instructions: str | None = None  # what a person runs by hand (a PromQL query, SQL, YAML)
     templates: StepTemplates = Field(default_factory=StepTemplates)
+    flow: StepFlow = Field(default_factory=StepFlow)  # If:, Retries:, On failure:, Breakpoint:, Parallel:
 
 
 class RenderRequest(BaseModel):
@@ -223,7 +246,8 @@ class StepState(BaseModel):
     rollback_output: str = ""
     escalations: int = 0
     needs: list[str] = Field(default_factory=list)
-    waiting_for: str | None = None  # what a sent step waits for, e.g. "agent dmz is offline"
+    waiting_for: str | None = None  # what a step waits for: "agent dmz is offline", a breakpoint
+    attempts: int = 0  # runs of its command (more than 1 with `Retries:`)
 
 
 class ExecutionState(BaseModel):

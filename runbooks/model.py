@@ -11,7 +11,7 @@ import json
 import re
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 DEFAULT_TEAM = "default"  # the team of a runbook that names none
@@ -61,6 +61,22 @@ DEFAULT_ESCALATION: list[EscalationLevel] = [
 ]
 
 
+class StepFlow(BaseModel):
+    """A step's course beyond "run it" (runbooks/authoring/flow.py): `If:`, `Retries:`, `Idempotent:`,
+    `On failure:`, `Breakpoint:`, `Parallel:`. The defaults are the plain step."""
+
+    model_config = ConfigDict(frozen=True)
+
+    when: str | None = None  # an `If:` condition (runbooks/conditions.py)
+    retries: int = Field(default=0, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=10.0, gt=0)  # doubles after each attempt
+    idempotent: bool = False
+    on_failure: str = Field(default="stop", pattern="^(stop|continue)$")
+    breakpoint: bool = False
+    parallel: str | None = None  # consecutive steps of one group run at once
+    parallel_mode: str = Field(default="fail_fast", pattern="^(fail_fast|wait_all)$")
+
+
 class Step(BaseModel):
     """One step as written: commands are templates until an execution renders them."""
 
@@ -81,6 +97,7 @@ class Step(BaseModel):
     condition: str | None = None  # "if the pod is OOMKilled": the step only applies when this holds
     rollback_hint: str | None = None  # prose that says how to undo, when there is no rollback command
     variables: list[str] = Field(default_factory=list)  # dotted names the command uses: labels.pod
+    flow: StepFlow = Field(default_factory=StepFlow)
 
     @property
     def runs(self) -> bool:
@@ -126,6 +143,10 @@ class Runbook(BaseModel):
         for name, default in (("team", None), ("approvals", 1), ("alerts", [])):
             if payload.get(name) == default:
                 payload.pop(name)
+        plain = StepFlow().model_dump(mode="json")
+        for step in payload["steps"]:
+            if step.get("flow") == plain:
+                step.pop("flow")
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

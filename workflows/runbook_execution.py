@@ -15,10 +15,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
+    from runbooks.conditions import Condition, ConditionContext, ConditionError, StepOutcome
     from runbooks.contract import (
-        TIMER_ACTOR, WORKFLOW, Activity, CommandRequest, CommandResult, Decision, EventKind, ExecutionEvent, ExecutionInput,
-        ExecutionState, ExecutionStatus, PlannedStep, Query, RenderRequest, ResolvedNotice, Signal, StepState,
-        StepStatus,
+        BREAKPOINT_WAIT, TIMER_ACTOR, WORKFLOW, Activity, BreakpointRequest, CommandRequest, CommandResult, Decision,
+        EventKind, ExecutionEvent, ExecutionInput, ExecutionState, ExecutionStatus, PlannedStep, Query, RenderRequest,
+        ResolvedNotice, ResumeRequest, Signal, StepState, StepStatus, Update,
     )
     from runbooks.masking import mask
     from runbooks.model import EscalationAction, Mode, Risk
@@ -40,6 +41,10 @@ DRILL_PATCH = "fire-drills"
 # Agent targets: a step (and its rollback) whose target is `agent:<name>` goes to task queue
 # `agent-<name>`; nobody polling it makes the step wait and escalate instead of failing.
 AGENT_PATCH = "agent-targets"
+# A step's course (runbooks/authoring/flow.py): `If:` skips it, `Retries:` runs it again, `On failure:
+# continue` goes on, a breakpoint (in the runbook or set on the running execution) pauses before it.
+# Only steps that have one take the branch; executions before it replay as they ran.
+FLOW_PATCH = "step-flow"
 
 
 def _command_retry(step: PlannedStep) -> RetryPolicy:
@@ -81,11 +86,24 @@ def _failure(result: CommandResult) -> str:
 
 @workflow.defn(name=WORKFLOW)
 class RunbookExecution:
-    def __init__(self) -> None:
-        self._inp: ExecutionInput | None = None
-        self._state: ExecutionState | None = None
+    @workflow.init
+    def __init__(self, inp: ExecutionInput) -> None:
+        """The state exists before `run`: a signal or update that arrives with the start finds its steps."""
+        self._inp: ExecutionInput | None = inp
+        self._state: ExecutionState | None = ExecutionState(
+            execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
+            mode=inp.mode, started_at=workflow.now(), started_by=inp.started_by, params=inp.params,
+            alertname=inp.alert.alertname if inp.alert else None,
+            alert_fingerprint=inp.alert.fingerprint if inp.alert else None, drill=inp.drill,
+            steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
+                             target=s.target, command=mask(s.command.display) if s.command else s.instructions,
+                             rollback_command=mask(s.rollback.display) if s.rollback else None, needs=s.needs)
+                   for s in inp.steps])
         self._decisions: dict[str, Decision] = {}
         self._compensations: list[PlannedStep] = []
+        self._breakpoints: set[str] = set()  # set on the running execution (Update.BREAKPOINT)
+        self._resumes: dict[str, ResumeRequest] = {}
+        self._went_on: list[str] = []  # steps that failed under `On failure: continue`
 
     # -- signals and queries --------------------------------------------------------------------
 
@@ -128,6 +146,41 @@ class RunbookExecution:
             await self._event(EventKind.resolved, "the alert resolved")
             await self._save()
 
+    @workflow.update(name=Update.BREAKPOINT)
+    async def breakpoint(self, req: BreakpointRequest) -> str:
+        (self._breakpoints.discard if req.clear else self._breakpoints.add)(req.step_id)
+        await self._event(EventKind.decided, f"{req.actor} {'cleared the' if req.clear else 'set a'} breakpoint "
+                                             f"before step '{self._title(req.step_id)}'")
+        return "cleared" if req.clear else "set"
+
+    @breakpoint.validator
+    def _breakpoint_allowed(self, req: BreakpointRequest) -> None:
+        st = self._state.step(req.step_id) if self._state is not None else None
+        if st is None:
+            raise ValueError(f"no step {req.step_id!r} in this execution")
+        if self._state is not None and self._state.status.terminal:
+            raise ValueError(f"the execution has ended ({self._state.status.value})")
+        if st.status is not StepStatus.pending:
+            raise ValueError(f"step '{st.title}' is {st.status.value}: a breakpoint goes before a step that has not "
+                             "started")
+
+    @workflow.update(name=Update.RESUME)
+    async def resume(self, req: ResumeRequest) -> str:
+        self._resumes[req.step_id] = req
+        return "stepped over" if req.step_over else "resumed"
+
+    @resume.validator
+    def _resume_allowed(self, req: ResumeRequest) -> None:
+        st = self._state.step(req.step_id) if self._state is not None else None
+        if st is None:
+            raise ValueError(f"no step {req.step_id!r} in this execution")
+        if st.waiting_for != BREAKPOINT_WAIT or req.step_id in self._resumes:
+            raise ValueError(f"step '{st.title}' is not paused at a breakpoint")
+
+    def _title(self, step_id: str) -> str:
+        st = self._state.step(step_id) if self._state is not None else None
+        return st.title if st is not None else step_id
+
     @workflow.query(name=Query.PROGRESS)
     def progress(self) -> ExecutionState:
         assert self._state is not None
@@ -137,16 +190,6 @@ class RunbookExecution:
 
     @workflow.run
     async def run(self, inp: ExecutionInput) -> ExecutionState:
-        self._inp = inp
-        self._state = ExecutionState(
-            execution_id=inp.execution_id, runbook_id=inp.runbook_id, runbook_version=inp.runbook_version,
-            mode=inp.mode, started_at=workflow.now(), started_by=inp.started_by, params=inp.params,
-            alertname=inp.alert.alertname if inp.alert else None,
-            alert_fingerprint=inp.alert.fingerprint if inp.alert else None, drill=inp.drill,
-            steps=[StepState(id=s.id, title=s.title, position=s.position, risk=s.risk, risk_reason=s.risk_reason,
-                             target=s.target, command=mask(s.command.display) if s.command else s.instructions,
-                             rollback_command=mask(s.rollback.display) if s.rollback else None, needs=s.needs)
-                   for s in inp.steps])
         try:
             outcome = await self._walk(inp)
         except asyncio.CancelledError:
@@ -180,6 +223,13 @@ class RunbookExecution:
             if action is StepAction.report:
                 st.status = StepStatus.dry_run
                 continue
+            if (step.flow.when or step.flow.breakpoint or step.id in self._breakpoints) and workflow.patched(FLOW_PATCH):
+                try:
+                    go = await self._before(step, st)
+                except ConditionError as exc:
+                    return ExecutionStatus.failed, f"step '{step.title}': If: {exc}"
+                if not go:
+                    continue
             if action is StepAction.ask:
                 decision = await self._wait_for_decision(step, st)
                 if not decision.approved:
@@ -204,11 +254,50 @@ class RunbookExecution:
                 self._compensations.append(step)  # pushed first: a half-done step is undone too
             result = await self._run_step(step, st)
             if not result.ok:
+                if step.flow.on_failure == "continue" and workflow.patched(FLOW_PATCH):
+                    self._went_on.append(step.title)
+                    continue
                 return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
         done = ("dry run: nothing was executed" if inp.mode is Mode.dry_run
                 else "drill: every step was rehearsed, nothing was executed" if drill and inp.drill_target is None
                 else "all steps succeeded")
+        if self._went_on:
+            done = f"finished; failed and went on (On failure: continue): {', '.join(self._went_on)}"
         return ExecutionStatus.succeeded, done
+
+    async def _before(self, step: PlannedStep, st: StepState) -> bool:
+        """A step's `If:` and breakpoint: False when it is skipped (the condition does not hold, or a
+        person stepped over it). The condition is read first: a step that would not run never pauses."""
+        if step.flow.when and not Condition(step.flow.when).evaluate(self._condition_context()):
+            st.status, st.output = StepStatus.skipped, f"skipped: If: {step.flow.when} did not hold"
+            await self._save()
+            return False
+        if not (step.flow.breakpoint or step.id in self._breakpoints):
+            return True
+        st.waiting_for, st.waiting_since = BREAKPOINT_WAIT, workflow.now()
+        await self._save()
+        await self._notify(EventKind.approval_requested, f"paused before step '{step.title}' ({step.risk.value}): "
+                                                         "resume or step over", step.id)
+        await workflow.wait_condition(lambda: step.id in self._resumes)
+        req = self._resumes[step.id]
+        st.waiting_for, st.waiting_since = None, None
+        verdict = "stepped over" if req.step_over else "resumed"
+        await self._event(EventKind.decided, f"{req.actor} {verdict} step '{step.title}' at its breakpoint")
+        if req.step_over:
+            st.status, st.output = StepStatus.skipped, f"stepped over at a breakpoint by {req.actor}"
+        await self._save()
+        return not req.step_over
+
+    def _condition_context(self) -> ConditionContext:
+        """What an `If:` reads: every step as it stands (by id and by position), the alert, the params."""
+        assert self._inp is not None and self._state is not None
+        steps: dict[str, StepOutcome] = {}
+        for s in self._state.steps:
+            steps[s.id] = steps[str(s.position)] = StepOutcome(exit_code=s.exit_code, output=s.output,
+                                                                status=s.status.value)
+        alert = self._inp.alert
+        return ConditionContext(steps=steps, labels=dict(alert.labels) if alert else {},
+                                annotations=dict(alert.annotations) if alert else {}, params=dict(self._inp.params))
 
     async def _render_with(self, step: PlannedStep, st: StepState, values: dict[str, str]) -> PlannedStep:
         """Render a step again with the values a person supplied when approving it."""
@@ -271,11 +360,27 @@ class RunbookExecution:
         st.status, st.started_at = StepStatus.running, workflow.now()
         await self._save()
         result = await self._command(step, step.command, rollback=False)
+        st.attempts = 1
+        if step.flow.retries and not result.ok and workflow.patched(FLOW_PATCH):
+            result = await self._retry(step, st, result)
         st.exit_code, st.output, st.finished_at = result.exit_code, _shown(result), workflow.now()
         st.status = StepStatus.succeeded if result.ok else StepStatus.failed
         await self._save()
         await self._notify(EventKind.step_finished, f"step '{step.title}' {st.status.value}"
                            + ("" if result.ok else f": {_failure(result)}"), step.id)
+        return result
+
+    async def _retry(self, step: PlannedStep, st: StepState, result: CommandResult) -> CommandResult:
+        """`Retries: N every D`: run a failed idempotent step again, waiting D, 2D, 4D... in between."""
+        tries = step.flow.retries + 1
+        while not result.ok and st.attempts < tries:
+            delay = step.flow.retry_backoff_seconds * 2 ** (st.attempts - 1)
+            st.exit_code, st.output = result.exit_code, (
+                f"{_shown(result)}\n[attempt {st.attempts} of {tries} failed: {_failure(result)}; again in {delay:g}s]")
+            await self._save()
+            await workflow.sleep(timedelta(seconds=delay), summary=f"retry '{step.title}' in {delay:g}s")
+            result = await self._command(step, step.command, rollback=False)
+            st.attempts += 1
         return result
 
     async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:

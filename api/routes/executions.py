@@ -13,8 +13,7 @@ from api.deps import services
 from api.problems import responses
 from api.schemas import (
     Approval, AuditEntryView, DecisionAccepted, DecisionBody, EventView, Evidence, EvidenceStep, ExecutionView, NoteBody,
-    NoteView, Rollback,
-    StepView,
+    NoteView, ResumeBody, Rollback, StepSteered, StepView,
 )
 from runbooks.access import Permission, Principal
 from runbooks.contract import ExecutionState
@@ -49,6 +48,7 @@ def _view(svc: Services, ex: ExecutionRow, steps=(), approvals=(), events=()) ->
             status=s.status, command=s.command, output=s.output, exit_code=s.exit_code, started_at=s.started_at,
             finished_at=s.finished_at,
             approval=_approval(a) if (a := by_step.get(s.step_id)) else None, needs=s.needs, waiting_for=s.waiting_for,
+            attempts=s.attempts,
             rollback=Rollback(command=s.rollback_command, status=s.rollback_status, exit_code=s.rollback_exit_code,
                               output=s.rollback_output) if s.rollback_command else None)
             for s in steps],
@@ -106,6 +106,31 @@ async def reject_step(execution_id: str, step_id: str, body: DecisionBody, svc: 
                       who: Principal = Depends(needs(Permission.decide))) -> DecisionAccepted:
     """Reject the waiting step: what was done so far is rolled back, newest first."""
     return await _decide(execution_id, step_id, body, svc, who, "reject")
+
+
+@router.post("/{execution_id}/steps/{step_id}/breakpoint", response_model=StepSteered)
+async def set_breakpoint(execution_id: str, step_id: str, svc: Services = Depends(services),
+                         who: Principal = Depends(needs(Permission.decide))) -> StepSteered:
+    """Pause before this step (which has not started), in any mode; `resume` goes on."""
+    done = await control.set_breakpoint(svc, who, execution_id, step_id)
+    return StepSteered(execution_id=execution_id, step_id=step_id, result=done, actor=who.name)
+
+
+@router.delete("/{execution_id}/steps/{step_id}/breakpoint", response_model=StepSteered)
+async def clear_breakpoint(execution_id: str, step_id: str, svc: Services = Depends(services),
+                           who: Principal = Depends(needs(Permission.decide))) -> StepSteered:
+    """Take away a breakpoint set on the running execution before the step is reached."""
+    done = await control.set_breakpoint(svc, who, execution_id, step_id, clear=True)
+    return StepSteered(execution_id=execution_id, step_id=step_id, result=done, actor=who.name)
+
+
+@router.post("/{execution_id}/steps/{step_id}/resume", response_model=StepSteered)
+async def resume_step(execution_id: str, step_id: str, body: ResumeBody, svc: Services = Depends(services),
+                      who: Principal = Depends(needs(Permission.decide))) -> StepSteered:
+    """Go on from the breakpoint before this step: run it (`step_over: false`; a risky step still asks for
+    its approval) or step over it (`step_over: true`, recorded as skipped)."""
+    done = await control.resume(svc, who, execution_id, step_id, step_over=body.step_over)
+    return StepSteered(execution_id=execution_id, step_id=step_id, result=done, actor=who.name)
 
 
 @router.post("/{execution_id}/cancel", status_code=202)

@@ -53,9 +53,10 @@ def parse_yaml(text: str, path: str | None = None, default_id: str | None = None
         if not isinstance(step, dict) or not (step.get("title") or step.get("command")):
             raise RunbookParseError(f"step {n} needs a `title` or a `command`", 1, path)
         lines.append(f"{n}. {step.get('title') or step['command']}")
-        for key in ("risk", "target", "timeout"):
-            if step.get(key):
-                lines.append(f"   {key.capitalize()}: {step[key]}")
+        for key in ("risk", "target", "timeout", "if", "retries", "idempotent", "on_failure", "breakpoint", "parallel"):
+            if step.get(key) not in (None, ""):
+                value = {True: "yes", False: "no"}.get(step[key], step[key]) if isinstance(step[key], bool) else step[key]
+                lines.append(f"   {key.replace('_', ' ').capitalize()}: {value}")
         for key, label in (("command", None), ("rollback", "Rollback:")):
             if step.get(key):
                 if label:

@@ -14,19 +14,21 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from runbooks.authoring.flow import FLOW_KEYS, check_flow, parse_flow
 from runbooks.authoring.frontmatter import (
     ALLOWED_KEYS, lenient_front_matter, parse_alerts, parse_approvals, parse_duration, parse_escalation, parse_group_by,
     parse_match, parse_mode, parse_team, split_front_matter,
 )
 from runbooks.errors import RunbookParseError
-from runbooks.model import Risk, Runbook, Step, slugify
+from runbooks.model import Risk, Runbook, Step, StepFlow, slugify
 from runbooks.rendering.templating import TemplateError, referenced_variables
 from runbooks.risk import classify
 from runbooks.targets import TargetError, check_target_spec
 
 DEFAULT_TIMEOUT = 300.0
 _MD = MarkdownIt("commonmark")
-_DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback|if|retries|idempotent|on failure|breakpoint|parallel)"
+                        r"\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _RISK_VALUE = re.compile(r"^(\w+)\s*(?:[-—–:(]\s*(.*?)\)?)?$")
 _SHELL_LANGS = {"", "sh", "bash", "shell", "console", "zsh", "shell-session"}
 
@@ -80,6 +82,8 @@ class _StepBuilder:
         self.timeout: float = defaults.get("timeout", DEFAULT_TIMEOUT)
         self.awaiting_rollback: int | None = None
         self.variables: list[str] = []
+        self.flow: dict[str, Any] = {}  # If:, Retries:... (runbooks/authoring/flow.py)
+        self.flow_lines: dict[str, int] = {}
 
     def add_paragraph(self, text: str, line: int) -> None:
         for offset, raw in enumerate(text.splitlines()):
@@ -93,8 +97,13 @@ class _StepBuilder:
             elif raw.strip():
                 self.description.append(raw.strip())
             return
-        key, value = m.group(1).lower(), m.group(2)
-        if key == "risk":
+        key, value = re.sub(r"\s+", " ", m.group(1).lower()), m.group(2)
+        if key in FLOW_KEYS:
+            if key == "if":  # as written: emphasis stripping would eat the `_` of `labels.env_name`
+                value = re.sub(r"^\W*if\W*:\s*", "", raw.strip(), flags=re.IGNORECASE)
+            self.flow.update(parse_flow(key, value, line, self.path))
+            self.flow_lines[key] = line
+        elif key == "risk":
             rm = _RISK_VALUE.match(value)
             if not rm or rm.group(1).lower() not in {r.value for r in Risk}:
                 raise RunbookParseError(f"Risk: {value!r} is not green, yellow or red", line, self.path)
@@ -153,7 +162,7 @@ class _StepBuilder:
             command=self.command, language=self.language, risk=risk, risk_reason=reason, risk_explicit=explicit,
             rollback=self.rollback, target="manual" if self.command is None else self.target,
             timeout_seconds=self.timeout, line=self.command_line if self.command else self.line,
-            variables=list(dict.fromkeys(self.variables)),
+            variables=list(dict.fromkeys(self.variables)), flow=StepFlow(**self.flow),
         )
 
 
@@ -246,6 +255,7 @@ def parse_structured(text: str, path: str | None = None, default_id: str | None 
 
     steps: list[Step] = []
     used: set[str] = set()
+    flow_lines: dict[tuple[str, str], int] = {}
     builder: _StepBuilder | None = None
     for tok in tokens[start + 1:]:
         if tok.type == "ordered_list_close" and tok.level == 0:
@@ -254,12 +264,14 @@ def parse_structured(text: str, path: str | None = None, default_id: str | None 
             builder = _StepBuilder(len(steps) + 1, off + tok.map[0] + 1, defaults, path)
         elif tok.type == "list_item_close" and tok.level == 1 and builder is not None:
             steps.append(builder.build(used))
+            flow_lines.update({(steps[-1].id, key): line for key, line in builder.flow_lines.items()})
             builder = None
         elif builder is not None and tok.type == "inline":
             builder.add_paragraph(tok.content, off + tok.map[0] + 1)
         elif builder is not None and tok.type in ("fence", "code_block"):
             builder.add_fence(tok, off + tok.map[0] + 1)
 
+    check_flow(steps, flow_lines, path)
     runbook_id = str(meta.get("id") or default_id or slugify(title or "runbook"))
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}", runbook_id):
         raise RunbookParseError(f"id: {runbook_id!r} may only use letters, digits, '.', '_', '-', '/'",

@@ -45,7 +45,7 @@ def _planned(step: Step) -> PlannedStep:
         target="manual" if by_hand else step.target, timeout_seconds=step.timeout_seconds,
         manual=step.manual or by_hand, instructions=step.command if by_hand else None,
         templates=StepTemplates(command=None if by_hand else step.command, rollback=step.rollback,
-                                target=step.target))
+                                target=step.target), flow=step.flow)
 
 
 def render_step(step: PlannedStep, context: Context) -> PlannedStep:

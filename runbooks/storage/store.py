@@ -229,7 +229,7 @@ class Store:
                 row = row or StepRow(execution_id=state.execution_id, step_id=st.id, position=st.position,
                                      title=st.title, risk=st.risk.value, status=st.status.value)
                 for name in ("risk_reason", "target", "exit_code", "started_at", "finished_at", "rollback_exit_code",
-                             "needs", "waiting_since", "waiting_for"):
+                             "needs", "waiting_since", "waiting_for", "attempts"):
                     setattr(row, name, getattr(st, name))
                 if moved:
                     for name in ("command", "output", "rollback_command", "rollback_output"):  # stored masked

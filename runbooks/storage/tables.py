@@ -180,7 +180,8 @@ class StepRow(SQLModel, table=True):
     rollback_output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     needs: list = _json(list)
     waiting_since: datetime | None = _ts()  # when it began waiting for a decision (escalations count from here)
-    waiting_for: str | None = Field(default=None, max_length=400)  # a sent step's wait: "agent dmz is offline"
+    waiting_for: str | None = Field(default=None, max_length=400)  # "agent dmz is offline", a breakpoint
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # runs of its command (`Retries:`)
 
 
 class ApprovalRow(SQLModel, table=True):

@@ -73,24 +73,6 @@ async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncItera
         yield h
 
 
-async def _load(h: Harness, text: str) -> None:
-    """Import as the admin; a version with a step that changes things goes live once someone else reviews it."""
-    resp = await h.http.post("/api/v1/runbooks", json={"text": text})
-    assert resp.status_code == 201, resp.text
-    created = resp.json()
-    if created["state"] == "pending_review":
-        reviewed = await h.http.post(f"/api/v1/runbooks/{created['id']}/versions/{created['version']}/review",
-                                     json={"approve": True, "comment": "agent test"},
-                                     headers=h.auth("reviewer", "admin"))
-        assert reviewed.status_code == 200, reviewed.text
-
-
-async def _start(h: Harness, runbook_id: str) -> str:
-    resp = await h.http.post(f"/api/v1/runbooks/{runbook_id}/executions", json={"mode": "autopilot"})
-    assert resp.status_code == 202, resp.text
-    return resp.json()["id"]
-
-
 def _names() -> tuple[str, str]:
     tag = uuid.uuid4().hex[:6]
     return f"east-{tag}", f"west-{tag}"
@@ -101,12 +83,12 @@ async def test_each_step_runs_on_the_agent_its_target_names_and_the_rest_at_home
     east, west = _names()
     agents = {name: start_agent(product.settings, name, tmp_path / f"{name}.log") for name in (east, west)}
     try:
-        await _load(product, TWO_ZONES.format(east=east, west=west))
+        await product.load(TWO_ZONES.format(east=east, west=west))
         listed = {a["name"]: a for a in (await product.http.get("/api/v1/agents")).json()}
         assert listed[east]["online"] and listed[east]["runbooks"] == ["two-zones"]
         assert listed[east]["pollers"][0]["identity"].startswith(f"agent {east} (")
 
-        done = await product.wait_for(await _start(product, "two-zones"), "succeeded", timeout=60)
+        done = await product.wait_for(await product.start("two-zones"), "succeeded", timeout=60)
         ran_by = {s["id"]: int(re.search(r"ran by (\d+)", s["output"]).group(1)) for s in done["steps"]}
         assert ran_by["east"] == agents[east].pid
         assert ran_by["west"] == agents[west].pid
@@ -123,11 +105,11 @@ async def test_each_step_runs_on_the_agent_its_target_names_and_the_rest_at_home
 async def test_a_step_for_an_agent_nobody_runs_waits_visibly_and_runs_when_it_comes(
         product: Harness, tmp_path: Path) -> None:
     east, west = _names()
-    await _load(product, TWO_ZONES.format(east=east, west=west))
+    await product.load(TWO_ZONES.format(east=east, west=west))
     listed = {a["name"]: a for a in (await product.http.get("/api/v1/agents")).json()}
     assert listed[east]["online"] is False and listed[east]["pollers"] == []
 
-    execution_id = await _start(product, "two-zones")
+    execution_id = await product.start("two-zones")
     waiting = await _until_waiting(product, execution_id, "east")
     assert waiting["status"] == "running" and waiting["waiting_for"] == f"agent {east} is offline"
     browser = await sign_in(product, "olga", "viewer")
@@ -151,9 +133,9 @@ async def test_an_agent_killed_mid_step_fails_the_step_once_and_rolls_it_back_wh
         product: Harness, tmp_path: Path) -> None:
     east, _west = _names()
     log = tmp_path / "commands.log"
-    await _load(product, LONG_STEP.format(east=east, log=log))
+    await product.load(LONG_STEP.format(east=east, log=log))
     agent = start_agent(product.settings, east, tmp_path / "east.log")
-    execution_id = await _start(product, "long-step")
+    execution_id = await product.start("long-step")
     await product.wait_for(execution_id, "running", step="slow-change", timeout=30)
     for _ in range(200):
         if log.exists() and log.read_text().strip() == "step":
@@ -218,8 +200,8 @@ escalation:
 async def test_an_agent_that_stays_offline_escalates_like_an_approval_then_fails_the_step_and_rolls_back(
         product: Harness, tmp_path: Path) -> None:
     log, name = tmp_path / "commands.log", f"nobody-{uuid.uuid4().hex[:6]}"
-    await _load(product, OFFLINE_ESCALATES.format(log=log, name=name))
-    done = await product.wait_for(await _start(product, "offline-agent"), "rolled_back", timeout=40)
+    await product.load(OFFLINE_ESCALATES.format(log=log, name=name))
+    done = await product.wait_for(await product.start("offline-agent"), "rolled_back", timeout=40)
 
     assert f"agent {name} is offline: nobody took the step within 8s" in done["reason"]
     assert log.read_text().split() == ["mark", "unmark"]

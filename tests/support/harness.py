@@ -95,6 +95,24 @@ class Harness:
             self.tokens[name], _ = accounts.create_token(svc.identity, svc.audit_log, "test", name)
         return {"Authorization": f"Bearer {self.tokens[name]}"}
 
+    async def load(self, text: str) -> dict:
+        """Import a runbook as the admin; a version that needs review goes live once someone else reviews it."""
+        resp = await self.http.post("/api/v1/runbooks", json={"text": text})
+        assert resp.status_code == 201, resp.text
+        created = resp.json()
+        if created["state"] == "pending_review":
+            reviewed = await self.http.post(
+                f"/api/v1/runbooks/{created['id']}/versions/{created['version']}/review",
+                json={"approve": True, "comment": "test"}, headers=self.auth("reviewer", "admin"))
+            assert reviewed.status_code == 200, reviewed.text
+        return created
+
+    async def start(self, runbook_id: str, mode: str = "autopilot", **params: str) -> str:
+        """Start the live version by hand, as the admin; the execution's id."""
+        resp = await self.http.post(f"/api/v1/runbooks/{runbook_id}/executions", json={"mode": mode, "params": params})
+        assert resp.status_code == 202, resp.text
+        return resp.json()["id"]
+
     async def wait_for(self, execution_id: str, *statuses: str, step: str | None = None,
                        timeout: float = 20.0) -> dict:
         """Poll the API until the execution (or one step) reaches one of `statuses`."""

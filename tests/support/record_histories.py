@@ -34,7 +34,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: the packages
 
 from activities.commands import CommandActivities  # noqa: E402
 from cli.devserver import temporal_binary  # noqa: E402
-from runbooks.contract import Decision, ExecutionState, IncidentReportPost, ResolvedNotice  # noqa: E402
+from runbooks.contract import (  # noqa: E402
+    BreakpointRequest, Decision, ExecutionState, IncidentReportPost, ResolvedNotice, ResumeRequest, Update,
+)
 from runbooks.settings import Settings  # noqa: E402
 from runbooks.storage.engine import make_engine  # noqa: E402
 from runbooks.storage.migrate import create_schema  # noqa: E402
@@ -231,6 +233,55 @@ async def agent_offline_then_back(client: Client, queue: str, tmp: Path) -> Work
     return h
 
 
+STEP_FLOW = """# Step flow
+
+## Steps
+
+1. **Look**
+   ```sh
+   echo "state: degraded"
+   ```
+2. **Only when healthy**
+   If: steps.look.output =~ "healthy" or labels.env == "prod"
+   ```sh
+   echo never
+   ```
+3. **Flaky but safe**
+   Retries: 2 every 1s
+   Idempotent: yes
+   ```sh
+   echo try >> {{ params.log }}; awk 'END { exit NR < 2 }' {{ params.log }}
+   ```
+4. **Best effort**
+   On failure: continue
+   Breakpoint: yes
+   ```sh
+   exit 3
+   ```
+5. **Last word**
+   ```sh
+   echo done
+   ```
+"""
+
+
+async def step_flow(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """If: skips, Retries: runs again, a breakpoint resumed, On failure: continue, a live breakpoint stepped over
+    (workflow.patched "step-flow")."""
+    inp = execution_input(STEP_FLOW, tmp / "flow.log", mode="autopilot")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await h.execute_update(Update.BREAKPOINT, BreakpointRequest(step_id="last-word", actor="alice"), result_type=str)
+    for step_id, over in (("best-effort", False), ("last-word", True)):
+        deadline = asyncio.get_running_loop().time() + 30
+        while (await h.query(RunbookExecution.progress, result_type=ExecutionState)).step(step_id).waiting_for is None:
+            assert asyncio.get_running_loop().time() < deadline, f"never paused before {step_id}"
+            await asyncio.sleep(0.1)
+        await h.execute_update(Update.RESUME, ResumeRequest(step_id=step_id, actor="alice", step_over=over),
+                               result_type=str)
+    await finished(h)
+    return h
+
+
 async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
     post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
@@ -245,7 +296,7 @@ DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "
               "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
               "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
-              "agent_offline_then_back": agent_offline_then_back}
+              "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 

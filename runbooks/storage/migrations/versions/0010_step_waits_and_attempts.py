@@ -1,4 +1,4 @@
-"""What a sent step waits for ("agent dmz is offline"), shown while it waits.
+"""What a step waits for ("agent dmz is offline", a breakpoint) and how often its command ran (`Retries:`).
 
 Revision ID: 0010
 Revises: 0009
@@ -21,8 +21,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('step_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('waiting_for', sa.String(length=400), nullable=True))
+        batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('step_records', schema=None) as batch_op:
+        batch_op.drop_column('attempts')
         batch_op.drop_column('waiting_for')

@@ -1,0 +1,194 @@
+"""A step's course, on the real engine: `If:` skips a step whose condition does not hold, `Retries:`
+runs an idempotent step again, `On failure: continue` goes on, and breakpoints (written in the
+runbook or set on a running execution) pause before a step until someone resumes or steps over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from support.harness import Harness, make_settings, running_product
+
+
+@pytest.fixture
+async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    settings = make_settings(tmp_path, temporal_address).model_copy(update={"runbooks_dir": folder})
+    async with running_product(temporal.client, settings, tmp_path) as h:
+        yield h
+
+
+def _steps(body: dict) -> dict[str, dict]:
+    return {s["id"]: s for s in body["steps"]}
+
+
+CONDITIONS = """---
+id: oom-or-not
+---
+# OOM or not
+
+## Steps
+
+1. **Why did it stop**
+   ```sh
+   echo "Last State: Terminated, Reason: {{ params.reason }}"
+   ```
+2. **Raise the memory limit**
+   If: steps.why-did-it-stop.output =~ "Reason: OOMKilled" and params.env in ["prod", "staging"]
+   ```sh
+   echo raising
+   ```
+3. **Look for a crash loop instead**
+   If: not (steps.1.output =~ "OOMKilled") or steps.2.status == "skipped"
+   ```sh
+   echo looking
+   ```
+"""
+
+
+async def test_if_runs_a_step_only_when_earlier_output_and_values_say_so(product: Harness) -> None:
+    await product.load(CONDITIONS)
+    oom = await product.wait_for(await product.start("oom-or-not", reason="OOMKilled", env="prod"), "succeeded")
+    assert [s["status"] for s in oom["steps"]] == ["succeeded", "succeeded", "skipped"]
+    assert _steps(oom)["look-for-a-crash-loop-instead"]["output"].startswith("skipped: If: not (steps.1.output")
+
+    # An alert value that looks like syntax is only data: it never changes how the condition reads.
+    other = await product.wait_for(
+        await product.start("oom-or-not", reason='Error") or true or ("', env="prod"), "succeeded")
+    assert [s["status"] for s in other["steps"]] == ["succeeded", "skipped", "succeeded"]
+
+
+async def test_a_condition_on_a_later_step_is_refused_with_its_line(product: Harness) -> None:
+    resp = await product.http.post("/api/v1/runbooks", json={"text": CONDITIONS.replace(
+        'If: steps.why-did-it-stop.output', 'If: steps.look-for-a-crash-loop-instead.output')})
+    assert resp.status_code == 422 and resp.json()["line"] == 13
+    assert "is not a step that runs before this one" in resp.json()["detail"]
+
+
+RETRIES = """---
+id: flaky
+---
+# Flaky
+
+## Steps
+
+1. **Warm the cache**
+   Retries: 3 every 1s
+   Idempotent: yes
+   ```sh
+   echo try >> {{ params.log }}; awk 'END { exit NR < 2 }' {{ params.log }}
+   ```
+2. **Best effort cleanup**
+   On failure: continue
+   ```sh
+   exit 3
+   ```
+3. **Report**
+   ```sh
+   echo reported
+   ```
+"""
+
+
+async def test_an_idempotent_step_is_retried_and_a_best_effort_failure_goes_on(product: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "tries.log"
+    await product.load(RETRIES)
+    done = await product.wait_for(await product.start("flaky", log=str(log)), "succeeded", timeout=30)
+    steps = _steps(done)
+    assert log.read_text().split() == ["try", "try"], "failed once, passed on the second attempt"
+    assert steps["warm-the-cache"]["status"] == "succeeded" and steps["warm-the-cache"]["attempts"] == 2
+    assert steps["best-effort-cleanup"]["status"] == "failed" and steps["best-effort-cleanup"]["exit_code"] == 3
+    assert steps["report"]["status"] == "succeeded"
+    assert done["reason"] == "finished; failed and went on (On failure: continue): Best effort cleanup"
+
+
+async def test_retries_on_a_step_that_is_not_safe_twice_are_refused(product: Harness) -> None:
+    resp = await product.http.post("/api/v1/runbooks", json={"text": RETRIES.replace("   Idempotent: yes\n", "")})
+    assert resp.status_code == 422 and resp.json()["line"] == 9 and "Idempotent: yes" in resp.json()["detail"]
+
+
+BREAKPOINTS = """---
+id: paused
+---
+# Paused
+
+## Steps
+
+1. **Drain the node**
+   Risk: yellow
+   ```sh
+   echo drained >> {{ params.log }}
+   ```
+2. **Look before the restart**
+   Breakpoint: yes
+   ```sh
+   echo looked >> {{ params.log }}
+   ```
+3. **Restart the service**
+   Risk: yellow
+   ```sh
+   echo restarted >> {{ params.log }}
+   ```
+4. **Tell the channel**
+   ```sh
+   echo told >> {{ params.log }}
+   ```
+"""
+
+
+async def test_breakpoints_pause_in_any_mode_until_someone_resumes_or_steps_over(
+        product: Harness, tmp_path: Path) -> None:
+    log, base = tmp_path / "steps.log", "/api/v1/executions"
+    await product.load(BREAKPOINTS)
+    execution_id = await product.start("paused", mode="copilot", log=str(log))
+    await product.wait_for(execution_id, "waiting_approval", step="drain-the-node")
+    bob = product.auth("bob", "approver")
+
+    # Set on the running execution, before the step is reached, and checked by the execution first.
+    set_ = await product.http.post(f"{base}/{execution_id}/steps/tell-the-channel/breakpoint", headers=bob)
+    assert set_.status_code == 200 and set_.json()["result"] == "set"
+    late = await product.http.post(f"{base}/{execution_id}/steps/no-such-step/breakpoint", headers=bob)
+    assert late.status_code == 409 and "no step 'no-such-step'" in late.json()["detail"]
+    early = await product.http.post(f"{base}/{execution_id}/steps/look-before-the-restart/resume", json={}, headers=bob)
+    assert early.status_code == 409 and "not paused at a breakpoint" in early.json()["detail"]
+
+    await product.http.post(f"{base}/{execution_id}/steps/drain-the-node/approve", json={}, headers=bob)
+    paused = await _paused_at(product, execution_id, "look-before-the-restart")
+    assert paused["waiting_for"] == "a breakpoint: resume or step over" and log.read_text().split() == ["drained"]
+    resumed = await product.http.post(f"{base}/{execution_id}/steps/look-before-the-restart/resume", json={},
+                                      headers=bob)
+    assert resumed.status_code == 200 and resumed.json()["result"] == "resumed"
+
+    # A step that changes things still asks for its approval after its breakpoint; then the live one pauses.
+    for step in ("look-before-the-restart", "restart-the-service"):
+        await product.wait_for(execution_id, "waiting_approval", step=step)
+        await product.http.post(f"{base}/{execution_id}/steps/{step}/approve", json={}, headers=bob)
+    await _paused_at(product, execution_id, "tell-the-channel")
+    over = await product.http.post(f"{base}/{execution_id}/steps/tell-the-channel/resume", json={"step_over": True},
+                                   headers=bob)
+    assert over.json()["result"] == "stepped over"
+
+    done = await product.wait_for(execution_id, "succeeded")
+    assert log.read_text().split() == ["drained", "looked", "restarted"]
+    told = _steps(done)["tell-the-channel"]
+    assert told["status"] == "skipped" and told["output"] == "stepped over at a breakpoint by bob"
+    audit = (await product.http.get("/api/v1/audit?limit=50")).json()
+    acts = [(e["actor"], e["action"]) for e in (audit["entries"] if isinstance(audit, dict) else audit)]
+    assert ("bob", "execution.breakpoint") in acts and ("bob", "execution.resume") in acts
+    ended = await product.http.post(f"{base}/{execution_id}/steps/tell-the-channel/breakpoint", headers=bob)
+    assert ended.status_code == 409 and "already ended" in ended.json()["detail"]
+
+
+async def _paused_at(h: Harness, execution_id: str, step_id: str, timeout: float = 20.0) -> dict:
+    for _ in range(int(timeout / 0.1)):
+        body = (await h.http.get(f"/api/v1/executions/{execution_id}")).json()
+        step = _steps(body).get(step_id) if body.get("steps") else None
+        if step is not None and step["waiting_for"]:
+            return step
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never paused at {step_id}")
