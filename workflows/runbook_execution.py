@@ -216,54 +216,114 @@ class RunbookExecution:
         drill = inp.drill and workflow.patched(DRILL_PATCH)
         await self._notify(EventKind.started, f"{'DRILL: ' if drill else ''}{inp.runbook_title} started "
                                               f"({inp.mode.value}) by {inp.started_by}")
-        for step in inp.steps:
-            st = self._state.step(step.id)
-            assert st is not None
-            action = step_action(inp.mode, step.risk, step.manual or bool(step.needs))
-            if action is StepAction.report:
-                st.status = StepStatus.dry_run
-                continue
-            if (step.flow.when or step.flow.breakpoint or step.id in self._breakpoints) and workflow.patched(FLOW_PATCH):
-                try:
-                    go = await self._before(step, st)
-                except ConditionError as exc:
-                    return ExecutionStatus.failed, f"step '{step.title}': If: {exc}"
-                if not go:
-                    continue
-            if action is StepAction.ask:
-                decision = await self._wait_for_decision(step, st)
-                if not decision.approved:
-                    st.status = StepStatus.rejected
-                    why = f": {decision.comment}" if decision.comment else ""
-                    return ExecutionStatus.failed, f"step '{step.title}' rejected by {decision.actor}{why}"
-                if step.needs:
-                    step = await self._render_with(step, st, decision.values)
-                    if step.needs or step.render_error:
-                        st.status = StepStatus.failed
-                        problem = step.render_error or f"still missing {', '.join(step.needs)}"
-                        return ExecutionStatus.failed, f"step '{step.title}': {problem}"
-            if step.manual:
-                st.status, st.finished_at = StepStatus.succeeded, workflow.now()
-                continue
-            if drill:
-                if inp.drill_target is None:  # rehearsed: the decision was the drill, nothing runs
-                    st.status, st.finished_at = StepStatus.dry_run, workflow.now()
-                    continue
-                step, st.target = step.model_copy(update={"target": inp.drill_target}), inp.drill_target
-            if step.rollback is not None:
-                self._compensations.append(step)  # pushed first: a half-done step is undone too
-            result = await self._run_step(step, st)
-            if not result.ok:
-                if step.flow.on_failure == "continue" and workflow.patched(FLOW_PATCH):
-                    self._went_on.append(step.title)
-                    continue
-                return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
+        steps, i = list(inp.steps), 0
+        while i < len(steps):
+            group = steps[i].flow.parallel
+            if group and workflow.patched(FLOW_PATCH):
+                end = i
+                while end < len(steps) and steps[end].flow.parallel == group:
+                    end += 1
+                stop, i = await self._group(steps[i:end], drill), end
+            else:
+                stop, i = await self._one(steps[i], drill), i + 1
+            if stop is not None:
+                return stop
         done = ("dry run: nothing was executed" if inp.mode is Mode.dry_run
                 else "drill: every step was rehearsed, nothing was executed" if drill and inp.drill_target is None
                 else "all steps succeeded")
         if self._went_on:
             done = f"finished; failed and went on (On failure: continue): {', '.join(self._went_on)}"
         return ExecutionStatus.succeeded, done
+
+    async def _one(self, step: PlannedStep, drill: bool, running: set[str] | None = None
+                   ) -> tuple[ExecutionStatus, str] | None:
+        """One step from its condition to its result: None to go on, else how the execution ends.
+
+        `running`: in a parallel group, the ids of the members whose command runs right now (a
+        failing member never cancels those: a command is not killed halfway).
+        """
+        assert self._inp is not None and self._state is not None
+        inp = self._inp
+        st = self._state.step(step.id)
+        assert st is not None
+        action = step_action(inp.mode, step.risk, step.manual or bool(step.needs))
+        if action is StepAction.report:
+            st.status = StepStatus.dry_run
+            return None
+        if (step.flow.when or step.flow.breakpoint or step.id in self._breakpoints) and workflow.patched(FLOW_PATCH):
+            try:
+                go = await self._before(step, st)
+            except ConditionError as exc:
+                return ExecutionStatus.failed, f"step '{step.title}': If: {exc}"
+            if not go:
+                return None
+        if action is StepAction.ask:
+            decision = await self._wait_for_decision(step, st)
+            if not decision.approved:
+                st.status = StepStatus.rejected
+                why = f": {decision.comment}" if decision.comment else ""
+                return ExecutionStatus.failed, f"step '{step.title}' rejected by {decision.actor}{why}"
+            if step.needs:
+                step = await self._render_with(step, st, decision.values)
+                if step.needs or step.render_error:
+                    st.status = StepStatus.failed
+                    problem = step.render_error or f"still missing {', '.join(step.needs)}"
+                    return ExecutionStatus.failed, f"step '{step.title}': {problem}"
+        if step.manual:
+            st.status, st.finished_at = StepStatus.succeeded, workflow.now()
+            return None
+        if drill:
+            if inp.drill_target is None:  # rehearsed: the decision was the drill, nothing runs
+                st.status, st.finished_at = StepStatus.dry_run, workflow.now()
+                return None
+            step, st.target = step.model_copy(update={"target": inp.drill_target}), inp.drill_target
+        if step.rollback is not None:
+            self._compensations.append(step)  # pushed first: a half-done step is undone too
+        if running is not None:
+            running.add(step.id)
+        result = await self._run_step(step, st)
+        if running is not None:
+            running.discard(step.id)
+        if not result.ok:
+            if step.flow.on_failure == "continue" and workflow.patched(FLOW_PATCH):
+                self._went_on.append(step.title)
+                return None
+            return ExecutionStatus.failed, f"step '{step.title}' failed: {_failure(result)}"
+        return None
+
+    async def _group(self, members: list[PlannedStep], drill: bool) -> tuple[ExecutionStatus, str] | None:
+        """`Parallel:` steps at once. Fail fast (default): the first failure stops the members that have
+        not started their command (they are skipped); wait all: every member runs to its end. Either
+        way a failure ends the execution once the group is done, and what ran is rolled back."""
+        fail_fast = members[0].flow.parallel_mode == "fail_fast"
+        running: set[str] = set()
+        tasks: dict[str, asyncio.Task] = {}
+        stopped: list[str] = []
+
+        async def member(step: PlannedStep) -> tuple[ExecutionStatus, str] | None:
+            try:
+                outcome = await self._one(step, drill, running)
+            except asyncio.CancelledError:
+                if not stopped:  # the execution itself is being cancelled
+                    raise
+                st = self._state.step(step.id) if self._state else None
+                if st is not None:
+                    st.status, st.waiting_for, st.output = StepStatus.skipped, None, f"not run: {stopped[0]}"
+                return None
+            if outcome is not None and fail_fast and not stopped:
+                stopped.append(outcome[1])
+                for other, task in tasks.items():
+                    if other != step.id and other not in running and not task.done():
+                        task.cancel()
+            return outcome
+
+        for step in members:
+            tasks[step.id] = asyncio.create_task(member(step))
+        outcomes = [o for o in await asyncio.gather(*tasks.values()) if o is not None]
+        await self._save()
+        if not outcomes:
+            return None
+        return outcomes[0][0], "; ".join(reason for _, reason in outcomes)
 
     async def _before(self, step: PlannedStep, st: StepState) -> bool:
         """A step's `If:` and breakpoint: False when it is skipped (the condition does not hold, or a
@@ -343,7 +403,8 @@ class RunbookExecution:
         await workflow.wait_condition(lambda: step.id in self._decisions)
         decision = self._decisions[step.id]
         st.decision = decision
-        self._state.status = ExecutionStatus.running
+        waiting = any(s.status is StepStatus.waiting_approval and s.id != step.id for s in self._state.steps)
+        self._state.status = ExecutionStatus.waiting_approval if waiting else ExecutionStatus.running
         await self._save()
         verdict = "approved" if decision.approved else "rejected"
         await self._notify(EventKind.decided, f"step '{step.title}' {verdict} by {decision.actor}", step.id)

@@ -192,3 +192,97 @@ async def _paused_at(h: Harness, execution_id: str, step_id: str, timeout: float
             return step
         await asyncio.sleep(0.1)
     raise AssertionError(f"never paused at {step_id}")
+
+
+PARALLEL = """---
+id: fan-out
+---
+# Fan out
+
+## Steps
+
+1. **Take a snapshot**
+   Risk: yellow
+   ```sh
+   echo snapshot >> {{ params.log }}
+   ```
+   Rollback:
+   ```sh
+   echo drop-snapshot >> {{ params.log }}
+   ```
+2. **Restart web-1**
+   Parallel: web ({{ params.mode }})
+   ```sh
+   echo start-1 >> {{ params.log }}; sleep 1; echo end-1 >> {{ params.log }}
+   ```
+3. **Restart web-2**
+   Parallel: web ({{ params.mode }})
+   ```sh
+   echo start-2 >> {{ params.log }}; sleep 0.3; exit {{ params.code }}
+   ```
+4. **Restart web-3**
+   Parallel: web ({{ params.mode }})
+   Risk: red
+   ```sh
+   echo start-3 >> {{ params.log }}
+   ```
+   Rollback:
+   ```sh
+   echo undo-3 >> {{ params.log }}
+   ```
+5. **After the group**
+   ```sh
+   echo after >> {{ params.log }}
+   ```
+"""
+
+
+def _fan_out(mode: str) -> str:
+    """The runbook with its group's mode written in (a directive is not a template)."""
+    return PARALLEL.replace("{{ params.mode }}", mode).replace("id: fan-out", f"id: fan-out-{mode.replace(' ', '-')}")
+
+
+async def test_a_parallel_group_runs_at_once_and_fail_fast_skips_what_has_not_started(
+        product: Harness, tmp_path: Path) -> None:
+    log, base = tmp_path / "fan.log", "/api/v1/executions"
+    await product.load(_fan_out("fail fast"))
+    bob = product.auth("bob", "approver")  # the red member needs someone other than its starter
+    execution_id = await product.start("fan-out-fail-fast", log=str(log), code="0")
+    await product.wait_for(execution_id, "waiting_approval", step="restart-web-3")
+    await product.http.post(f"{base}/{execution_id}/steps/restart-web-3/approve", json={}, headers=bob)
+    await product.wait_for(execution_id, "succeeded", timeout=30)
+    lines = log.read_text().split()
+    assert lines[0] == "snapshot" and lines[-1] == "after"
+    assert lines.index("start-2") < lines.index("end-1"), "web-2 started while web-1 was still running"
+
+    # web-2 fails while web-1 runs and web-3 waits for its approval: web-1 finishes, web-3 never runs.
+    log.unlink()
+    failing = await product.start("fan-out-fail-fast", log=str(log), code="7")
+    done = await product.wait_for(failing, "rolled_back", timeout=30)
+    steps = _steps(done)
+    assert steps["restart-web-2"]["status"] == "failed" and steps["restart-web-1"]["status"] == "succeeded"
+    assert steps["restart-web-3"]["status"] == "skipped"
+    assert steps["restart-web-3"]["output"].startswith("not run: step 'Restart web-2' failed: exit code 7")
+    assert steps["after-the-group"]["status"] == "skipped"
+    assert log.read_text().split()[-1] == "drop-snapshot" and "start-3" not in log.read_text()
+
+
+async def test_wait_all_lets_every_member_finish_then_rolls_back_newest_first(product: Harness, tmp_path: Path) -> None:
+    log, base = tmp_path / "fan.log", "/api/v1/executions"
+    await product.load(_fan_out("wait all"))
+    bob = product.auth("bob", "approver")
+    execution_id = await product.start("fan-out-wait-all", log=str(log), code="7")
+    await product.wait_for(execution_id, "failed", step="restart-web-2", timeout=30)
+    await product.wait_for(execution_id, "waiting_approval", step="restart-web-3")
+    await product.http.post(f"{base}/{execution_id}/steps/restart-web-3/approve", json={}, headers=bob)
+    done = await product.wait_for(execution_id, "rolled_back", timeout=30)
+    assert _steps(done)["restart-web-3"]["status"] == "succeeded"
+    lines = log.read_text().split()
+    assert "start-3" in lines and "end-1" in lines and lines[-2:] == ["undo-3", "drop-snapshot"]
+
+
+async def test_the_steps_of_a_group_must_follow_each_other(product: Harness) -> None:
+    split = _fan_out("wait all").replace("5. **After the group**", "5. **After the group**\n   Parallel: web")
+    split = split.replace("4. **Restart web-3**\n   Parallel: web (wait all)", "4. **Restart web-3**")
+    resp = await product.http.post("/api/v1/runbooks", json={"text": split})
+    assert resp.status_code == 422 and "must follow each other" in resp.json()["detail"]

@@ -282,6 +282,47 @@ async def step_flow(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     return h
 
 
+PARALLEL = """# Parallel
+
+## Steps
+
+1. **Mark**
+   Risk: yellow
+   ```sh
+   echo mark >> {{ params.log }}
+   ```
+   Rollback:
+   ```sh
+   echo unmark >> {{ params.log }}
+   ```
+2. **Slow member**
+   Parallel: fleet
+   ```sh
+   sleep 1
+   ```
+3. **Failing member**
+   Parallel: fleet
+   ```sh
+   exit 4
+   ```
+4. **Member that waits**
+   Parallel: fleet
+   Risk: red
+   ```sh
+   echo never >> {{ params.log }}
+   ```
+"""
+
+
+async def parallel_fail_fast(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A parallel group (workflow.patched "step-flow"): one member fails, the running one finishes, the one
+    waiting for approval is skipped, the step before is rolled back."""
+    inp = execution_input(PARALLEL, tmp / "parallel.log", mode="autopilot")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await finished(h)
+    return h
+
+
 async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
     post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
@@ -296,7 +337,8 @@ DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "
               "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
               "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
-              "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow}
+              "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow,
+              "parallel_fail_fast": parallel_fail_fast}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 
