@@ -24,6 +24,8 @@ from runbooks.storage.tables import ApprovalRow, StepRow
 
 APPROVE_ACTION = "approve"
 REJECT_ACTION = "reject"
+RESUME_ACTION = "resume"  # a breakpoint: run the step
+STEP_OVER_ACTION = "step_over"  # a breakpoint: skip the step
 ACTIONS_BLOCK_ID = "decision"
 BUTTON_VALUE_LIMIT = 2000  # Slack's limit on a button's value
 SECTION_LIMIT = 3000  # Slack's limit on a section's text
@@ -256,6 +258,17 @@ def approval_request(view: ExecutionFacts, step: StepRow) -> Message:
     text = (f"✋ Approval needed: {view.title}, step {step.position} '{step.title}' "
             f"({RISK_EMOJI.get(step.risk, '')} {step.risk})")
     return Message(text=esc(text), blocks=blocks)
+
+
+def paused_at(view: ExecutionFacts, step: StepRow) -> Message:
+    """A breakpoint: the step that would run next, and the buttons to go on."""
+    value = button_value(view.execution_id, step.step_id)
+    blocks = _step_blocks(view, step, "⏸️ *Paused at a breakpoint*")
+    blocks.append(ActionsBlock(block_id=ACTIONS_BLOCK_ID, elements=[
+        ButtonElement(text=PlainTextObject(text="Resume", emoji=True), action_id=RESUME_ACTION, value=value,
+                      style="primary"),
+        ButtonElement(text=PlainTextObject(text="Step over", emoji=True), action_id=STEP_OVER_ACTION, value=value)]))
+    return Message(text=esc(f"⏸️ Paused before {view.title}, step {step.position} '{step.title}'"), blocks=blocks)
 
 
 def _verdict(approval: ApprovalRow) -> tuple[str, str]:

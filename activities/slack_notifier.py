@@ -108,6 +108,8 @@ class SlackNotifier:
             return  # the root is the announcement
         if event.kind is EventKind.approval_requested and step is not None:
             self._approval_requested(view, step, root)
+        elif event.kind is EventKind.paused and step is not None:
+            self._reply(root, msgs.paused_at(view, step), broadcast=True)
         elif event.kind is EventKind.decided and step is not None:
             self._decided(view, step, approvals.get(step.step_id), root, event)
         elif event.kind is EventKind.step_finished and step is not None:

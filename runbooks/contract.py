@@ -76,6 +76,7 @@ class EventKind(str, Enum):
     step_finished = "step_finished"
     resolved = "resolved"
     finished = "finished"
+    paused = "paused"  # at a breakpoint: resume or step over
 
 
 class ExecutionStatus(str, Enum):

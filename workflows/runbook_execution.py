@@ -336,8 +336,8 @@ class RunbookExecution:
             return True
         st.waiting_for, st.waiting_since = BREAKPOINT_WAIT, workflow.now()
         await self._save()
-        await self._notify(EventKind.approval_requested, f"paused before step '{step.title}' ({step.risk.value}): "
-                                                         "resume or step over", step.id)
+        await self._notify(EventKind.paused, f"paused before step '{step.title}' ({step.risk.value}): "
+                                             "resume or step over", step.id)
         await workflow.wait_condition(lambda: step.id in self._resumes)
         req = self._resumes[step.id]
         st.waiting_for, st.waiting_since = None, None

@@ -40,6 +40,7 @@ from api.slack_commands import code, esc, handle_command, mention_actors, who
 from runbooks.access import Principal
 from runbooks.settings import Settings
 from services.context import Services
+from services.control import resume
 from services.decisions import decidable_step, decide
 from services.identity import from_slack
 from services.notes import add_note
@@ -212,6 +213,14 @@ async def on_click(svc: Services, replies: SlackReplies, click: Click) -> None:
         if isinstance(acting, str):
             await replies.ephemeral(click.channel, click.user, acting)
             return
+        if click.action in ("resume", "step_over"):
+            try:
+                done = await resume(svc, acting, click.execution_id, click.step_id,
+                                    step_over=click.action == "step_over")
+                await replies.ephemeral(click.channel, click.user, f"Step {code(click.step_id)}: {done}.")
+            except ServiceError as exc:
+                await replies.ephemeral(click.channel, click.user, f"{exc.reason}. {NOTHING_CHANGED}")
+            return
         if click.action == "approve":
             try:
                 await decide(svc, acting, click.execution_id, click.step_id, approved=True)
@@ -280,7 +289,7 @@ async def on_reject_submission(svc: Services, payload: dict[str, Any]) -> Respon
              dependencies=[Depends(public("signed by Slack: verified before anything is read"))])
 async def interactions(request: Request, background: BackgroundTasks,
                        svc: Services = Depends(services)) -> Response:
-    """Slack's interactivity request URL: Approve/Reject buttons and the rejection modal."""
+    """Slack's interactivity request URL: Approve/Reject and Resume/Step over buttons, the rejection modal."""
     form = await verified_form(request, svc.settings)
     try:
         payload = json.loads(form.get("payload") or "")
@@ -293,7 +302,7 @@ async def interactions(request: Request, background: BackgroundTasks,
         actions = payload.get("actions")
         action = _obj(actions[0]) if isinstance(actions, list) and actions else {}
         action_id = action.get("action_id")
-        if action_id not in ("approve", "reject"):
+        if action_id not in ("approve", "reject", "resume", "step_over"):
             return Response(status_code=200)  # another app's or a future button: acknowledged, ignored
         user = _text(_obj(payload.get("user")).get("id"))
         channel = (_text(_obj(payload.get("channel")).get("id"))

@@ -135,6 +135,27 @@ async def reject(request: Request, execution_id: str, step_id: str,
     return await _decided(request, svc, viewer, execution_id, step_id, approved=False)
 
 
+@router.post("/executions/{execution_id}/steps/{step_id}/steer")
+async def steer(request: Request, execution_id: str, step_id: str, viewer: Viewer = Depends(page(Permission.decide)),
+                svc: Services = Depends(services)) -> Response:
+    """The breakpoint buttons: pause before a step, resume from a breakpoint, or step over it."""
+    form = await _form(request)
+    action = form.get("action", "")
+    try:
+        if action == "pause":
+            await control.set_breakpoint(svc, viewer.principal, execution_id, step_id)
+        elif action in ("resume", "step_over"):
+            await control.resume(svc, viewer.principal, execution_id, step_id, step_over=action == "step_over")
+        else:
+            raise Invalid("choose pause, resume or step over")
+    except ServiceError as exc:
+        if isinstance(exc, NotFound) and "no execution" in exc.reason:
+            raise
+        return await _execution(request, svc, viewer, execution_id, status_code=exc.status,
+                                error={"step": step_id, "action": action, "message": exc.reason, "form": form})
+    return RedirectResponse(f"/executions/{execution_id}#step-{domid(step_id)}", status_code=303)
+
+
 @router.post("/executions/{execution_id}/notes")
 async def add_note(request: Request, execution_id: str, viewer: Viewer = Depends(page(Permission.decide)),
                    svc: Services = Depends(services)) -> Response:

@@ -543,3 +543,42 @@ async def test_a_reply_in_the_execution_thread_becomes_a_note_by_the_mapped_user
     assert len((await product.http.get(f"/api/v1/executions/{ex}/notes")).json()) == 1
     forged = await event(product, reply(CAROL, root["ts"], "x"), secret="not-the-secret")
     assert forged.status_code == 401
+
+
+PAUSING = """---
+id: slack-pausing
+---
+# Pausing in Slack
+
+## Steps
+
+1. **Look first**
+   ```sh
+   echo one
+   ```
+2. **Then this**
+   Breakpoint: yes
+   ```sh
+   echo two
+   ```
+"""
+
+
+async def test_a_breakpoint_posts_resume_and_step_over_buttons_that_act_as_the_slack_user(product: Product) -> None:
+    await product.h.load(PAUSING)
+    ex = await product.h.start("slack-pausing")
+    paused = await posted(product.slack, "chat.postMessage", lambda a: "Paused before" in (a.get("text") or ""))
+    ids = [e["action_id"] for b in paused["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert ids == ["resume", "step_over"]
+
+    await product.interact(button(DANA, "step_over", ex, "then-this"))  # a viewer
+    refused = await product.ephemeral(DANA)
+    assert "resume executions" in refused["text"] and "Nothing was changed" in refused["text"], refused["text"]
+    assert (await product.step(ex, "then-this"))["waiting_for"], "nothing changed"
+
+    await product.interact(button(ALICE, "step_over", ex, "then-this"))
+    told = await product.ephemeral(ALICE, lambda a: "stepped over" in a.get("text", ""))
+    assert "then-this" in told["text"]
+    done = await product.h.wait_for(ex, "succeeded")
+    step = next(s for s in done["steps"] if s["id"] == "then-this")
+    assert step["status"] == "skipped" and step["output"] == "stepped over at a breakpoint by slack:U0ALICE"

@@ -6,12 +6,14 @@ runbook or set on a running execution) pause before a step until someone resumes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from support.harness import Harness, make_settings, running_product
+from support.web import sign_in
 
 
 @pytest.fixture
@@ -286,3 +288,33 @@ async def test_the_steps_of_a_group_must_follow_each_other(product: Harness) -> 
     split = split.replace("4. **Restart web-3**\n   Parallel: web (wait all)", "4. **Restart web-3**")
     resp = await product.http.post("/api/v1/runbooks", json={"text": split})
     assert resp.status_code == 422 and "must follow each other" in resp.json()["detail"]
+
+
+async def test_the_cockpit_pauses_before_a_step_and_resumes_from_it(product: Harness, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    await product.load(BREAKPOINTS)
+    execution_id = await product.start("paused", mode="copilot", log=str(log))
+    await product.wait_for(execution_id, "waiting_approval", step="drain-the-node")
+    browser = await sign_in(product, "carla", "approver")
+    page = f"/executions/{execution_id}"
+    assert (await product.http.get(page, headers=browser.headers)).text.count("Pause before this step") == 3
+
+    def steer(step: str, action: str) -> Awaitable[httpx.Response]:
+        return product.http.post(f"{page}/steps/{step}/steer", data={"csrf": browser.csrf, "action": action},
+                                 headers=browser.headers)
+
+    assert (await steer("restart-the-service", "pause")).status_code == 303
+    refused = await steer("drain-the-node", "pause")  # it is waiting for its approval already
+    assert refused.status_code == 409 and "a breakpoint goes before a step that has not started" in refused.text
+    bob = product.auth("bob", "approver")
+    await product.http.post(f"/api/v1/executions/{execution_id}/steps/drain-the-node/approve", json={}, headers=bob)
+    await _paused_at(product, execution_id, "look-before-the-restart")
+    shown = (await product.http.get(page, headers=browser.headers)).text
+    assert "Paused at a breakpoint" in shown and 'value="step_over"' in shown
+    assert (await steer("look-before-the-restart", "step_over")).status_code == 303
+    await _paused_at(product, execution_id, "restart-the-service")
+    assert (await steer("restart-the-service", "step_over")).status_code == 303
+    await product.wait_for(execution_id, "waiting_approval", step="tell-the-channel")
+    await product.http.post(f"/api/v1/executions/{execution_id}/steps/tell-the-channel/approve", json={}, headers=bob)
+    await product.wait_for(execution_id, "succeeded")
+    assert log.read_text().split() == ["drained", "told"]
