@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject, SectionBlock,
 )
 
-from runbooks.contract import TIMER_ACTOR
+from runbooks.contract import LIVE_STATUSES, TIMER_ACTOR
 from runbooks.slack_text import esc
 from runbooks.storage.tables import ApprovalRow, StepRow
 
@@ -197,7 +197,7 @@ def thread_root(view: ExecutionFacts) -> Message:
     if labels:
         blocks.append(SectionBlock(text=_md(f"*{'Labels' if view.labels else 'Parameters'}*  {labels}")))
     status = f"{STATUS_EMOJI.get(view.status, '•')} {esc(view.status.replace('_', ' '))}"
-    if view.reason and view.status not in ("running", "waiting_approval"):
+    if view.reason and view.status not in LIVE_STATUSES:
         status += f": {esc(_clip(view.reason, 500))}"
     blocks.append(ContextBlock(elements=[_md(f"{status}  ·  execution `{esc(view.execution_id)}`  ·  "
                                               "updates in this thread")]))

@@ -28,7 +28,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import slack_messages as msgs
-from runbooks.contract import Activity, EventKind, ExecutionEvent, IncidentReportPost
+from runbooks.contract import LIVE_STATUSES, Activity, EventKind, ExecutionEvent, IncidentReportPost
 from runbooks.masking import mask
 from runbooks.settings import Settings
 from runbooks.storage.store import Store
@@ -118,7 +118,7 @@ class SlackNotifier:
             self._reply(root, msgs.escalation_line(event.target, event.message, step), broadcast=True)
         elif event.kind is EventKind.finished:
             status, reason = view.status, view.reason
-            if status in ("running", "waiting_approval"):  # the mirror lags: trust the event ("failed: why")
+            if status in LIVE_STATUSES:  # the mirror lags: trust the event ("failed: why")
                 status, _, reason = event.message.partition(": ")
                 view.status, view.reason = status, reason
             self._update(root, msgs.thread_root(view))

@@ -28,16 +28,42 @@ class Activity:
     SAVE_STATE = "save_state"  # local: mirror the live state to the database
     RECORD_EVENT = "record_event"  # local: a line in the execution's timeline
     ESCALATE = "escalate"
+    ENTER_GATE = "enter_gate"  # signal-with-start the runbook's gate (`concurrency:`)
     NOTIFY = "notify"  # chat (Slack)
     POST_REPORT = "post_incident_report"  # chat (Slack): an ended incident's report in its threads
 
 
 class Signal:
-    """Signals the doors send to a running execution."""
+    """Signals the doors send to a running execution, and the gate's (workflows/runbook_gate.py)."""
 
     APPROVE = "approve"
     REJECT = "reject"
     ALERT_RESOLVED = "alert_resolved"
+    GATE_ENTER = "gate_enter"  # an execution asks its runbook's gate for a slot
+    GATE_LEAVE = "gate_leave"  # ... and gives it back when it ends
+    GATE_ANSWER = "gate_answer"  # the gate to the execution: go, or not at all (max_errors)
+
+
+def gate_id(runbook_id: str) -> str:
+    """The workflow id of a runbook's gate: one per runbook, so its slots are shared by every execution."""
+    return f"gate:{runbook_id}"
+
+
+class GateRequest(BaseModel):
+    runbook_id: str
+    execution_id: str
+    concurrency: int
+    max_errors: int | None = None
+
+
+class GateRelease(BaseModel):
+    execution_id: str
+    failed: bool = False
+
+
+class GateAnswer(BaseModel):
+    granted: bool
+    reason: str = ""
 
 
 class Query:
@@ -80,6 +106,7 @@ class EventKind(str, Enum):
 
 
 class ExecutionStatus(str, Enum):
+    queued = "queued"  # `concurrency:` slots are all taken: it starts in arrival order
     running = "running"
     waiting_approval = "waiting_approval"
     succeeded = "succeeded"
@@ -89,7 +116,11 @@ class ExecutionStatus(str, Enum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (ExecutionStatus.running, ExecutionStatus.waiting_approval)
+        return self not in LIVE
+
+
+LIVE = (ExecutionStatus.queued, ExecutionStatus.running, ExecutionStatus.waiting_approval)
+LIVE_STATUSES = tuple(s.value for s in LIVE)  # not ended: what the database asks for "open"
 
 
 class StepStatus(str, Enum):
@@ -162,6 +193,7 @@ class PlannedStep(BaseModel):
     instructions: str | None = None  # what a person runs by hand (a PromQL query, SQL, YAML)
     templates: StepTemplates = Field(default_factory=StepTemplates)
     flow: StepFlow = Field(default_factory=StepFlow)  # If:, Retries:, On failure:, Breakpoint:, Parallel:
+    expect: list[str] = Field(default_factory=list)  # an HTTP step's `Expect:` (runbooks/expectations.py)
 
 
 class RenderRequest(BaseModel):
@@ -197,6 +229,8 @@ class ExecutionInput(BaseModel):
     # every command sent to `drill_target` (a sandbox) instead of the runbook's targets.
     drill: bool = False
     drill_target: str | None = None
+    concurrency: int | None = None  # the runbook's `concurrency:`: at most this many run at once
+    max_errors: int | None = None  # the runbook's `max_errors:`: start no more after this many failed
 
 
 class IncidentReportPost(BaseModel):
@@ -298,3 +332,4 @@ class CommandRequest(BaseModel):
     rollback: bool = False
     risk: str = "unknown"  # the step's risk level, for metrics only
     drill: bool = False  # a fire drill's command, on its sandbox target: kept out of the metrics
+    expect: list[str] = Field(default_factory=list)  # an HTTP step's `Expect:`; none: status 2xx

@@ -98,6 +98,7 @@ class Step(BaseModel):
     rollback_hint: str | None = None  # prose that says how to undo, when there is no rollback command
     variables: list[str] = Field(default_factory=list)  # dotted names the command uses: labels.pod
     flow: StepFlow = Field(default_factory=StepFlow)
+    expect: list[str] = Field(default_factory=list)  # an HTTP step's `Expect:` (runbooks/expectations.py)
 
     @property
     def runs(self) -> bool:
@@ -118,6 +119,8 @@ class Runbook(BaseModel):
     owner: str | None = None
     team: str | None = None  # who may decide and edit (front matter `team:`); None: the default team
     approvals: int = Field(default=1, ge=1, le=10)  # distinct approvers a red step needs (`approvals: N`)
+    concurrency: int | None = Field(default=None, ge=1)  # at most this many executions at once (`concurrency: K`)
+    max_errors: int | None = Field(default=None, ge=1)  # start no more once this many failed (`max_errors: E`)
     match: dict[str, str] = Field(default_factory=dict)
     alerts: list[str] = Field(default_factory=list)  # other alert names it documents (exact-name matches)
     group_by: list[str] = Field(default_factory=list)  # one execution per distinct value set, e.g. [node]
@@ -140,13 +143,16 @@ class Runbook(BaseModel):
         """Content hash of the structured runbook, used to tell a real edit from a re-load."""
         payload = self.model_dump(mode="json", exclude={"source_path"})
         # fields added later: at their default, hashes stay as they were
-        for name, default in (("team", None), ("approvals", 1), ("alerts", [])):
+        for name, default in (("team", None), ("approvals", 1), ("alerts", []), ("concurrency", None),
+                              ("max_errors", None)):
             if payload.get(name) == default:
                 payload.pop(name)
         plain = StepFlow().model_dump(mode="json")
         for step in payload["steps"]:
             if step.get("flow") == plain:
                 step.pop("flow")
+            if step.get("expect") == []:
+                step.pop("expect")
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

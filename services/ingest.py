@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from runbooks.alert import Alert
-from runbooks.contract import ResolvedNotice, Signal
+from runbooks.contract import LIVE_STATUSES, ResolvedNotice, Signal
 from runbooks.incidents import Responder, epoch, hold_reason, incident_key, likely_root_cause
 from runbooks.model import Runbook
 from runbooks.storage.tables import AlertRow, RejectedDelivery, utcnow
@@ -172,7 +172,7 @@ async def _fire(svc: Services, alert: Alert, row: AlertRow, accepted: AlertsAcce
     svc.known.add(ref.id, runbook.id)
     row.execution_id = ref.id
     accepted.executions.append(ref)
-    if ref.status in ("running", "waiting_approval"):
+    if ref.status in LIVE_STATUSES:
         started.append((row, runbook.id))
 
 

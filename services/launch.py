@@ -101,6 +101,7 @@ class Launcher:
             started_by=started_by, heartbeat_timeout_seconds=self.settings.heartbeat_timeout_seconds,
             agent_offline_after_seconds=self.settings.agent_offline_after_seconds,
             notify=self.settings.slack_enabled, drill=drill, drill_target=drill_target,
+            concurrency=runbook.concurrency, max_errors=runbook.max_errors,
             alert=AlertRef(source=alert.source, fingerprint=alert.fingerprint, alertname=alert.alertname,
                            severity=alert.severity, labels=alert.labels, annotations=alert.annotations)
             if alert else None)

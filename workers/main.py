@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.commands import CommandActivities
+from activities.gate import GateActivities
 from activities.records import RecordActivities
 from activities.rerender import render_with_values
 from activities.slack_notifier import SlackNotifier
@@ -23,10 +24,11 @@ from runbooks.storage.store import Store
 from workflows.client import connect
 from workflows.incident_report import IncidentReport
 from workflows.runbook_execution import RunbookExecution
+from workflows.runbook_gate import RunbookGate
 from workers.metrics import serve_worker_metrics
 
 log = logging.getLogger("runbooks.worker")
-WORKFLOWS = [RunbookExecution, IncidentReport]  # every workflow a worker runs (and the replay tests replay)
+WORKFLOWS = [RunbookExecution, IncidentReport, RunbookGate]  # every workflow a worker runs (and the replay tests replay)
 
 
 def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
@@ -40,7 +42,8 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[commands.run_command, render_with_values, *records.all(), slack.notify, slack.post_report],
+        activities=[commands.run_command, render_with_values, *records.all(), slack.notify, slack.post_report,
+                    GateActivities(client, settings.task_queue).enter_gate],
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=30),

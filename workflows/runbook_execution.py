@@ -12,14 +12,15 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from runbooks.conditions import Condition, ConditionContext, ConditionError, StepOutcome
     from runbooks.contract import (
         BREAKPOINT_WAIT, TIMER_ACTOR, WORKFLOW, Activity, BreakpointRequest, CommandRequest, CommandResult, Decision,
-        EventKind, ExecutionEvent, ExecutionInput, ExecutionState, ExecutionStatus, PlannedStep, Query, RenderRequest,
-        ResolvedNotice, ResumeRequest, Signal, StepState, StepStatus, Update,
+        EventKind, ExecutionEvent, ExecutionInput, ExecutionState, ExecutionStatus, GateAnswer, GateRelease,
+        GateRequest, PlannedStep, Query, RenderRequest, ResolvedNotice, ResumeRequest, Signal, StepState, StepStatus,
+        Update, gate_id,
     )
     from runbooks.masking import mask
     from runbooks.model import EscalationAction, Mode, Risk
@@ -45,6 +46,9 @@ AGENT_PATCH = "agent-targets"
 # continue` goes on, a breakpoint (in the runbook or set on the running execution) pauses before it.
 # Only steps that have one take the branch; executions before it replay as they ran.
 FLOW_PATCH = "step-flow"
+# Rate control: an execution of a runbook with `concurrency:` waits for a slot from the runbook's gate
+# (workflows/runbook_gate.py) before its first step, and gives it back when it ends.
+RATE_PATCH = "rate-control"
 
 
 def _command_retry(step: PlannedStep) -> RetryPolicy:
@@ -104,6 +108,8 @@ class RunbookExecution:
         self._breakpoints: set[str] = set()  # set on the running execution (Update.BREAKPOINT)
         self._resumes: dict[str, ResumeRequest] = {}
         self._went_on: list[str] = []  # steps that failed under `On failure: continue`
+        self._gate_asked = False  # a slot was asked of the runbook's gate (`concurrency:`)
+        self._gate: GateAnswer | None = None
 
     # -- signals and queries --------------------------------------------------------------------
 
@@ -137,6 +143,10 @@ class RunbookExecution:
             return
         self._decisions[decision.step_id] = decision.model_copy(
             update={"approved": approved, "decided_at": workflow.now()})
+
+    @workflow.signal(name=Signal.GATE_ANSWER)
+    def gate_answer(self, answer: GateAnswer) -> None:
+        self._gate = answer
 
     @workflow.signal(name=Signal.ALERT_RESOLVED)
     async def alert_resolved(self, notice: ResolvedNotice) -> None:
@@ -213,6 +223,10 @@ class RunbookExecution:
         broken = [s for s in inp.steps if s.render_error]
         if broken:
             return ExecutionStatus.failed, "; ".join(f"step '{s.title}': {s.render_error}" for s in broken)
+        if inp.concurrency and not inp.drill and workflow.patched(RATE_PATCH):
+            refused = await self._enter_gate(inp, inp.concurrency)
+            if refused:
+                return ExecutionStatus.cancelled, refused
         drill = inp.drill and workflow.patched(DRILL_PATCH)
         await self._notify(EventKind.started, f"{'DRILL: ' if drill else ''}{inp.runbook_title} started "
                                               f"({inp.mode.value}) by {inp.started_by}")
@@ -234,6 +248,36 @@ class RunbookExecution:
         if self._went_on:
             done = f"finished; failed and went on (On failure: continue): {', '.join(self._went_on)}"
         return ExecutionStatus.succeeded, done
+
+    async def _enter_gate(self, inp: ExecutionInput, concurrency: int) -> str | None:
+        """Wait, visibly queued, for a slot of the runbook's `concurrency:`; the reason when none is given."""
+        assert self._state is not None
+        self._state.status = ExecutionStatus.queued
+        self._state.reason = f"queued: waits for a free slot (concurrency: {concurrency})"
+        await self._save()
+        self._gate_asked = True
+        await workflow.execute_activity(
+            Activity.ENTER_GATE, GateRequest(runbook_id=inp.runbook_id, execution_id=inp.execution_id,
+                                             concurrency=concurrency, max_errors=inp.max_errors),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY, summary="ask for a slot")
+        await workflow.wait_condition(lambda: self._gate is not None)
+        assert self._gate is not None
+        self._state.status, self._state.reason = ExecutionStatus.running, ""
+        if not self._gate.granted:
+            return self._gate.reason
+        await self._save()
+        return None
+
+    async def _leave_gate(self, status: ExecutionStatus) -> None:
+        """Give the slot back (or the place in the queue): a failure counts towards `max_errors:`."""
+        assert self._inp is not None
+        failed = self._gate is not None and self._gate.granted and status in (
+            ExecutionStatus.failed, ExecutionStatus.rolled_back)
+        try:
+            await workflow.get_external_workflow_handle(gate_id(self._inp.runbook_id)).signal(
+                Signal.GATE_LEAVE, GateRelease(execution_id=self._inp.execution_id, failed=failed))
+        except FailureError as exc:  # no gate (it ended): nothing holds a slot for this execution
+            workflow.logger.info("could not leave the gate: %s", exc)
 
     async def _one(self, step: PlannedStep, drill: bool, running: set[str] | None = None
                    ) -> tuple[ExecutionStatus, str] | None:
@@ -537,6 +581,8 @@ class RunbookExecution:
                 st.status = StepStatus.skipped
         self._state.status, self._state.reason, self._state.finished_at = status, reason, workflow.now()
         await self._save()
+        if self._gate_asked:
+            await self._leave_gate(status)
         await self._event(EventKind.finished, f"{status.value}: {reason}")
         await self._notify(EventKind.finished, f"{status.value}: {reason}")
 

@@ -17,7 +17,7 @@ from runbooks.model import DEFAULT_ESCALATION, EscalationAction, EscalationLevel
 
 ALLOWED_KEYS = {
     "id", "title", "description", "service", "owner", "match", "mode", "escalation", "target", "timeout",
-    "group_by", "team", "approvals", "alerts",
+    "group_by", "team", "approvals", "alerts", "concurrency", "max_errors",
 }
 
 ALERT_NAME = re.compile(r"[A-Za-z_][\w:.-]{0,127}")
@@ -123,6 +123,16 @@ def parse_approvals(value: Any, line: int, path: str | None) -> int:
         return 1
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
         raise RunbookParseError(f"approvals: must be a whole number from 1 to 10, not {value!r}", line, path)
+    return value
+
+
+def parse_limit(name: str, value: Any, line: int, path: str | None) -> int | None:
+    """`concurrency: 5` (at most 5 executions of the runbook at once) and `max_errors: 3` (start no
+    more once 3 have failed), as StackStorm and SSM Automation write them: whole numbers 1-1000."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise RunbookParseError(f"{name}: must be a whole number from 1 to 1000, not {value!r}", line, path)
     return value
 
 

@@ -17,7 +17,7 @@ from markdown_it.token import Token
 from runbooks.authoring.flow import FLOW_KEYS, check_flow, parse_flow
 from runbooks.authoring.frontmatter import (
     ALLOWED_KEYS, lenient_front_matter, parse_alerts, parse_approvals, parse_duration, parse_escalation, parse_group_by,
-    parse_match, parse_mode, parse_team, split_front_matter,
+    parse_limit, parse_match, parse_mode, parse_team, split_front_matter,
 )
 from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Runbook, Step, StepFlow, slugify
@@ -281,6 +281,8 @@ def parse_structured(text: str, path: str | None = None, default_id: str | None 
         service=meta.get("service"), owner=meta.get("owner"),
         team=parse_team(meta.get("team"), fm.line_of("team"), path),
         approvals=parse_approvals(meta.get("approvals"), fm.line_of("approvals"), path),
+        concurrency=parse_limit("concurrency", meta.get("concurrency"), fm.line_of("concurrency"), path),
+        max_errors=parse_limit("max_errors", meta.get("max_errors"), fm.line_of("max_errors"), path),
         match=parse_match(meta.get("match"), fm.line_of("match"), path),
         alerts=parse_alerts(meta.get("alerts"), fm.line_of("alerts"), path),
         group_by=parse_group_by(meta.get("group_by"), fm.line_of("group_by"), path),

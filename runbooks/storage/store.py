@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from runbooks.contract import TIMER_ACTOR, ExecutionEvent, ExecutionState, StepState
+from runbooks.contract import LIVE_STATUSES, TIMER_ACTOR, ExecutionEvent, ExecutionState, StepState
 from runbooks.incidents import Responder
 from runbooks.insights import Failure, InsightFacts
 from runbooks.suggestions import Supplied
@@ -324,7 +324,7 @@ class Store:
             started = select(AlertRow.execution_id).where(AlertRow.fingerprint == fingerprint,
                                                           col(AlertRow.execution_id).is_not(None))
             return list(s.exec(select(ExecutionRow.id).where(
-                col(ExecutionRow.id).in_(started), col(ExecutionRow.status).in_(["running", "waiting_approval"]))))
+                col(ExecutionRow.id).in_(started), col(ExecutionRow.status).in_(LIVE_STATUSES))))
 
     def claim_group(self, group_key: str, execution_id: str) -> str | None:
         """Claim a group for a new execution; returns the execution that already holds it, if any."""
@@ -405,7 +405,7 @@ class Store:
     def open_executions(self, limit: int = 500) -> list[ExecutionRow]:
         with self.session() as s:
             return list(s.exec(select(ExecutionRow).where(
-                col(ExecutionRow.status).in_(["running", "waiting_approval"]))
+                col(ExecutionRow.status).in_(LIVE_STATUSES))
                 .order_by(col(ExecutionRow.started_at).desc()).limit(limit)))
 
     def steps_of(self, execution_ids: list[str], status: str | None = None) -> list[StepRow]:
@@ -511,7 +511,7 @@ class Store:
             rows = s.exec(select(AlertRow.alertname, ExecutionRow.runbook_id, ExecutionRow.id, AlertRow.starts_at)
                           .join(ExecutionRow, col(ExecutionRow.id) == col(AlertRow.execution_id))
                           .where(AlertRow.incident_id == incident_id,
-                                 col(ExecutionRow.status).in_(("running", "waiting_approval"))))
+                                 col(ExecutionRow.status).in_(LIVE_STATUSES)))
             return [Responder(alertname=name or "alert", runbook_id=rid, execution_id=eid, starts_at=at)
                     for name, rid, eid, at in rows]
 

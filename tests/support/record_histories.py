@@ -323,6 +323,31 @@ async def parallel_fail_fast(client: Client, queue: str, tmp: Path) -> WorkflowH
     return h
 
 
+GATED = """# Gated
+
+## Steps
+
+1. **Hold the slot a moment**
+   ```sh
+   sleep 0.5
+   ```
+"""
+
+
+async def rate_control(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """Two executions of a `concurrency: 1` runbook (workflow.patched "rate-control"): the second queues at
+    the runbook's gate until the first ends, then runs. Records the second."""
+    runbook_id, handles = f"gated-{uuid.uuid4().hex[:6]}", []
+    for n in (1, 2):
+        inp = execution_input(GATED, tmp / f"gate-{n}.log", mode="autopilot").model_copy(
+            update={"concurrency": 1, "max_errors": 3, "runbook_id": runbook_id,
+                    "execution_id": f"history-gated-{n}-{uuid.uuid4().hex[:6]}"})
+        handles.append(await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue))
+    for h in handles:
+        await finished(h)
+    return handles[1]
+
+
 async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
     post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
@@ -338,7 +363,7 @@ DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
               "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
               "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow,
-              "parallel_fail_fast": parallel_fail_fast}
+              "parallel_fail_fast": parallel_fail_fast, "rate_control": rate_control}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 
