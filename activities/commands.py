@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from temporalio import activity
@@ -69,9 +70,18 @@ class CommandActivities:
         if executor is None:
             raise ApplicationError(f"no executor for target {req.target!r} (kind {target.kind}) on this worker",
                                    type="CommandError", non_retryable=True)
+        if self.store is not None and req.mark_running and not req.rollback:
+            try:
+                self.store.mark_step_running(req.execution_id, req.step_id, datetime.now(timezone.utc))
+            except Exception:  # the step runs anyway; the workflow saves how it ended
+                log.warning("could not mark the step running", exc_info=True,
+                            extra={"execution_id": req.execution_id, "step_id": req.step_id})
         live = _LiveOutput(self.store, req) if self.store is not None and not req.rollback else None
+        # An HTTP step's `Expect:` judges its response; a rollback request is judged by its status (2xx).
+        expect = {"expect": list(req.expect)} if target.kind == "http" and not req.rollback else {}
         try:
-            result = executor.run(target, req.command, req.timeout_seconds, activity.heartbeat, progress=live)
+            result = executor.run(target, req.command, req.timeout_seconds, activity.heartbeat, progress=live,
+                                  **expect)
         finally:
             if live is not None:
                 live.close()

@@ -10,8 +10,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from runbooks.contract import Activity, GateRequest, Signal, gate_id
-from workflows.runbook_gate import RunbookGate
+from runbooks.contract import GATE_WORKFLOW, Activity, GateRequest, Signal, gate_id
 
 
 class GateActivities:
@@ -21,6 +20,6 @@ class GateActivities:
     @activity.defn(name=Activity.ENTER_GATE)
     async def enter_gate(self, req: GateRequest) -> None:
         await self.client.start_workflow(
-            RunbookGate.run, None, id=gate_id(req.runbook_id), task_queue=self.task_queue,
+            GATE_WORKFLOW, id=gate_id(req.runbook_id), task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, start_signal=Signal.GATE_ENTER,
             start_signal_args=[req], static_summary=f"concurrency gate of runbook {req.runbook_id}")

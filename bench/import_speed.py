@@ -31,7 +31,7 @@ def main() -> None:
     files = sorted(p for p in args.corpus.rglob("*.md") if p.name not in ("README.md", "SOURCE.md", "LICENSE.md"))
     sample = random.Random(7).sample(files, min(args.count, len(files)))
     imports, to_executed = [], []
-    with running_product({}) as api, httpx.Client(base_url=api, timeout=30) as http:
+    with running_product({}) as api, httpx.Client(base_url=api, timeout=30, headers=api.headers) as http:
         for n, path in enumerate(sample):
             runbook_id = f"paste-{n}"
             t0 = time.perf_counter()

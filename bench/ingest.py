@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from product import running_product  # noqa: E402
+from product import Api, running_product  # noqa: E402
 
 STORM = """---
 id: storm
@@ -37,7 +37,7 @@ match:
 """
 
 
-async def storm(api: str, deliveries: int, alerts: int, concurrency: int) -> None:
+async def storm(api: Api, deliveries: int, alerts: int, concurrency: int) -> None:
     starts = datetime.now(timezone.utc).isoformat()
     bodies = [{"version": "4", "status": "firing", "alerts": [{
         "status": "firing", "labels": {"alertname": "StormAlert", "instance": f"host-{n % alerts}"},
@@ -47,7 +47,7 @@ async def storm(api: str, deliveries: int, alerts: int, concurrency: int) -> Non
         queue.put_nowait(body)
     failures: list[int] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=api, timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=api, timeout=60, limits=limits, headers=api.headers) as http:
         async def client() -> None:
             while not queue.empty():
                 body = queue.get_nowait()

@@ -44,6 +44,9 @@ class Signal:
     GATE_ANSWER = "gate_answer"  # the gate to the execution: go, or not at all (max_errors)
 
 
+GATE_WORKFLOW = "RunbookGate"  # workflows/runbook_gate.py
+
+
 def gate_id(runbook_id: str) -> str:
     """The workflow id of a runbook's gate: one per runbook, so its slots are shared by every execution."""
     return f"gate:{runbook_id}"
@@ -332,4 +335,5 @@ class CommandRequest(BaseModel):
     rollback: bool = False
     risk: str = "unknown"  # the step's risk level, for metrics only
     drill: bool = False  # a fire drill's command, on its sandbox target: kept out of the metrics
+    mark_running: bool = False  # a fast green step: the activity marks its row running (no save before it)
     expect: list[str] = Field(default_factory=list)  # an HTTP step's `Expect:`; none: status 2xx

@@ -75,6 +75,7 @@ class StepFlow(BaseModel):
     breakpoint: bool = False
     parallel: str | None = None  # consecutive steps of one group run at once
     parallel_mode: str = Field(default="fail_fast", pattern="^(fail_fast|wait_all)$")
+    auto: bool = False  # `Runs by itself: yes`: a yellow step that earned trust runs unasked in copilot
 
 
 class Step(BaseModel):

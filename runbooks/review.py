@@ -6,6 +6,7 @@ It waits for review when it
 - adds or changes the command, target or language of a yellow or red step (a `text` block is done
   by hand, a `bash` one is run), or a rollback that is not green
   (rollbacks run by themselves when a later step fails),
+- lets a step run by itself (`Runs by itself: yes`, earned trust),
 - raises the mode (dry_run < copilot < autopilot), changes `match:`, lowers `approvals:`, or
   moves the runbook to another team;
 and a new runbook waits when any of its steps is yellow or red.
@@ -55,6 +56,8 @@ def review_reasons(live: Runbook | None, new: Runbook) -> list[str]:
         if risky and (old is None or (old.command, old.target, old.runs) != (step.command, step.target, step.runs)):
             what = "adds" if old is None else "changes the command, target or language (run or done by hand) of"
             reasons.append(f"{what} {step.risk.value} step {step.id!r}")
+        if step.flow.auto and (old is None or not old.flow.auto):
+            reasons.append(f"lets step {step.id!r} run by itself (earned trust)")
         if (old is None or old.rollback != step.rollback) and _rollback_risky(step):
             reasons.append(f"{'adds' if old is None or not old.rollback else 'changes'} the rollback of step "
                            f"{step.id!r}, which is not green")

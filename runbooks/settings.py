@@ -8,7 +8,9 @@ alert sources' secrets and the LLM's options are nested models in it (`settings.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -134,6 +136,11 @@ class Settings(BaseSettings):
     ssh_key_file: str | None = Field(default=None, description="Private key for SSH targets (key auth only).")
     ssh_user: str = "root"
     max_output_bytes: int = 65536
+    http_secrets: SecretStr | None = Field(
+        default=None, description="JSON object of the secrets HTTP steps name as {{ secrets.NAME }} "
+                                  "({\"cdn_token\": \"...\"}): filled by the worker as it sends, never stored, masked.")
+    http_allow_hosts: str = Field(default="", description="Comma-separated hosts HTTP steps may call although they "
+                                                          "resolve to link-local or cloud-metadata addresses.")
     heartbeat_timeout_seconds: float = 30.0
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$",
@@ -183,10 +190,20 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings.from_env, description="Optional LLM help for prose runbooks.")
 
     @field_validator("runbooks_encryption_keys", "runbooks_encryption_key_file", "codec_cors_origins", "audit_key",
-                     "audit_key_file", mode="before")
+                     "audit_key_file", "http_secrets", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def http_secrets_by_name(self) -> dict[str, str]:
+        """HTTP_SECRETS by name. Read here rather than validated as a field, whose error would quote the
+        value; every process reads it at start (secret_values), so a typo still stops it there."""
+        return http_secret_map(self.http_secrets)
+
+    @property
+    def http_allowed_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower().rstrip(".") for h in self.http_allow_hosts.split(",") if h.strip())
 
     @property
     def codec_origins(self) -> list[str]:
@@ -220,7 +237,8 @@ class Settings(BaseSettings):
         """Every value a setting marked secret holds, for masking them wherever they appear in text.
 
         The SecretStr fields (here and in `sources`), the Slack credentials, the LLM key, the
-        database password and each key of the encryption ring (and its base64 body alone).
+        database password, each key of the encryption ring (and its base64 body alone) and each
+        value of HTTP_SECRETS.
         """
         found: list[str] = []
         for model in (self, self.sources):
@@ -235,11 +253,27 @@ class Settings(BaseSettings):
         password = make_url_password(self.database_url)
         if password:
             found.append(password)
+        found += self.http_secrets_by_name.values()
         return [v for v in found if v]
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'runbooks.db').resolve()}"
+
+
+def http_secret_map(value: SecretStr | None) -> dict[str, str]:
+    """HTTP_SECRETS read: names (letters, digits, `_`) to strings; ValueError without the values in it."""
+    if value is None:
+        return {}
+    try:
+        data = json.loads(value.get_secret_value())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"HTTP_SECRETS is not JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) and isinstance(v, str)
+            for k, v in data.items()):
+        raise ValueError('HTTP_SECRETS is a JSON object of names (letters, digits, _) to strings: {"cdn_token": "..."}')
+    return data
 
 
 def make_url_password(url: str | None) -> str | None:

@@ -49,7 +49,8 @@ class Suggestion(BaseModel):
     id: str = Field(description="stable for the same proposal on the same live version")
     runbook_id: str
     version: int = Field(description="the live version it changes")
-    kind: str = Field(description="remove_dead_step | bind_value | add_step | fix_broken_step")
+    kind: str = Field(description="remove_dead_step | bind_value | add_step | fix_broken_step | promote_step | "
+                                  "demote_step (runbooks/earned_trust.py)")
     step_id: str
     title: str
     evidence: list[str]

@@ -10,6 +10,7 @@ line) and when the step runs (the rendered spec, before anything connects). Pure
     ssh://[user@]host[:port]    a host over SSH (key auth, known_hosts checked)
     agent:<name>                the host of agent <name> (`runbooks agent --name <name>`), inside the
                                 network it acts on: the step goes to task queue `agent-<name>`
+    http                        the worker sends the step's ```http request block (the URL is in it)
 
 A new kind is a spec class and its parser here, listed in `KINDS`, plus an executor in
 activities/targets/ (see the README, "Adding a target kind").
@@ -41,6 +42,11 @@ class ManualTarget:
 
 
 @dataclass(frozen=True)
+class HttpTarget:
+    kind: ClassVar[str] = "http"
+
+
+@dataclass(frozen=True)
 class SshTarget:
     kind: ClassVar[str] = "ssh"
     host: str  # a hostname, IPv4 address or IPv6 address (without brackets)
@@ -64,7 +70,7 @@ class AgentTarget:
         return agent_queue(self.name)
 
 
-Target = LocalTarget | ManualTarget | SshTarget | AgentTarget
+Target = LocalTarget | ManualTarget | SshTarget | AgentTarget | HttpTarget
 
 AGENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -116,11 +122,11 @@ def parse_ssh_target(spec: str) -> SshTarget:
     return SshTarget(host=host, port=port_num, user=user)
 
 
-WRITTEN = "`local`, `manual`, `ssh://[user@]host[:port]` or `agent:<name>`"
+WRITTEN = "`local`, `manual`, `ssh://[user@]host[:port]`, `agent:<name>` or `http`"
 
 
 def _word(target: Target) -> Callable[[str], Target]:
-    """A kind written as one bare word (`local`, `manual`)."""
+    """A kind written as one bare word (`local`, `manual`, `http`)."""
     def parse(spec: str) -> Target:
         if spec != target.kind:
             raise TargetError(f"target {spec!r} is not {WRITTEN}")
@@ -134,6 +140,7 @@ KINDS: dict[str, tuple[str, Callable[[str], Target]]] = {
     "manual": ("manual", _word(ManualTarget())),
     "ssh": ("ssh://", parse_ssh_target),
     "agent": ("agent:", parse_agent_target),
+    "http": ("http", _word(HttpTarget())),
 }
 
 

@@ -23,7 +23,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from runbooks.alert import Alert
-from runbooks.contract import AlertRef, ExecutionInput, ExecutionStatus
+from runbooks.contract import AlertRef, ExecutionInput, ExecutionStatus, PlannedStep
+from runbooks.earned_trust import demoted
 from runbooks.model import Mode, Runbook
 from runbooks.rendering.planning import build_context, plan_steps
 from runbooks.settings import Settings
@@ -79,7 +80,7 @@ class Launcher:
         params = params or {}
         # A manual start supplies the values an alert would have: params also fill {{ labels.x }}.
         context = build_context(alert.labels if alert else params, alert.annotations if alert else {}, params)
-        steps = plan_steps(runbook, context)
+        steps = await self._demoted(runbook, plan_steps(runbook, context))
         if alert is None and any(s.render_error or s.needs for s in steps):
             raise MissingValues({s.id: s.render_error or f"needs {', '.join(s.needs)}"
                                  for s in steps if s.render_error or s.needs})
@@ -122,6 +123,14 @@ class Launcher:
             group_key=group_key, started_at=utcnow(), drill=drill)
         status = await asyncio.to_thread(self.store.record_execution, row)
         return ExecutionRef(id=execution_id, runbook_id=runbook.id, status=status)
+
+    async def _demoted(self, runbook: Runbook, steps: list[PlannedStep]) -> list[PlannedStep]:
+        """A step that runs by itself (earned trust) asks again once its latest run went wrong."""
+        if not any(s.flow.auto for s in steps):
+            return steps
+        history = await asyncio.to_thread(self.store.step_history, runbook.id)
+        return [s.model_copy(update={"flow": s.flow.model_copy(update={"auto": False})})
+                if s.flow.auto and demoted(history.get(s.id, [])) else s for s in steps]
 
     async def _start_workflow(self, runbook: Runbook, version: int, mode: Mode, inp: ExecutionInput,
                               alert: Alert | None) -> bool:

@@ -72,6 +72,17 @@ async def harness(temporal: WorkflowEnvironment, temporal_address: str, tmp_path
 
 
 @pytest.fixture
+async def product(temporal: WorkflowEnvironment, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The API and an in-process worker on an empty runbooks folder of the test's own: the test loads
+    what it needs (`product.load(text)`), so nothing it adds changes what other tests match."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    settings = make_settings(tmp_path, temporal_address).model_copy(update={"runbooks_dir": folder})
+    async with running_product(temporal.client, settings, tmp_path) as h:
+        yield h
+
+
+@pytest.fixture
 def fake() -> Iterator[FakeSlack]:
     """A local server that speaks the Slack Web API; the real slack_sdk client is pointed at it."""
     with FakeSlack() as server:

@@ -17,9 +17,8 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from runbooks.contract import GateAnswer, GateRelease, GateRequest, Signal
+    from runbooks.contract import GATE_WORKFLOW, GateAnswer, GateRelease, GateRequest, Signal
 
-GATE_WORKFLOW = "RunbookGate"
 IDLE = timedelta(minutes=5)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from activities.targets.http import HttpExecutor
 from activities.targets.local import LocalExecutor
 from activities.targets.ssh import SshExecutor
 from runbooks.contract import CommandResult, RenderedCommand
@@ -34,4 +35,5 @@ class Executor(Protocol):
 EXECUTORS: dict[str, Callable[[Settings], Executor]] = {
     "local": LocalExecutor,
     "ssh": SshExecutor,
+    "http": HttpExecutor,  # also takes `expect` (the step's `Expect:`), which run_command passes to it alone
 }

@@ -21,6 +21,7 @@ from runbooks.access import DEFAULT_TEAM, Permission, Principal
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.lint import lint
 from runbooks.insights import RunbookInsights
+from runbooks.earned_trust import StepTrust
 from runbooks.suggestions import Suggestion
 from runbooks.model import Runbook
 from runbooks.storage.tables import RunbookVersionRow
@@ -165,13 +166,21 @@ async def get_insights(runbook_id: str, svc: Services = Depends(services)) -> Ru
     return await runbook_insights(svc, runbook_id)
 
 
+@router.get("/{runbook_id:path}/trust", response_model=list[StepTrust], dependencies=[Depends(needs(Permission.read))])
+async def get_trust(runbook_id: str, svc: Services = Depends(services)) -> list[StepTrust]:
+    """Earned trust, per step of the live version: whether it runs by itself (and whether a failure
+    demoted it), its streak of approved successes without a rollback (5 earn a proposal), its latest runs."""
+    return await suggestions.step_trust(svc, runbook_id)
+
+
 @router.get("/{runbook_id:path}/suggestions", response_model=list[Suggestion],
             dependencies=[Depends(needs(Permission.read))])
 async def list_suggestions(runbook_id: str, explain: bool = Query(False, description="phrase each one with the "
                                                                   "LLM, grounded in its evidence (ANTHROPIC_API_KEY)"),
                            svc: Services = Depends(services)) -> list[Suggestion]:
     """Proposed next versions, each with its evidence and a diff against the live version: remove a
-    dead step; fill a value people keep typing by hand from the alert label it always equals."""
+    dead step; fill a value people keep typing by hand from the alert label it always equals; let a
+    yellow step that was approved and succeeded 5 runs in a row run by itself, or ask again once it failed."""
     return await suggestions.suggestions(svc, runbook_id, explain)
 
 

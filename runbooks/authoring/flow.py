@@ -6,6 +6,7 @@
     On failure: continue        a failure is recorded and the execution goes on (default: stop)
     Breakpoint: yes             pause before the step in any mode until someone resumes or steps over
     Parallel: web (wait all)    consecutive steps of one group run at once (default: fail fast)
+    Runs by itself: yes         a yellow step that earned trust runs unasked in copilot (never red)
 
 Each error names the line that is wrong; `check_flow` then checks what needs every step (an `If:`
 reads only steps before it, a group is consecutive, retries only where a second run is safe).
@@ -21,7 +22,7 @@ from runbooks.conditions import Condition, ConditionError
 from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Step
 
-FLOW_KEYS = ("if", "retries", "idempotent", "on failure", "breakpoint", "parallel")
+FLOW_KEYS = ("if", "retries", "idempotent", "on failure", "breakpoint", "parallel", "runs by itself")
 MAX_RETRIES = 10
 _RETRIES = re.compile(r"(\d+)(?:\s*(?:x|times?))?(?:\s*(?:,\s*)?(?:every|backoff)\s+(\S+))?", re.IGNORECASE)
 _PARALLEL = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,63})(?:\s*\(\s*(wait[ -]all|fail[ -]fast)\s*\))?", re.IGNORECASE)
@@ -48,10 +49,10 @@ def parse_flow(key: str, value: str, line: int, path: str | None) -> dict[str, A
         except ValueError as exc:
             raise refuse(f"Retries: {exc}") from None
         return {"retries": int(m.group(1)), "retry_backoff_seconds": backoff}
-    if key in ("idempotent", "breakpoint"):
+    if key in ("idempotent", "breakpoint", "runs by itself"):
         if value.lower() not in _YES:
             raise refuse(f"{key.capitalize()}: {value!r} is not yes or no")
-        return {key: _YES[value.lower()]}
+        return {"auto" if key == "runs by itself" else key: _YES[value.lower()]}
     if key == "on failure":
         if value.lower() not in ("continue", "stop"):
             raise refuse(f"On failure: {value!r} is not continue or stop")
@@ -85,6 +86,9 @@ def check_flow(steps: list[Step], lines: dict[tuple[str, str], int], path: str |
                     raise RunbookParseError(
                         f"If: steps.{ref} is not a step that runs before this one (use an earlier step's id or "
                         f"position; ids here: {', '.join(s.id for s in steps)})", where("if"), path)
+        if flow.auto and step.risk is Risk.red:
+            raise RunbookParseError("Runs by itself: a red step always waits for an approval by someone else",
+                                    where("runs by itself"), path)
         if flow.retries and not (flow.idempotent or step.risk is Risk.green):
             raise RunbookParseError("Retries: only for a step that is safe to run twice: add `Idempotent: yes` "
                                     "(green steps are)", where("retries"), path)

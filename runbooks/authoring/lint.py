@@ -16,7 +16,7 @@ from runbooks.authoring.variables import WELL_KNOWN_LABELS
 from runbooks.model import Mode, Risk, Runbook, Step
 from runbooks.review import lowered
 
-_SHELL_LANGUAGES = {"shell"}
+_SHELL_LANGUAGES = {"shell", "http"}  # what the engine runs: shell commands and HTTP requests
 _PENALTY = {"error": 40, "warning": 8, "info": 2}
 _CAP_PER_CODE = {"error": 80, "warning": 30, "info": 10}
 

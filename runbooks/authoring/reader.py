@@ -53,7 +53,12 @@ def parse_yaml(text: str, path: str | None = None, default_id: str | None = None
         if not isinstance(step, dict) or not (step.get("title") or step.get("command")):
             raise RunbookParseError(f"step {n} needs a `title` or a `command`", 1, path)
         lines.append(f"{n}. {step.get('title') or step['command']}")
-        for key in ("risk", "target", "timeout", "if", "retries", "idempotent", "on_failure", "breakpoint", "parallel"):
+        for item in step.get("expect") if isinstance(step.get("expect"), list) else [step.get("expect") or ""]:
+            if str(item).strip():  # an HTTP step's `expect:`, a line or a list of them
+                lines.append(f"   Expect: {item}")
+        fence = "http" if str(step.get("target") or "").strip() == "http" else "sh"  # `target: http`: a request
+        for key in ("risk", "target", "timeout", "if", "retries", "idempotent", "on_failure", "breakpoint", "parallel",
+                    "runs_by_itself"):
             if step.get(key) not in (None, ""):
                 value = {True: "yes", False: "no"}.get(step[key], step[key]) if isinstance(step[key], bool) else step[key]
                 lines.append(f"   {key.replace('_', ' ').capitalize()}: {value}")
@@ -61,7 +66,7 @@ def parse_yaml(text: str, path: str | None = None, default_id: str | None = None
             if step.get(key):
                 if label:
                     lines.append(f"   {label}")
-                lines += ["   ```sh", *[f"   {l}" for l in str(step[key]).strip().splitlines()], "   ```"]
+                lines += [f"   ```{fence}", *[f"   {l}" for l in str(step[key]).strip().splitlines()], "   ```"]
     return parse_markdown("\n".join(lines) + "\n", path, default_id)
 
 

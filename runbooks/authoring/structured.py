@@ -19,6 +19,7 @@ from runbooks.authoring.frontmatter import (
     ALLOWED_KEYS, lenient_front_matter, parse_alerts, parse_approvals, parse_duration, parse_escalation, parse_group_by,
     parse_limit, parse_match, parse_mode, parse_team, split_front_matter,
 )
+from runbooks.authoring.http_steps import HTTP, check_request_block, http_target, parse_expect, request_text
 from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Runbook, Step, StepFlow, slugify
 from runbooks.rendering.templating import TemplateError, referenced_variables
@@ -27,8 +28,8 @@ from runbooks.targets import TargetError, check_target_spec
 
 DEFAULT_TIMEOUT = 300.0
 _MD = MarkdownIt("commonmark")
-_DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback|if|retries|idempotent|on failure|breakpoint|parallel)"
-                        r"\s*:\s*(.*?)\s*$", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback|expect|if|retries|idempotent|on failure|breakpoint"
+                        r"|parallel|runs by itself)\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _RISK_VALUE = re.compile(r"^(\w+)\s*(?:[-—–:(]\s*(.*?)\)?)?$")
 _SHELL_LANGS = {"", "sh", "bash", "shell", "console", "zsh", "shell-session"}
 
@@ -84,6 +85,11 @@ class _StepBuilder:
         self.variables: list[str] = []
         self.flow: dict[str, Any] = {}  # If:, Retries:... (runbooks/authoring/flow.py)
         self.flow_lines: dict[str, int] = {}
+        self.target_line: int | None = None  # where this step wrote `Target:`
+        self.rollback_http: bool | None = None  # its rollback block is a request (None: no rollback)
+        self.rollback_line = line
+        self.expect: list[str] = []  # `Expect:` of an HTTP step (runbooks/authoring/http_steps.py)
+        self.expect_line: int | None = None
 
     def add_paragraph(self, text: str, line: int) -> None:
         for offset, raw in enumerate(text.splitlines()):
@@ -110,7 +116,10 @@ class _StepBuilder:
             reason = f"set by the runbook author: {rm.group(2)}" if rm.group(2) else "set by the runbook author"
             self.risk = (Risk(rm.group(1).lower()), reason)
         elif key == "target":
-            self.target = _check_target(value, line, self.path)
+            self.target, self.target_line = _check_target(value, line, self.path), line
+        elif key == "expect":
+            self.expect += parse_expect(raw, line, self.path)
+            self.expect_line = line
         elif key == "timeout":
             try:
                 self.timeout = parse_duration(value)
@@ -123,18 +132,23 @@ class _StepBuilder:
             self.awaiting_rollback = line
 
     def add_fence(self, fence: Token, line: int) -> None:
-        text = _command_text(fence)
+        http = fence.info.strip().lower() == HTTP
+        text, lead = request_text(fence) if http else (_command_text(fence), 0)
         if self.awaiting_rollback is not None:
-            self._check_template(text, line)
+            self._check_template(text, line, line + 1 + lead if http else None)
             self.rollback, self.awaiting_rollback = text, None
+            self.rollback_http, self.rollback_line = http, line
         elif self.command is None:
-            self._check_template(text, line)
+            self._check_template(text, line, line + 1 + lead if http else None)
             self.command, self.command_line = text, line
             self.language = "shell" if fence.info.strip().lower() in _SHELL_LANGS else fence.info.strip().lower()
 
-    def _check_template(self, text: str, line: int) -> None:
+    def _check_template(self, text: str, line: int, request_line: int | None = None) -> None:
         if not text:
             raise RunbookParseError("empty code block", line, self.path)
+        if request_line is not None:  # an ```http block: a request, whose values are placed by where they stand
+            self.variables.extend(check_request_block(text, request_line, self.path))
+            return
         try:
             self.variables.extend(referenced_variables(text))
         except TemplateError as exc:
@@ -143,6 +157,9 @@ class _StepBuilder:
     def build(self, used_ids: set[str]) -> Step:
         if self.awaiting_rollback is not None:
             raise RunbookParseError("Rollback: is not followed by a code block", self.awaiting_rollback, self.path)
+        self.target = http_target(self.target, self.target_line, self.language if self.command else None,
+                                  self.command_line, self.rollback_http, self.rollback_line, self.expect_line,
+                                  self.path)
         if not self.title:
             self.title = (self.command or "").splitlines()[0] if self.command else f"Step {self.position}"
         step_id = slugify(self.title)
@@ -162,7 +179,7 @@ class _StepBuilder:
             command=self.command, language=self.language, risk=risk, risk_reason=reason, risk_explicit=explicit,
             rollback=self.rollback, target="manual" if self.command is None else self.target,
             timeout_seconds=self.timeout, line=self.command_line if self.command else self.line,
-            variables=list(dict.fromkeys(self.variables)), flow=StepFlow(**self.flow),
+            variables=list(dict.fromkeys(self.variables)), flow=StepFlow(**self.flow), expect=self.expect,
         )
 
 

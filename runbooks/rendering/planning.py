@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from runbooks.contract import PlannedStep, StepTemplates
 from runbooks.model import Runbook, Step
+from runbooks.rendering.http_placement import render_request
 from runbooks.rendering.templating import MissingValueError, TemplateError, render_command, render_text
 
 # A value filling part of an SSH target is a host name or address, never a user, port or path.
@@ -39,13 +40,13 @@ def plan_steps(runbook: Runbook, context: Context) -> list[PlannedStep]:
 
 
 def _planned(step: Step) -> PlannedStep:
-    by_hand = step.command is not None and step.language != "shell"
+    by_hand = step.command is not None and step.language not in ("shell", "http")
     return PlannedStep(
         id=step.id, title=step.title, position=step.position, risk=step.risk, risk_reason=step.risk_reason,
         target="manual" if by_hand else step.target, timeout_seconds=step.timeout_seconds,
         manual=step.manual or by_hand, instructions=step.command if by_hand else None,
         templates=StepTemplates(command=None if by_hand else step.command, rollback=step.rollback,
-                                target=step.target), flow=step.flow)
+                                target=step.target), flow=step.flow, expect=step.expect)
 
 
 def render_step(step: PlannedStep, context: Context) -> PlannedStep:
@@ -64,8 +65,9 @@ def render_step(step: PlannedStep, context: Context) -> PlannedStep:
         return None
 
     target = attempt(lambda tpl: render_text(tpl, context, _HOST_VALUE), t.target) if "{{" in t.target else t.target
-    command = attempt(lambda tpl: render_command(tpl, context), t.command) if t.command else None
-    rollback = attempt(lambda tpl: render_command(tpl, context), t.rollback) if t.rollback else None
+    render = render_request if t.target == "http" else render_command  # an HTTP step's blocks are requests
+    command = attempt(lambda tpl: render(tpl, context), t.command) if t.command else None
+    rollback = attempt(lambda tpl: render(tpl, context), t.rollback) if t.rollback else None
     return step.model_copy(update={
         "target": target or t.target, "command": command, "rollback": rollback,
         "needs": needs, "render_error": "; ".join(errors) or None})

@@ -213,8 +213,8 @@ def _has(data: Mapping[str, str], key: str) -> bool:
     return True
 
 
-def _evaluate(p: Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
-    """One placeholder's value as text, refused if it could turn into an option or vanish."""
+def _evaluate(p: Placeholder, context: Mapping[str, Mapping[str, str]], dash: bool = False) -> str:
+    """One placeholder's value as text, refused if it could turn into an option (unless `dash`: no argv) or vanish."""
     roots = {root: _Values(context.get(root) or {}) for root in ROOTS}
     try:
         raw = _compiled(p.expr)(**roots)
@@ -238,18 +238,18 @@ def _evaluate(p: Placeholder, context: Mapping[str, Mapping[str, str]]) -> str:
         raise TemplateError(f"{p.label} is empty; an empty value would silently drop an argument")
     if "\0" in value:
         raise TemplateError(f"{p.label} contains a NUL byte, which no command argument can hold")
-    if value.startswith("-"):
+    if value.startswith("-") and not dash:
         raise TemplateError(f"{p.label} is {_preview(value)}, which starts with '-' and could be read as an option")
     return value
 
 
-def _evaluate_all(spans: list[Placeholder], context: Mapping[str, Mapping[str, str]]) -> list[str]:
+def _evaluate_all(spans: list[Placeholder], context: Mapping[str, Mapping[str, str]], dash: bool = False) -> list[str]:
     """Every placeholder's value; all missing names at once, so a person is asked for them together."""
     values: list[str] = []
     missing: list[str] = []
     for p in spans:
         try:
-            values.append(_evaluate(p, context))
+            values.append(_evaluate(p, context, dash))
         except MissingValueError as exc:
             missing.extend(n for n in exc.names if n not in missing)
     if missing:
@@ -268,6 +268,18 @@ def referenced_variables(template: str, *, shell: bool = True) -> list[str]:
     if shell:
         scan(text, spans)
     return list(dict.fromkeys(name for p in spans for name in p.names))
+
+
+def value_placeholders(template: str) -> tuple[str, list[Placeholder]]:
+    """The template with its constants as text, and its value placeholders: for placements other than
+    the shell's (an HTTP request, runbooks/rendering/http_placement.py), which judge each span themselves."""
+    return _resolve(template, _placeholders(template))
+
+
+def evaluate_values(spans: list[Placeholder], context: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Each span's value, checked as every value is (not empty, no NUL), all missing names at once.
+    A leading '-' is allowed: these values never become a command's argument."""
+    return _evaluate_all(spans, context, dash=True)
 
 
 def fill_with_samples(template: str, samples: tuple[str, ...], limit: int = 4) -> list[str]:

@@ -14,13 +14,14 @@ be read-only is at least yellow: a gap in the tables costs an approval, never a 
     automation.py ansible (by module; shell/command by what they run), ansible-playbook, the Jenkins CLI
     handlers.py   argument-decided commands (find, kill, ssh, bash -c...) and the handler registry
     http.py       curl / wget;  cloud.py  aws / gcloud / az;  python.py  `python -c`
+    http_method.py  an HTTP step's request block (```http): its method decides, nothing else
     sql.py        SQL, redis-cli, mongosh, cqlsh, clickhouse-client, bq
     security.py, exposure.py   whole-command rules (rulebook.py applies them): they only raise
 """
 
 from __future__ import annotations
 
-from runbooks.risk import exposure, security, shell
+from runbooks.risk import exposure, http_method, security, shell
 from runbooks.risk.base import G, R, RiskAssessment, Y
 from runbooks.risk.learned import raise_if_red_like
 from runbooks.risk.rulebook import raise_for_security
@@ -57,11 +58,15 @@ def classify(command: str, language: str = "shell") -> RiskAssessment:
     then the security rules (security.py) may raise it: what the command does to who may do what; and
     a yellow verdict is raised to red when the command looks like the labelled red ones (learned.py)."""
     verdict = classify_by_rules(command, language)
+    if language.strip().lower() == "http":  # a request, not a shell line: the shell-trained opinion has no say
+        return verdict
     return raise_if_red_like(verdict, command) if command and command.strip() else verdict
 
 
 def classify_by_rules(command: str, language: str = "shell") -> RiskAssessment:
     """The tables and the security rules alone (what the learned second opinion is trained beside)."""
+    if language.strip().lower() == "http":
+        return http_method.request_risk(command)
     verdict = _classify(command, language)
     return raise_for_security(verdict, command, RULES) if command and command.strip() else verdict
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from runbooks.contract import LIVE_STATUSES, TIMER_ACTOR, ExecutionEvent, ExecutionState, StepState
+from runbooks.earned_trust import Outcome
 from runbooks.incidents import Responder
 from runbooks.insights import Failure, InsightFacts
 from runbooks.suggestions import Supplied
@@ -274,6 +275,15 @@ class Store:
     def _touch(s: Session, execution_id: str) -> None:
         s.exec(update(ExecutionRow).where(ExecutionRow.id == execution_id)  # type: ignore[call-overload]
                .values(updated_at=utcnow()))
+
+    def mark_step_running(self, execution_id: str, step_id: str, at: datetime) -> None:
+        """A fast green step's row turns `running` when its command starts (the workflow saves only its end)."""
+        with self.session() as s:
+            s.exec(update(StepRow).where(  # type: ignore[call-overload]
+                StepRow.execution_id == execution_id, StepRow.step_id == step_id, StepRow.status == "pending")
+                .values(status="running", started_at=at))
+            self._touch(s, execution_id)
+            s.commit()
 
     def save_partial_output(self, execution_id: str, step_id: str, output: str) -> bool:
         """The output so far of a step that is still running (shown live); False once it has ended,
@@ -638,6 +648,26 @@ class Store:
                 if values and (execution_id, step_id) not in seen:  # an execution answers several deliveries
                     seen.add((execution_id, step_id))
                     out.append(Supplied(execution_id, step_id, dict(values), dict(labels or {})))
+            return out
+
+    def step_history(self, runbook_id: str, limit: int = 50) -> dict[str, list[Outcome]]:
+        """Each step's latest runs in this runbook's real executions (newest first): earned trust."""
+        with self.session() as s:
+            rows = s.exec(select(StepRow.step_id, ExecutionRow.id, ExecutionRow.started_at, StepRow.status,
+                                 StepRow.rollback_status, ApprovalRow.approved, ApprovalRow.actor)
+                          .join(ExecutionRow, col(ExecutionRow.id) == col(StepRow.execution_id))
+                          .outerjoin(ApprovalRow, (col(ApprovalRow.execution_id) == col(StepRow.execution_id))
+                                     & (col(ApprovalRow.step_id) == col(StepRow.step_id)))
+                          .where(ExecutionRow.runbook_id == runbook_id, *REAL_RUN,
+                                 col(StepRow.status).in_(("succeeded", "failed", "rejected")))
+                          .order_by(col(ExecutionRow.started_at).desc()).limit(limit * 20))
+            out: dict[str, list[Outcome]] = {}
+            for step_id, execution_id, at, status, rollback_status, approved, actor in rows:
+                runs = out.setdefault(step_id, [])
+                if len(runs) < limit:
+                    runs.append(Outcome(execution_id=execution_id, at=at, status=status,
+                                        rolled_back=rollback_status is not None,
+                                        approved_by=actor if approved else None))
             return out
 
     def dismissed(self, runbook_id: str) -> dict[str, DismissalRow]:

@@ -4,12 +4,10 @@ none is lost; `max_errors: E` starts no more after E failures and says so."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 
-from support.harness import Harness, make_settings, running_product
+from support.harness import Harness
 
 THROTTLED = """---
 id: throttled
@@ -40,14 +38,6 @@ max_errors: 2
    ```
 """
 
-
-@pytest.fixture
-async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(update={"runbooks_dir": folder})
-    async with running_product(temporal.client, settings, tmp_path) as h:
-        yield h
 
 
 def _peak(lines: list[str]) -> int:

@@ -6,23 +6,14 @@ runbook or set on a running execution) pause before a step until someone resumes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
-import pytest
 
-from support.harness import Harness, make_settings, running_product
+from support.harness import Harness
 from support.web import sign_in
 
-
-@pytest.fixture
-async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(update={"runbooks_dir": folder})
-    async with running_product(temporal.client, settings, tmp_path) as h:
-        yield h
 
 
 def _steps(body: dict) -> dict[str, dict]:

@@ -348,6 +348,34 @@ async def rate_control(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     return handles[1]
 
 
+FAST = """# Fast green steps
+
+## Steps
+
+1. **Look**
+   ```sh
+   uptime
+   ```
+2. **Look again**
+   ```sh
+   df -h /
+   ```
+3. **Change**
+   Risk: yellow
+   ```sh
+   echo changed >> {{ params.log }}
+   ```
+"""
+
+
+async def fast_green_steps(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """Green local steps as local activities (workflow.patched "fast-green-steps"), then a regular one."""
+    inp = execution_input(FAST, tmp / "fast.log", mode="autopilot")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    await finished(h)
+    return h
+
+
 async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
     post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
@@ -363,7 +391,8 @@ DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
               "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
               "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow,
-              "parallel_fail_fast": parallel_fail_fast, "rate_control": rate_control}
+              "parallel_fail_fast": parallel_fail_fast, "rate_control": rate_control,
+              "fast_green_steps": fast_green_steps}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 
