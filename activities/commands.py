@@ -80,7 +80,9 @@ class CommandActivities:
         # An HTTP step's `Expect:` judges its response; a rollback request is judged by its status (2xx).
         expect = {"expect": list(req.expect)} if target.kind == "http" and not req.rollback else {}
         try:
-            result = executor.run(target, req.command, req.timeout_seconds, activity.heartbeat, progress=live,
+            # A local activity (a fast green step) has no heartbeat: the workflow task it runs in is its lease.
+            beat = (lambda: None) if activity.info().is_local else activity.heartbeat
+            result = executor.run(target, req.command, req.timeout_seconds, beat, progress=live,
                                   **expect)
         finally:
             if live is not None:

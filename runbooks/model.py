@@ -76,6 +76,10 @@ class StepFlow(BaseModel):
     parallel: str | None = None  # consecutive steps of one group run at once
     parallel_mode: str = Field(default="fail_fast", pattern="^(fail_fast|wait_all)$")
     auto: bool = False  # `Runs by itself: yes`: a yellow step that earned trust runs unasked in copilot
+    verify_within: float | None = None  # `Verify: within 10m every 15s`: check again until it passes, or fail
+    verify_every: float = Field(default=15.0, gt=0)
+    verify_alert: bool = False  # `Verify: alert resolved within 15m`: wait for the alert itself to resolve
+    choice: str | None = None  # a prose condition no `If:` could say: the breakpoint asks a person this
 
 
 class Step(BaseModel):

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     ssh_key_file: str | None = Field(default=None, description="Private key for SSH targets (key auth only).")
     ssh_user: str = "root"
     max_output_bytes: int = 65536
+    prometheus_url: str | None = Field(default=None, description="Prometheus that verify steps' PromQL queries "
+                                                                 "ask, e.g. http://prometheus:9090.")
     http_secrets: SecretStr | None = Field(
         default=None, description="JSON object of the secrets HTTP steps name as {{ secrets.NAME }} "
                                   "({\"cdn_token\": \"...\"}): filled by the worker as it sends, never stored, masked.")

@@ -47,6 +47,13 @@ class HttpTarget:
 
 
 @dataclass(frozen=True)
+class PrometheusTarget:
+    """Set by the planner for a verify step's ```promql block (PROMETHEUS_URL), not written by authors."""
+
+    kind: ClassVar[str] = "prometheus"
+
+
+@dataclass(frozen=True)
 class SshTarget:
     kind: ClassVar[str] = "ssh"
     host: str  # a hostname, IPv4 address or IPv6 address (without brackets)
@@ -70,7 +77,7 @@ class AgentTarget:
         return agent_queue(self.name)
 
 
-Target = LocalTarget | ManualTarget | SshTarget | AgentTarget | HttpTarget
+Target = LocalTarget | ManualTarget | SshTarget | AgentTarget | HttpTarget | PrometheusTarget
 
 AGENT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -141,6 +148,7 @@ KINDS: dict[str, tuple[str, Callable[[str], Target]]] = {
     "ssh": ("ssh://", parse_ssh_target),
     "agent": ("agent:", parse_agent_target),
     "http": ("http", _word(HttpTarget())),
+    "prometheus": ("prometheus", _word(PrometheusTarget())),
 }
 
 

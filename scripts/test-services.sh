@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure the real services the tests use are here: the OpenSSH server, Prometheus Alertmanager and
+# Make sure the real services the tests use are here: the OpenSSH server, Prometheus and its Alertmanager,
 # Chromium binaries (the tests start their own of each on loopback) and PostgreSQL on 127.0.0.1:5432.
 # Installs/starts them when root; apt-get runs only when a package is missing.
 set -euo pipefail
@@ -7,6 +7,7 @@ set -euo pipefail
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)  # verify steps ask a real Prometheus
 [ -x /usr/bin/chromium ] || missing+=(chromium)  # the web cockpit's browser tests (Playwright drives it)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -72,12 +72,20 @@ async def harness(temporal: WorkflowEnvironment, temporal_address: str, tmp_path
 
 
 @pytest.fixture
-async def product(temporal: WorkflowEnvironment, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
+def product_settings() -> dict:
+    """Settings a test module's `product` runs with, beside the defaults: override it in the module."""
+    return {}
+
+
+@pytest.fixture
+async def product(temporal: WorkflowEnvironment, temporal_address: str, tmp_path: Path,
+                  product_settings: dict) -> AsyncIterator[Harness]:
     """The API and an in-process worker on an empty runbooks folder of the test's own: the test loads
     what it needs (`product.load(text)`), so nothing it adds changes what other tests match."""
     folder = tmp_path / "runbooks"
     folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(update={"runbooks_dir": folder})
+    settings = make_settings(tmp_path, temporal_address).model_copy(
+        update={"runbooks_dir": folder, **product_settings})
     async with running_product(temporal.client, settings, tmp_path) as h:
         yield h
 

@@ -55,6 +55,9 @@ FAST_PATCH = "fast-green-steps"
 # Earned trust (runbooks/earned_trust.py): a yellow step with `Runs by itself: yes` runs unasked in
 # copilot (the launcher plans a demoted one without it).
 TRUST_PATCH = "earned-trust"
+# Verify steps: `Verify: within D every E` checks again until it passes (else the step fails and what
+# ran rolls back); `Verify: alert resolved within D` waits for the alert's own resolution.
+VERIFY_PATCH = "verify-steps"
 
 
 def _command_retry(step: PlannedStep) -> RetryPolicy:
@@ -115,6 +118,7 @@ class RunbookExecution:
         self._resumes: dict[str, ResumeRequest] = {}
         self._went_on: list[str] = []  # steps that failed under `On failure: continue`
         self._gate_asked = False  # a slot was asked of the runbook's gate (`concurrency:`)
+        self._rows_written = False  # the state was saved once: the steps' rows exist in the database
         self._gate: GateAnswer | None = None
 
     # -- signals and queries --------------------------------------------------------------------
@@ -300,6 +304,8 @@ class RunbookExecution:
         if action is StepAction.report:
             st.status = StepStatus.dry_run
             return None
+        if step.flow.verify_alert and workflow.patched(VERIFY_PATCH):
+            return await self._until_resolved(step, st)
         if (action is StepAction.ask and step.flow.auto and step.risk is Risk.yellow and not step.manual
                 and not step.needs and workflow.patched(TRUST_PATCH)):
             action = StepAction.run
@@ -389,6 +395,8 @@ class RunbookExecution:
         if not (step.flow.breakpoint or step.id in self._breakpoints):
             return True
         st.waiting_for, st.waiting_since = BREAKPOINT_WAIT, workflow.now()
+        if step.flow.choice:  # a prose condition: the person says whether it holds
+            st.output = f"a choice: does this hold? “{step.flow.choice}”. Resume runs the step, step over skips it."
         await self._save()
         await self._notify(EventKind.paused, f"paused before step '{step.title}' ({step.risk.value}): "
                                              "resume or step over", step.id)
@@ -477,12 +485,14 @@ class RunbookExecution:
 
     async def _run_step(self, step: PlannedStep, st: StepState) -> CommandResult:
         st.status, st.started_at = StepStatus.running, workflow.now()
-        if not self._fast(step):
+        if not self._fast(step) or not self._rows_written:  # a fast step marks its own row, once it exists
             await self._save()
         result = await self._command(step, step.command, rollback=False)
         st.attempts = 1
         if step.flow.retries and not result.ok and workflow.patched(FLOW_PATCH):
             result = await self._retry(step, st, result)
+        if step.flow.verify_within and not result.ok and workflow.patched(VERIFY_PATCH):
+            result = await self._verify(step, st, result)
         st.exit_code, st.output, st.finished_at = result.exit_code, _shown(result), workflow.now()
         st.status = StepStatus.succeeded if result.ok else StepStatus.failed
         await self._save()
@@ -502,6 +512,41 @@ class RunbookExecution:
             result = await self._command(step, step.command, rollback=False)
             st.attempts += 1
         return result
+
+    async def _verify(self, step: PlannedStep, st: StepState, result: CommandResult) -> CommandResult:
+        """`Verify: within D every E`: check again every E seconds until it passes or D has gone by."""
+        within, every = step.flow.verify_within or 0.0, step.flow.verify_every
+        started = st.started_at or workflow.now()
+        while not result.ok:
+            if (workflow.now() - started).total_seconds() + every > within:
+                return result.model_copy(update={"error": f"not verified within {within:g}s: {_failure(result)}"})
+            st.output = f"{_shown(result)}\n[check {st.attempts}: not yet; again in {every:g}s]"
+            await self._save()
+            await workflow.sleep(timedelta(seconds=every), summary=f"check '{step.title}' again in {every:g}s")
+            result = await self._command(step, step.command, rollback=False)
+            st.attempts += 1
+        return result
+
+    async def _until_resolved(self, step: PlannedStep, st: StepState) -> tuple[ExecutionStatus, str] | None:
+        """`Verify: alert resolved within D`: the step succeeds when the alert resolves, fails after D."""
+        assert self._inp is not None and self._state is not None
+        if self._inp.alert is None:
+            st.status, st.output = StepStatus.skipped, "skipped: started by hand, there is no alert to wait for"
+            return None
+        within = step.flow.verify_within or 0.0
+        st.status, st.started_at, st.waiting_for = StepStatus.running, workflow.now(), "the alert to resolve"
+        await self._save()
+        try:
+            await workflow.wait_condition(lambda: self._state is not None and self._state.resolved_at is not None,
+                                          timeout=within, timeout_summary=f"the alert resolves within {within:g}s")
+        except asyncio.TimeoutError:
+            st.status, st.waiting_for, st.finished_at = StepStatus.failed, None, workflow.now()
+            st.output = f"the alert was still firing after {within:g}s"
+            return ExecutionStatus.failed, f"step '{step.title}' failed: the alert did not resolve within {within:g}s"
+        st.status, st.waiting_for, st.finished_at = StepStatus.succeeded, None, workflow.now()
+        st.output = f"the alert resolved at {self._state.resolved_at:%Y-%m-%d %H:%M:%S} UTC"
+        await self._save()
+        return None
 
     async def _command(self, step: PlannedStep, command, rollback: bool) -> CommandResult:
         assert self._inp is not None and command is not None
@@ -617,6 +662,7 @@ class RunbookExecution:
             workflow.upsert_search_attributes([sa.EXECUTION_STATUS.value_set(status)])  # visibility writes: on change
         await workflow.execute_local_activity(
             Activity.SAVE_STATE, self._state, start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+        self._rows_written = True
 
     async def _notify(self, kind: EventKind, message: str, step_id: str | None = None, target: str | None = None) -> None:
         """Tell people in chat; a chat outage never changes the execution's course."""

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from activities.targets.http import HttpExecutor
 from activities.targets.local import LocalExecutor
+from activities.targets.prometheus import PrometheusExecutor
 from activities.targets.ssh import SshExecutor
 from runbooks.contract import CommandResult, RenderedCommand
 from runbooks.settings import Settings
@@ -36,4 +37,5 @@ EXECUTORS: dict[str, Callable[[Settings], Executor]] = {
     "local": LocalExecutor,
     "ssh": SshExecutor,
     "http": HttpExecutor,  # also takes `expect` (the step's `Expect:`), which run_command passes to it alone
+    "prometheus": PrometheusExecutor,  # a verify step's PromQL query
 }

@@ -43,6 +43,7 @@ from runbooks.authoring.prose_commands import (
     read_block,
     tools_in,
 )
+from runbooks.authoring.prose_conditions import with_conditions
 from runbooks.authoring.prose_text import (
     PREREQUISITE_HEADING,
     heading_kind,
@@ -387,7 +388,7 @@ def parse_prose(text: str, path: str | None = None, default_id: str | None = Non
     except ValueError as exc:
         raise RunbookParseError(f"timeout: {exc}", fm.line_of("timeout"), path) from None
     used: set[str] = set()
-    steps = [_build(d, n, used, timeout) for n, d in enumerate(drafts, start=1)]
+    steps = with_conditions([_build(d, n, used, timeout) for n, d in enumerate(drafts, start=1)])
     tools = [f"tool: {t}" for d in drafts if d.command and d.language == "shell" for t in tools_in(d.command)]
     title, description = _summary(tokens)
     title = str(fm.data.get("title") or title or "")

@@ -29,7 +29,7 @@ from runbooks.targets import TargetError, check_target_spec
 DEFAULT_TIMEOUT = 300.0
 _MD = MarkdownIt("commonmark")
 _DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback|expect|if|retries|idempotent|on failure|breakpoint"
-                        r"|parallel|runs by itself)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+                        r"|parallel|runs by itself|verify)\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _RISK_VALUE = re.compile(r"^(\w+)\s*(?:[-—–:(]\s*(.*?)\)?)?$")
 _SHELL_LANGS = {"", "sh", "bash", "shell", "console", "zsh", "shell-session"}
 
@@ -139,18 +139,19 @@ class _StepBuilder:
             self.rollback, self.awaiting_rollback = text, None
             self.rollback_http, self.rollback_line = http, line
         elif self.command is None:
-            self._check_template(text, line, line + 1 + lead if http else None)
+            shell = fence.info.strip().lower() in _SHELL_LANGS  # a query or SQL is not judged as a shell command
+            self._check_template(text, line, line + 1 + lead if http else None, shell=shell)
             self.command, self.command_line = text, line
             self.language = "shell" if fence.info.strip().lower() in _SHELL_LANGS else fence.info.strip().lower()
 
-    def _check_template(self, text: str, line: int, request_line: int | None = None) -> None:
+    def _check_template(self, text: str, line: int, request_line: int | None = None, shell: bool = True) -> None:
         if not text:
             raise RunbookParseError("empty code block", line, self.path)
         if request_line is not None:  # an ```http block: a request, whose values are placed by where they stand
             self.variables.extend(check_request_block(text, request_line, self.path))
             return
         try:
-            self.variables.extend(referenced_variables(text))
+            self.variables.extend(referenced_variables(text, shell=shell))
         except TemplateError as exc:
             raise RunbookParseError(str(exc), line, self.path) from None
 
@@ -169,6 +170,8 @@ class _StepBuilder:
         used_ids.add(step_id)
         if self.risk is not None:
             risk, reason, explicit = *self.risk, True
+        elif self.command is None and self.flow.get("verify_alert"):
+            risk, reason, explicit = Risk.green, "waits until the alert resolves (changes nothing)", False
         elif self.command is None:
             risk, reason, explicit = Risk.yellow, "manual step: a person does it and confirms", False
         else:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from runbooks.contract import PlannedStep, StepTemplates
 from runbooks.model import Runbook, Step
 from runbooks.rendering.http_placement import render_request
+from runbooks.rendering.promql import render_promql
 from runbooks.rendering.templating import MissingValueError, TemplateError, render_command, render_text
 
 # A value filling part of an SSH target is a host name or address, never a user, port or path.
@@ -40,13 +41,16 @@ def plan_steps(runbook: Runbook, context: Context) -> list[PlannedStep]:
 
 
 def _planned(step: Step) -> PlannedStep:
-    by_hand = step.command is not None and step.language not in ("shell", "http")
+    # A verify step's PromQL query is asked of Prometheus; any other non-shell block is done by hand.
+    queried = step.language == "promql" and step.flow.verify_within is not None and not step.flow.verify_alert
+    by_hand = step.command is not None and step.language not in ("shell", "http") and not queried
+    target = "prometheus" if queried else step.target
     return PlannedStep(
         id=step.id, title=step.title, position=step.position, risk=step.risk, risk_reason=step.risk_reason,
-        target="manual" if by_hand else step.target, timeout_seconds=step.timeout_seconds,
+        target="manual" if by_hand else target, timeout_seconds=step.timeout_seconds,
         manual=step.manual or by_hand, instructions=step.command if by_hand else None,
         templates=StepTemplates(command=None if by_hand else step.command, rollback=step.rollback,
-                                target=step.target), flow=step.flow, expect=step.expect)
+                                target=target), flow=step.flow, expect=step.expect)
 
 
 def render_step(step: PlannedStep, context: Context) -> PlannedStep:
@@ -65,7 +69,7 @@ def render_step(step: PlannedStep, context: Context) -> PlannedStep:
         return None
 
     target = attempt(lambda tpl: render_text(tpl, context, _HOST_VALUE), t.target) if "{{" in t.target else t.target
-    render = render_request if t.target == "http" else render_command  # an HTTP step's blocks are requests
+    render = {"http": render_request, "prometheus": render_promql}.get(t.target, render_command)  # by placement
     command = attempt(lambda tpl: render(tpl, context), t.command) if t.command else None
     rollback = attempt(lambda tpl: render(tpl, context), t.rollback) if t.rollback else None
     return step.model_copy(update={

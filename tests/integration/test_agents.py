@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from support.harness import Harness, make_settings, running_product
+from support.harness import Harness
 from support.processes import start_agent
 from support.web import sign_in
 
@@ -63,14 +62,8 @@ mode: autopilot
 
 
 @pytest.fixture
-async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    """The API and main worker on a runbooks folder of this test's own (its agent names are unique)."""
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(
-        update={"runbooks_dir": folder, "agent_offline_after_seconds": 2.0})
-    async with running_product(temporal.client, settings, tmp_path) as h:
-        yield h
+def product_settings() -> dict:
+    return {"agent_offline_after_seconds": 2.0}
 
 
 def _names() -> tuple[str, str]:

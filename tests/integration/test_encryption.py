@@ -137,6 +137,9 @@ async def test_the_codec_endpoint_decodes_the_history_back_to_the_markers(run: R
     started = events[0].workflow_execution_started_event_attributes.input.payloads[0]
     results = [p for e in events if e.HasField("activity_task_completed_event_attributes")
                for p in e.activity_task_completed_event_attributes.result.payloads]
+    results += [p for e in events if e.HasField("marker_recorded_event_attributes")  # local activities' results
+                and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+                for p in e.marker_recorded_event_attributes.details["result"].payloads]
     failure = events[-1].workflow_execution_failed_event_attributes.failure.encoded_attributes
     sealed = [started, *results, failure]
     assert all(p.metadata["encoding"] == b"binary/encrypted" and p.metadata["encryption-key-id"] == b"test-k1"

@@ -183,7 +183,7 @@ async def test_sigterm_lets_the_running_step_finish_and_another_worker_goes_on(
     first = await asyncio.to_thread(workers.worker)
     log = tmp_path / "drain.log"
     async with httpx.AsyncClient(timeout=30, headers=apis.headers) as http:
-        ex = await start(http, api, "scale-drain", log)
+        ex = await start(http, api, "scale-drain", log, mode="autopilot")  # its next step is yellow
         deadline = time.monotonic() + 20
         while not log_lines(log):
             assert time.monotonic() < deadline, "the slow step never started"

@@ -376,6 +376,38 @@ async def fast_green_steps(client: Client, queue: str, tmp: Path) -> WorkflowHan
     return h
 
 
+VERIFY = """# Verify
+
+## Steps
+
+1. **Apply the fix**
+   ```sh
+   echo check >> {{ params.log }}
+   ```
+2. **It holds**
+   Verify: within 20s every 1s
+   ```sh
+   echo check >> {{ params.log }}; awk 'END { exit NR < 3 }' {{ params.log }}
+   ```
+3. **The alert is gone**
+   Verify: alert resolved within 5m
+"""
+
+
+async def verify_steps(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A check passing on its second try, then a wait for the alert to resolve (workflow.patched "verify-steps")."""
+    inp = execution_input(VERIFY, tmp / "verify.log", mode="autopilot")
+    h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
+    deadline = asyncio.get_running_loop().time() + 30
+    while (await h.query(RunbookExecution.progress, result_type=ExecutionState)).step("the-alert-is-gone").waiting_for \
+            is None:
+        assert asyncio.get_running_loop().time() < deadline, "never waited for the alert"
+        await asyncio.sleep(0.1)
+    await h.signal(RunbookExecution.alert_resolved, ResolvedNotice(fingerprint="fp-1"))
+    await finished(h)
+    return h
+
+
 async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """An ended incident's report posted to its threads (a logged no-op here: no Slack configured)."""
     post = IncidentReportPost(incident_id="inc-1", ending="7", title="E2EChange on instance=web-1",
@@ -392,7 +424,7 @@ DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "
               "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
               "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow,
               "parallel_fail_fast": parallel_fail_fast, "rate_control": rate_control,
-              "fast_green_steps": fast_green_steps}
+              "fast_green_steps": fast_green_steps, "verify_steps": verify_steps}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 
