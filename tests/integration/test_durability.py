@@ -1,4 +1,8 @@
-"""Durability: a worker killed with -9 mid-execution is replaced, and nothing runs twice."""
+"""Durability: a worker killed with -9 mid-execution is replaced, and no step that changes things runs twice.
+
+A green (read-only) step on the worker's host is a local activity: its result is recorded with the
+workflow task it ran in, so a worker killed before that task completed runs it again elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -34,5 +38,8 @@ async def test_killing_the_worker_mid_execution_loses_nothing_and_repeats_nothin
             body = await h.wait_for(ex, "succeeded", timeout=30)
         finally:
             worker.kill9()
-    assert lines(log) == ["check", "change-a", "change-b", "risky"], "every step ran exactly once"
+    ran = lines(log)
+    assert [line for line in ran if line != "check"] == ["change-a", "change-b", "risky"], \
+        "every step that changes things ran exactly once"
+    assert 1 <= ran.count("check") <= 2 and ran[0] == "check", "the read-only check ran, at most once more"
     assert [s["status"] for s in body["steps"]] == ["succeeded"] * 4

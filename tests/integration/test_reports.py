@@ -4,6 +4,7 @@ its report says who approved, why the rejection, what was undone, and that it ro
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from support.alerts import decide, fire, lines
@@ -26,6 +27,11 @@ async def test_the_report_of_a_rejected_and_rolled_back_execution(harness: Harne
                                  json={"comment": REASON}, headers=h.auth("bob"))
     assert rejected.status_code == 202, rejected.text
     await h.wait_for(execution_id, "rolled_back")
+    for _ in range(100):  # the end's timeline line is written just after the status: the report reads both
+        events = (await h.http.get(f"/api/v1/executions/{execution_id}")).json()["events"]
+        if any(e["kind"] == "finished" for e in events):
+            break
+        await asyncio.sleep(0.05)
     assert lines(log) == ["check", "change-a", "change-b", "undo-b", "undo-a"]
 
     resp = await h.http.get(f"/api/v1/executions/{execution_id}/report")
