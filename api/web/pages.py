@@ -217,13 +217,14 @@ async def _runbook(request: Request, svc: Services, viewer: Viewer, runbook_id: 
     learned = await runbook_insights(svc, runbook_id)
     try:
         proposals = await suggestions.suggestions(svc, runbook_id)
-    except ServiceError:  # nothing live yet: nothing to propose against
-        proposals = []
+        trust = {t.step_id: t for t in await suggestions.step_trust(svc, runbook_id)}
+    except ServiceError:  # nothing live yet: nothing to propose against, no trust earned
+        proposals, trust = [], {}
     team = rb.owning_team or DEFAULT_TEAM
     past_drills = await drills.list_drills(svc, runbook_id, 5)
     return render(request, "runbook.html", status_code=status_code, viewer=viewer, rb=rb, version=shown, row=row,
                   versions=list(reversed(versions)), quality=cockpit.quality_of(svc, rb, shown), runs=runs,
-                  insights=learned, suggestions=proposals, drills=past_drills, fields=_start_fields(rb),
+                  insights=learned, suggestions=proposals, trust=trust, drills=past_drills, fields=_start_fields(rb),
                   may_start=viewer.may(Permission.start, team),
                   may_review=viewer.may(Permission.review, team), error=error or {}, nav="runbooks")
 

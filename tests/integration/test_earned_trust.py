@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 from support.harness import Harness
+from support.web import sign_in
 
 RESTART = """---
 id: restart-worker
@@ -47,6 +48,9 @@ async def test_five_approved_successes_earn_a_reviewed_promotion_and_one_failure
                 if s["kind"] == "promote_step"], "four are not enough"
 
     runs.append(await _approved_run(product, log, bob))
+    browser = await sign_in(product, "vera", "viewer")
+    page = (await product.http.get("/runbooks/restart-worker", headers=browser.headers)).text
+    assert "5/5 approved successes in a row" in page and f"Latest runs: {runs[-1]}: succeeded" in page
     offered = [s for s in (await product.http.get("/api/v1/runbooks/restart-worker/suggestions")).json()
                if s["kind"] == "promote_step"]
     assert len(offered) == 1 and offered[0]["step_id"] == "restart-the-worker"
@@ -73,6 +77,8 @@ async def test_five_approved_successes_earn_a_reviewed_promotion_and_one_failure
     trust = {t["step_id"]: t for t in (await product.http.get("/api/v1/runbooks/restart-worker/trust")).json()}
     assert trust["restart-the-worker"]["runs_by_itself"] and trust["restart-the-worker"]["demoted"]
     assert trust["restart-the-worker"]["recent"][0].startswith(f"{failed}: failed")
+    page = (await product.http.get("/runbooks/restart-worker", headers=browser.headers)).text
+    assert "asks again: its latest run went wrong" in page
     asks = await product.start("restart-worker", mode="copilot", log=str(log), healthy="yes")
     await product.wait_for(asks, "waiting_approval", step="restart-the-worker")
     demote = [s for s in (await product.http.get("/api/v1/runbooks/restart-worker/suggestions")).json()
