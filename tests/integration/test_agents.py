@@ -103,7 +103,7 @@ async def test_a_step_for_an_agent_nobody_runs_waits_visibly_and_runs_when_it_co
     assert listed[east]["online"] is False and listed[east]["pollers"] == []
 
     execution_id = await product.start("two-zones")
-    waiting = await _until_waiting(product, execution_id, "east")
+    waiting = await product.wait_waiting(execution_id, "east")
     assert waiting["status"] == "running" and waiting["waiting_for"] == f"agent {east} is offline"
     browser = await sign_in(product, "olga", "viewer")
     page = (await product.http.get(f"/executions/{execution_id}", headers=browser.headers)).text
@@ -140,7 +140,7 @@ async def test_an_agent_killed_mid_step_fails_the_step_once_and_rolls_it_back_wh
     # waits for an agent, visibly, and runs on the one that comes back.
     failed = await product.wait_for(execution_id, "failed", step="slow-change", timeout=30)
     assert "not retried" in failed["steps"][0]["output"]
-    await _until_waiting(product, execution_id, "slow-change")
+    await product.wait_waiting(execution_id, "slow-change")
     back = start_agent(product.settings, east, tmp_path / "east-again.log")
     try:
         done = await product.wait_for(execution_id, "rolled_back", timeout=60)
@@ -149,15 +149,6 @@ async def test_an_agent_killed_mid_step_fails_the_step_once_and_rolls_it_back_wh
     finally:
         back.terminate()
 
-
-async def _until_waiting(h: Harness, execution_id: str, step_id: str, timeout: float = 20.0) -> dict:
-    for _ in range(int(timeout / 0.1)):
-        body = (await h.http.get(f"/api/v1/executions/{execution_id}")).json()
-        step = next((s for s in body.get("steps", ()) if s["id"] == step_id), None)
-        if step is not None and step["waiting_for"]:
-            return step
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"step {step_id} never showed what it waits for: {body}")
 
 
 OFFLINE_ESCALATES = """---

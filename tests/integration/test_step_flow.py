@@ -5,7 +5,6 @@ runbook or set on a running execution) pause before a step until someone resumes
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from pathlib import Path
 
@@ -151,7 +150,7 @@ async def test_breakpoints_pause_in_any_mode_until_someone_resumes_or_steps_over
     assert early.status_code == 409 and "not paused at a breakpoint" in early.json()["detail"]
 
     await product.http.post(f"{base}/{execution_id}/steps/drain-the-node/approve", json={}, headers=bob)
-    paused = await _paused_at(product, execution_id, "look-before-the-restart")
+    paused = await product.wait_waiting(execution_id, "look-before-the-restart")
     assert paused["waiting_for"] == "a breakpoint: resume or step over" and log.read_text().split() == ["drained"]
     resumed = await product.http.post(f"{base}/{execution_id}/steps/look-before-the-restart/resume", json={},
                                       headers=bob)
@@ -161,7 +160,7 @@ async def test_breakpoints_pause_in_any_mode_until_someone_resumes_or_steps_over
     for step in ("look-before-the-restart", "restart-the-service"):
         await product.wait_for(execution_id, "waiting_approval", step=step)
         await product.http.post(f"{base}/{execution_id}/steps/{step}/approve", json={}, headers=bob)
-    await _paused_at(product, execution_id, "tell-the-channel")
+    await product.wait_waiting(execution_id, "tell-the-channel")
     over = await product.http.post(f"{base}/{execution_id}/steps/tell-the-channel/resume", json={"step_over": True},
                                    headers=bob)
     assert over.json()["result"] == "stepped over"
@@ -176,15 +175,6 @@ async def test_breakpoints_pause_in_any_mode_until_someone_resumes_or_steps_over
     ended = await product.http.post(f"{base}/{execution_id}/steps/tell-the-channel/breakpoint", headers=bob)
     assert ended.status_code == 409 and "already ended" in ended.json()["detail"]
 
-
-async def _paused_at(h: Harness, execution_id: str, step_id: str, timeout: float = 20.0) -> dict:
-    for _ in range(int(timeout / 0.1)):
-        body = (await h.http.get(f"/api/v1/executions/{execution_id}")).json()
-        step = _steps(body).get(step_id) if body.get("steps") else None
-        if step is not None and step["waiting_for"]:
-            return step
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never paused at {step_id}")
 
 
 PARALLEL = """---
@@ -299,11 +289,11 @@ async def test_the_cockpit_pauses_before_a_step_and_resumes_from_it(product: Har
     assert refused.status_code == 409 and "a breakpoint goes before a step that has not started" in refused.text
     bob = product.auth("bob", "approver")
     await product.http.post(f"/api/v1/executions/{execution_id}/steps/drain-the-node/approve", json={}, headers=bob)
-    await _paused_at(product, execution_id, "look-before-the-restart")
+    await product.wait_waiting(execution_id, "look-before-the-restart")
     shown = (await product.http.get(page, headers=browser.headers)).text
     assert "Paused at a breakpoint" in shown and 'value="step_over"' in shown
     assert (await steer("look-before-the-restart", "step_over")).status_code == 303
-    await _paused_at(product, execution_id, "restart-the-service")
+    await product.wait_waiting(execution_id, "restart-the-service")
     assert (await steer("restart-the-service", "step_over")).status_code == 303
     await product.wait_for(execution_id, "waiting_approval", step="tell-the-channel")
     await product.http.post(f"/api/v1/executions/{execution_id}/steps/tell-the-channel/approve", json={}, headers=bob)

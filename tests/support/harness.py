@@ -113,6 +113,18 @@ class Harness:
         assert resp.status_code == 202, resp.text
         return resp.json()["id"]
 
+    async def wait_waiting(self, execution_id: str, step_id: str, timeout: float = 20.0) -> dict:
+        """Poll the API until the step says what it waits for (an agent, a breakpoint, the alert); the step."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        body: dict = {}
+        while asyncio.get_running_loop().time() < deadline:
+            body = (await self.http.get(f"/api/v1/executions/{execution_id}")).json()
+            step = next((s for s in body.get("steps", ()) if s["id"] == step_id), None)
+            if step is not None and step["waiting_for"]:
+                return step
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"step {step_id} never showed what it waits for: {body}")
+
     async def wait_for(self, execution_id: str, *statuses: str, step: str | None = None,
                        timeout: float = 20.0) -> dict:
         """Poll the API until the execution (or one step) reaches one of `statuses`."""

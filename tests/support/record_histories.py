@@ -61,6 +61,14 @@ async def until_waiting(handle: WorkflowHandle, step_id: str, timeout: float = 2
     raise AssertionError(f"{handle.id}: step {step_id} never waited")
 
 
+async def until_waiting_for(handle: WorkflowHandle, step_id: str, timeout: float = 30.0) -> None:
+    """Until the step says what it waits for: an agent, a breakpoint, the alert to resolve."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (await handle.query(RunbookExecution.progress, result_type=ExecutionState)).step(step_id).waiting_for is None:
+        assert asyncio.get_running_loop().time() < deadline, f"{handle.id}: step {step_id} never waited"
+        await asyncio.sleep(0.1)
+
+
 async def approve(handle: WorkflowHandle, step_id: str, actor: str = "alice", **values: str) -> None:
     await until_waiting(handle, step_id)
     await handle.signal(RunbookExecution.approve, Decision(step_id=step_id, approved=True, actor=actor,
@@ -221,10 +229,7 @@ async def agent_offline_then_back(client: Client, queue: str, tmp: Path) -> Work
     inp = execution_input(AGENT_STEP, tmp / "agent.log", mode="autopilot").model_copy(
         update={"agent_offline_after_seconds": 1.0})
     h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
-    deadline = asyncio.get_running_loop().time() + 20
-    while not (await h.query(RunbookExecution.progress, result_type=ExecutionState)).steps[0].waiting_for:
-        assert asyncio.get_running_loop().time() < deadline, "the agent step never showed it waits"
-        await asyncio.sleep(0.1)
+    await until_waiting_for(h, "in-the-dmz")
     commands = CommandActivities(Settings(), agent="history-agent")
     with ThreadPoolExecutor(4) as pool:
         async with Worker(client, task_queue=agent_queue("history-agent"), activities=[commands.run_command],
@@ -272,10 +277,7 @@ async def step_flow(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
     await h.execute_update(Update.BREAKPOINT, BreakpointRequest(step_id="last-word", actor="alice"), result_type=str)
     for step_id, over in (("best-effort", False), ("last-word", True)):
-        deadline = asyncio.get_running_loop().time() + 30
-        while (await h.query(RunbookExecution.progress, result_type=ExecutionState)).step(step_id).waiting_for is None:
-            assert asyncio.get_running_loop().time() < deadline, f"never paused before {step_id}"
-            await asyncio.sleep(0.1)
+        await until_waiting_for(h, step_id)
         await h.execute_update(Update.RESUME, ResumeRequest(step_id=step_id, actor="alice", step_over=over),
                                result_type=str)
     await finished(h)
@@ -398,11 +400,7 @@ async def verify_steps(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
     """A check passing on its second try, then a wait for the alert to resolve (workflow.patched "verify-steps")."""
     inp = execution_input(VERIFY, tmp / "verify.log", mode="autopilot")
     h = await client.start_workflow(RunbookExecution.run, inp, id=inp.execution_id, task_queue=queue)
-    deadline = asyncio.get_running_loop().time() + 30
-    while (await h.query(RunbookExecution.progress, result_type=ExecutionState)).step("the-alert-is-gone").waiting_for \
-            is None:
-        assert asyncio.get_running_loop().time() < deadline, "never waited for the alert"
-        await asyncio.sleep(0.1)
+    await until_waiting_for(h, "the-alert-is-gone")
     await h.signal(RunbookExecution.alert_resolved, ResolvedNotice(fingerprint="fp-1"))
     await finished(h)
     return h
