@@ -19,7 +19,8 @@ from api.auth import check_rules
 from api.limits import BodyLimit
 from api import web
 from api.routes import (
-    admin, agents, alerts, codec, drills, executions, health, incidents, match, metrics, runbooks, slack,
+    admin, agents, alerts, codec, connections, drills, executions, health, incidents, match, metrics, runbooks,
+    slack,
 )
 from runbooks.settings import Settings, get_settings
 from services.context import Services, open_services
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None,
     )
     problems.install(app)
     for module in (health, metrics, alerts, match, runbooks, executions, incidents, drills, agents, admin, slack,
-                   codec):
+                   codec, connections):
         app.include_router(module.router)
     app.include_router(alerts.pairings_router)
     web.install(app)  # the cockpit's pages at / (api/web/)

@@ -115,6 +115,7 @@ class StepSummary(BaseModel):
     rollback_hint: str | None
     variables: list[str]
     line: int
+    source: str | None = Field(default=None, description="a drafted step: where it came from")
 
 
 class RunbookSummary(BaseModel):
@@ -139,6 +140,8 @@ class RunbookDetail(RunbookSummary):
     prerequisites: list[str]
     steps: list[StepSummary]
     quality: Quality
+    source_url: str | None = Field(default=None, description="the page or file a connection read this version from")
+    flagged: str | None = Field(default=None, description="its page or file is gone from the connection: why")
 
 
 class RunbookText(_Authenticated):
@@ -155,6 +158,8 @@ class VersionInfo(BaseModel):
     created_at: datetime | None
     source_kind: str
     commit: str | None
+    source_url: str | None = Field(default=None, description="the page or file a connection read it from")
+    source_version: str | None = Field(default=None, description="its version there (page version, blob sha)")
     content_hash: str
     state: str = Field(description="live, pending_review or rejected")
     live: bool = Field(description="this is the version executions run now")

@@ -10,7 +10,7 @@ import sys
 
 from rich.console import Console
 
-from cli import db_commands, drill_command, identity_commands, runbook_commands
+from cli import db_commands, drill_command, identity_commands, record_command, runbook_commands
 
 from runbooks.settings import Settings, get_settings
 
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     db_commands.add_parsers(sub)
     identity_commands.add_parsers(sub)
     drill_command.add_parsers(sub)
+    record_command.register(sub)
     risk = sub.add_parser("risk", help="classify commands read from stdin, one JSON object per line")
     risk.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
             code = identity_commands.run(args, settings)
         elif args.command == "drill":
             code = drill_command.run(args, settings)
+        elif args.command == "record":
+            code = record_command.run(args)
         elif args.command == "parse":
             code = runbook_commands.run_parse(args, settings)
         elif args.command == "risk":

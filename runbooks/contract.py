@@ -31,6 +31,7 @@ class Activity:
     ENTER_GATE = "enter_gate"  # signal-with-start the runbook's gate (`concurrency:`)
     NOTIFY = "notify"  # chat (Slack)
     POST_REPORT = "post_incident_report"  # chat (Slack): an ended incident's report in its threads
+    SYNC_CONNECTION = "sync_connection"  # read a Confluence/Notion/git connection and import its pages
 
 
 class Signal:
@@ -45,6 +46,14 @@ class Signal:
 
 
 GATE_WORKFLOW = "RunbookGate"  # workflows/runbook_gate.py
+
+
+CONNECTION_SYNC_WORKFLOW = "ConnectionSync"  # workflows/connection_sync.py, started by a schedule
+
+
+def connection_schedule_id(connection_id: int) -> str:
+    """The Temporal schedule that re-syncs one connection."""
+    return f"connection-sync:{connection_id}"
 
 
 def gate_id(runbook_id: str) -> str:

@@ -104,6 +104,7 @@ class Step(BaseModel):
     variables: list[str] = Field(default_factory=list)  # dotted names the command uses: labels.pod
     flow: StepFlow = Field(default_factory=StepFlow)
     expect: list[str] = Field(default_factory=list)  # an HTTP step's `Expect:` (runbooks/expectations.py)
+    source: str | None = None  # `Source:` where a drafted step came from (a message, a command line, a paragraph)
 
     @property
     def runs(self) -> bool:
@@ -158,6 +159,8 @@ class Runbook(BaseModel):
                 step.pop("flow")
             if step.get("expect") == []:
                 step.pop("expect")
+            if step.get("source") is None:
+                step.pop("source", None)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
                                          "this long to finish.")
     agents: str = Field(default="", description="Comma-separated agent names listed by GET /api/v1/agents beside "
                                                 "those the runbooks name.")
+    connection_sync_seconds: int = Field(
+        default=3600, ge=0, description="How often a Temporal schedule re-syncs each Confluence and Notion connection "
+                                        "(0: on demand only). Git connections re-import on push (their webhook).")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ssh_known_hosts: str = Field(default="~/.ssh/known_hosts", description="Host keys SSH targets are checked against.")

@@ -12,23 +12,26 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.commands import CommandActivities
+from activities.connections import ConnectionActivities
 from activities.gate import GateActivities
 from activities.records import RecordActivities
 from activities.rerender import render_with_values
 from activities.slack_notifier import SlackNotifier
 from runbooks.masking import register_secrets
 from runbooks.settings import Settings
+from runbooks.storage.audit import AuditLog, audit_key
 from runbooks.storage.engine import make_engine
 from runbooks.storage.migrate import create_schema
 from runbooks.storage.store import Store
 from workflows.client import connect
+from workflows.connection_sync import ConnectionSync
 from workflows.incident_report import IncidentReport
 from workflows.runbook_execution import RunbookExecution
 from workflows.runbook_gate import RunbookGate
 from workers.metrics import serve_worker_metrics
 
 log = logging.getLogger("runbooks.worker")
-WORKFLOWS = [RunbookExecution, IncidentReport, RunbookGate]  # every workflow a worker runs (and the replay tests replay)
+WORKFLOWS = [RunbookExecution, IncidentReport, RunbookGate, ConnectionSync]  # every workflow a worker runs (and the replay tests replay)
 
 
 def build_worker(client: Client, settings: Settings, store: Store, executor: ThreadPoolExecutor) -> Worker:
@@ -43,7 +46,9 @@ def build_worker(client: Client, settings: Settings, store: Store, executor: Thr
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[commands.run_command, render_with_values, *records.all(), slack.notify, slack.post_report,
-                    GateActivities(client, settings.task_queue).enter_gate],
+                    GateActivities(client, settings.task_queue).enter_gate,
+                    ConnectionActivities(settings, store, AuditLog(store.engine, audit_key(settings, create=False))
+                                         ).sync_connection],
         activity_executor=executor,
         max_concurrent_activities=32,
         graceful_shutdown_timeout=timedelta(seconds=30),

@@ -30,6 +30,7 @@ from services import suggestions
 from services.insights import runbook_insights
 from services.launch import ExecutionRef
 from services.starts import start_by_hand
+from runbooks.storage.connections import ConnectionStore
 from services.versions import add_text, review, revert_to
 
 router = APIRouter(prefix="/api/v1/runbooks", tags=["runbooks"], responses=responses(400, 401, 403, 404, 409, 415))
@@ -111,7 +112,8 @@ async def _versioned(svc: Services, runbook_id: str, version: int | None = None)
 
 def _version_info(r: RunbookVersionRow, live: int | None) -> VersionInfo:
     return VersionInfo(version=r.version, author=r.author, created_at=r.created_at, source_kind=r.source_kind,
-                       commit=r.commit, content_hash=r.content_hash, state=r.state, live=r.version == live,
+                       commit=r.commit, source_url=r.source_url, source_version=r.source_version,
+                       content_hash=r.content_hash, state=r.state, live=r.version == live,
                        review_reasons=r.review_reasons, reviewed_by=r.reviewed_by, reviewed_at=r.reviewed_at,
                        review_comment=r.review_comment)
 
@@ -221,8 +223,10 @@ async def get_runbook(runbook_id: str, version: int | None = Query(None, ge=1, l
     rb, ver = await _versioned(svc, runbook_id, version)
     row = await asyncio.to_thread(svc.store.runbook_row, runbook_id)
     stored = await asyncio.to_thread(svc.store.version_row, runbook_id, ver)
+    page = await asyncio.to_thread(ConnectionStore(svc.store.engine).page_for_runbook, runbook_id)
     assert row is not None and stored is not None
     return RunbookDetail(
+        source_url=stored.source_url, flagged=page.note if page is not None and page.state == "gone" else None,
         id=rb.id, title=rb.title, service=rb.service, latest_version=row.latest_version, live_version=row.live_version,
         team=rb.owning_team, state=stored.state, approvals=rb.approvals, source_path=rb.source_path,
         version=ver, description=rb.description, mode=rb.mode.value, format=rb.format,
@@ -231,7 +235,7 @@ async def get_runbook(runbook_id: str, version: int | None = Query(None, ge=1, l
         steps=[StepSummary(id=s.id, title=s.title, position=s.position, risk=s.risk.value, risk_reason=s.risk_reason,
                            target=s.target, command=s.command, rollback=s.rollback, manual=s.manual,
                            language=s.language, section=s.section, condition=s.condition,
-                           rollback_hint=s.rollback_hint, variables=s.variables, line=s.line)
+                           rollback_hint=s.rollback_hint, variables=s.variables, line=s.line, source=s.source)
                for s in rb.steps])
 
 

@@ -22,7 +22,7 @@ from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.drills import parse_labels
 from runbooks.model import Mode, Runbook
-from services import agents, cockpit, control, drills, incidents, notes, pairings, suggestions
+from services import agents, cockpit, connections, control, drills, incidents, notes, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -373,6 +373,21 @@ async def import_save(request: Request, viewer: Viewer = Depends(page(Permission
 async def agents_page(request: Request, viewer: Viewer = Depends(page(Permission.read)),
                       svc: Services = Depends(services)) -> Response:
     return render(request, "agents.html", viewer=viewer, agents=await agents.list_agents(svc), nav="agents")
+
+
+@router.get("/connections")
+async def connections_page(request: Request, viewer: Viewer = Depends(page(Permission.admin)),
+                           svc: Services = Depends(services)) -> Response:
+    return render(request, "connections.html", viewer=viewer, nav="connections",
+                  connections=await connections.listed(svc, viewer.principal))
+
+
+@router.post("/connections/{connection_id}/sync")
+async def sync_connection_page(request: Request, connection_id: int,
+                               viewer: Viewer = Depends(page(Permission.admin)),
+                               svc: Services = Depends(services)) -> Response:
+    await connections.sync(svc, viewer.principal, connection_id)
+    return RedirectResponse(f"/connections#connection-{connection_id}", status_code=303)
 
 
 @router.get("/incidents")

@@ -18,7 +18,7 @@ from runbooks.authoring.reader import parse_text
 from runbooks.errors import RunbookParseError
 from runbooks.model import Runbook
 from runbooks.settings import LlmSettings
-from runbooks.storage.store import Store
+from runbooks.storage.store import Origin, Store
 
 RUNBOOK_SUFFIXES = (".md", ".markdown", ".yaml", ".yml")
 SKIPPED_NAMES = {"readme.md", "index.md", "license.md", "changelog.md", "source.md", "_index.md"}
@@ -63,7 +63,7 @@ Gate = Callable[[Runbook], list[str]]
 
 def import_text(store: Store, text: str, *, path: str | None = None, default_id: str | None = None,
                 author: str = "api", source_kind: str = "paste", commit: str | None = None,
-                llm: LlmSettings | None = None, gate: Gate | None = None) -> ImportResult:
+                llm: LlmSettings | None = None, gate: Gate | None = None, origin: Origin | None = None) -> ImportResult:
     """Parse and store one runbook. Raises RunbookParseError (with the line) for a bad one.
 
     `gate`, called with the parsed runbook before it is stored, may refuse it (by raising) and
@@ -73,7 +73,7 @@ def import_text(store: Store, text: str, *, path: str | None = None, default_id:
     runbook = parse_text(text, path, default_id, llm)
     reasons = gate(runbook) if gate is not None else []
     version, created = store.save_runbook(runbook, text, author=author, source_kind=source_kind, commit=commit,
-                                          review_reasons=reasons)
+                                          review_reasons=reasons, origin=origin)
     row, stored = store.runbook_row(runbook.id), store.version_row(runbook.id, version)
     return ImportResult.of(runbook, version, created, stored.state if stored else "live",
                            stored.review_reasons if stored else reasons, row.live_version if row else None)

@@ -58,7 +58,7 @@ def parse_yaml(text: str, path: str | None = None, default_id: str | None = None
                 lines.append(f"   Expect: {item}")
         fence = "http" if str(step.get("target") or "").strip() == "http" else "sh"  # `target: http`: a request
         for key in ("risk", "target", "timeout", "if", "retries", "idempotent", "on_failure", "breakpoint", "parallel",
-                    "runs_by_itself", "verify"):
+                    "runs_by_itself", "verify", "source"):
             if step.get(key) not in (None, ""):
                 value = {True: "yes", False: "no"}.get(step[key], step[key]) if isinstance(step[key], bool) else step[key]
                 lines.append(f"   {key.replace('_', ' ').capitalize()}: {value}")

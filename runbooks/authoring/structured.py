@@ -20,6 +20,7 @@ from runbooks.authoring.frontmatter import (
     parse_limit, parse_match, parse_mode, parse_team, split_front_matter,
 )
 from runbooks.authoring.http_steps import HTTP, check_request_block, http_target, parse_expect, request_text
+from runbooks.authoring.prose_text import heading_kind
 from runbooks.errors import RunbookParseError
 from runbooks.model import Risk, Runbook, Step, StepFlow, slugify
 from runbooks.rendering.templating import TemplateError, referenced_variables
@@ -29,8 +30,10 @@ from runbooks.targets import TargetError, check_target_spec
 DEFAULT_TIMEOUT = 300.0
 _MD = MarkdownIt("commonmark")
 _DIRECTIVE = re.compile(r"^\s*(risk|target|timeout|rollback|expect|if|retries|idempotent|on failure|breakpoint"
-                        r"|parallel|runs by itself|verify)\s*:\s*(.*?)\s*$", re.IGNORECASE)
+                        r"|parallel|runs by itself|verify|source|section)\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _RISK_VALUE = re.compile(r"^(\w+)\s*(?:[-—–:(]\s*(.*?)\)?)?$")
+_SECTIONS = {"diagnosis": "diagnosis", "fix": "mitigation", "mitigation": "mitigation", "follow-up": "other",
+             "verification": "verification", "other": "other"}
 _SHELL_LANGS = {"", "sh", "bash", "shell", "console", "zsh", "shell-session"}
 
 
@@ -90,6 +93,8 @@ class _StepBuilder:
         self.rollback_line = line
         self.expect: list[str] = []  # `Expect:` of an HTTP step (runbooks/authoring/http_steps.py)
         self.expect_line: int | None = None
+        self.source: str | None = None  # `Source:` of a drafted step: where it came from
+        self.section: str | None = None  # `Section:` of a drafted step (diagnosis, mitigation...)
 
     def add_paragraph(self, text: str, line: int) -> None:
         for offset, raw in enumerate(text.splitlines()):
@@ -117,6 +122,10 @@ class _StepBuilder:
             self.risk = (Risk(rm.group(1).lower()), reason)
         elif key == "target":
             self.target, self.target_line = _check_target(value, line, self.path), line
+        elif key == "source":
+            self.source = value or None
+        elif key == "section":  # a draft's diagnosis | fix | follow-up, in the prose reader's terms
+            self.section = _SECTIONS.get(value.strip().lower(), heading_kind(value) or "other")
         elif key == "expect":
             self.expect += parse_expect(raw, line, self.path)
             self.expect_line = line
@@ -183,6 +192,7 @@ class _StepBuilder:
             rollback=self.rollback, target="manual" if self.command is None else self.target,
             timeout_seconds=self.timeout, line=self.command_line if self.command else self.line,
             variables=list(dict.fromkeys(self.variables)), flow=StepFlow(**self.flow), expect=self.expect,
+            source=self.source, section=self.section,
         )
 
 

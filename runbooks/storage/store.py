@@ -6,6 +6,7 @@ import logging
 import statistics
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,15 @@ DEPLOYED = ("directory", "git")  # what the operator deploys goes live at once
 REAL_RUN = (col(ExecutionRow.mode) != "dry_run", col(ExecutionRow.drill).is_(False))
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a connection read a runbook's text: the page (or file) URL, its version there."""
+
+    url: str | None = None
+    version: str | None = None
+    deployed: bool = False  # a protected branch: counts as reviewed
+
+
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -42,24 +52,27 @@ class Store:
     # -- runbooks -------------------------------------------------------------------------------
 
     def save_runbook(self, runbook: Runbook, source: str, author: str = "loader", source_kind: str = "directory",
-                     commit: str | None = None, review_reasons: list[str] | None = None) -> tuple[int, bool]:
+                     commit: str | None = None, review_reasons: list[str] | None = None,
+                     origin: Origin | None = None) -> tuple[int, bool]:
         """Store a runbook; a new immutable version only when its content changed.
 
         With `review_reasons` the version waits for review (executions keep the live one); without,
         it is live at once. Two processes saving the same runbook at once (API replicas loading the
         library at start) collide on the version's unique key: the loser reads again and finds the
-        content stored.
+        content stored. `origin` says where a connection read it (page URL and version) and whether
+        that place counts as deployed (a protected branch): then unchanged content pending review goes live.
         """
         for attempt in range(3):
             try:
-                return self._save_runbook(runbook, source, author, source_kind, commit, list(review_reasons or []))
+                return self._save_runbook(runbook, source, author, source_kind, commit, list(review_reasons or []),
+                                          origin or Origin())
             except IntegrityError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
     def _save_runbook(self, runbook: Runbook, source: str, author: str, source_kind: str,
-                      commit: str | None, reasons: list[str]) -> tuple[int, bool]:
+                      commit: str | None, reasons: list[str], origin: Origin) -> tuple[int, bool]:
         digest = runbook.fingerprint()
         with self.session() as s:
             row = s.get(RunbookRow, runbook.id)
@@ -67,7 +80,8 @@ class Store:
                 latest = s.exec(select(RunbookVersionRow).where(
                     RunbookVersionRow.runbook_id == runbook.id, RunbookVersionRow.version == row.latest_version)).one()
                 if latest.content_hash == digest:
-                    if not reasons and source_kind in DEPLOYED and row.live_version != latest.version:
+                    deployed = source_kind in DEPLOYED or origin.deployed
+                    if not reasons and deployed and row.live_version != latest.version:
                         self._go_live(row, latest, author, "deployed by the operator")  # deploying is the review
                         s.add_all([row, latest])
                         s.commit()
@@ -78,6 +92,7 @@ class Store:
             version = RunbookVersionRow(runbook_id=runbook.id, version=row.latest_version, content_hash=digest,
                                         source=source, model=runbook.model_dump(mode="json"), author=author,
                                         source_kind=source_kind, commit=commit, created_at=utcnow(),
+                                        source_url=origin.url, source_version=origin.version,
                                         state="pending_review" if reasons else "live", review_reasons=reasons)
             if not reasons:
                 row.live_version = version.version

@@ -68,6 +68,8 @@ class RunbookVersionRow(SQLModel, table=True):
     author: str = "loader"
     source_kind: str = Field(default="directory", max_length=16)  # directory | paste | upload | git | revert
     commit: str | None = Field(default=None, max_length=64)  # git commit the text came from
+    source_url: str | None = Field(default=None, sa_column=Column(Text))  # the page or file a connection read
+    source_version: str | None = Field(default=None, max_length=64)  # its version there (page version, blob sha)
     created_at: datetime | None = _ts()
     # The review, the one part that changes: pending_review -> live | rejected, once (runbooks/review.py).
     state: str = Field(default="live", max_length=16)
@@ -369,3 +371,49 @@ class EventRow(SQLModel, table=True):
     target: str | None = None
     message: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime | None = _ts()
+
+
+class ConnectionRow(SQLModel, table=True):
+    """Where a team keeps runbooks (Confluence, Notion, GitHub, GitLab); the token only sealed."""
+
+    __tablename__ = "connections"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    base_url: str = Field(max_length=500)
+    config: dict = _json(dict)  # space, database, repo, branch, subdir, label, title_prefix
+    token_sealed: str = Field(sa_column=Column(Text, nullable=False))  # runbooks/keyring.py seal()
+    webhook_secret_sealed: str | None = Field(default=None, sa_column=Column(Text))
+    sync_every_seconds: int | None = None  # the Temporal schedule's interval; None: on demand only
+    created_by: str = Field(max_length=200)
+    created_at: datetime | None = _ts()
+    last_sync_at: datetime | None = _ts()
+
+
+class ConnectionPageRow(SQLModel, table=True):
+    """A page (or file) a connection found, and the runbook it became: the key outlives a rename."""
+
+    __tablename__ = "connection_pages"
+    __table_args__ = (UniqueConstraint("connection_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(index=True)
+    key: str = Field(max_length=500)
+    runbook_id: str | None = Field(default=None, max_length=128)
+    title: str = Field(default="", max_length=500)
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    version: str | None = Field(default=None, max_length=64)
+    state: str = Field(default="present", max_length=16)  # present | refused | gone
+    note: str | None = Field(default=None, sa_column=Column(Text))  # why refused or flagged
+    updated_at: datetime | None = _ts()
+
+
+class ConnectionSyncRow(SQLModel, table=True):
+    """One import report: every sync, by schedule, by hand or by a push, is kept."""
+
+    __tablename__ = "connection_syncs"
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(index=True)
+    trigger: str = Field(max_length=16)  # schedule | manual | push
+    by: str = Field(max_length=200)
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    report: dict = _json(dict)

@@ -27,6 +27,7 @@ class Api:
     def __init__(self) -> None:
         self.seen: list[dict] = []
         self.purge_answer: tuple[int, dict] = (200, {"result": {"status": "ok"}, "purged": True})
+        self.health_answers: list[dict] = []  # answered first, one per request; then {"healthy": True}
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,7 +38,8 @@ class Api:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 api.seen.append({"method": self.command, "path": self.path, "auth": self.headers.get("Authorization"),
                                  "body": body})
-                status, payload = api.purge_answer if self.path.startswith("/v1/purge") else (200, {"healthy": True})
+                health = api.health_answers.pop(0) if api.health_answers else {"healthy": True}
+                status, payload = api.purge_answer if self.path.startswith("/v1/purge") else (200, health)
                 out = json.dumps({**payload, "echo": self.headers.get("Authorization")}).encode()  # a leaky API
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -121,6 +123,43 @@ id: cdn-purge
    {{"service": "{{{{ params.service }}}}", "all": true}}
    ```
 """
+
+
+def verify_health(url: str, within: str) -> str:
+    return f"""---
+id: cdn-recovered
+---
+# CDN recovered
+
+## Steps
+
+1. **Wait until the CDN says it is healthy**
+   Expect: status 200, json $.healthy == true
+   Verify: within {within} every 1s
+   ```http
+   GET {url}/v1/health?service={{{{ params.service }}}}
+   ```
+"""
+
+
+async def test_a_verify_over_http_asks_again_until_its_expectation_holds(product: Harness, api: Api) -> None:
+    api.health_answers = [{"healthy": False}, {"healthy": False}]  # still recovering twice, then healthy
+    await product.load(verify_health(api.url, "30s"))
+    done = await product.wait_for(await product.start("cdn-recovered", mode="copilot", service="web"),
+                                  "succeeded", "failed", timeout=40)
+    assert done["status"] == "succeeded", done
+    assert api.paths() == ["GET /v1/health?service=web"] * 3
+
+
+async def test_a_verify_over_http_that_never_holds_fails_the_execution(product: Harness, api: Api) -> None:
+    api.health_answers = [{"healthy": False}] * 100
+    await product.load(verify_health(api.url, "3s"))
+    done = await product.wait_for(await product.start("cdn-recovered", mode="copilot", service="web"),
+                                  "succeeded", "failed", timeout=40)
+    assert done["status"] == "failed", done
+    assert 2 <= len(api.paths()) <= 5  # asked every second for 3 s, then gave up
+    step = _steps(done)["wait-until-the-cdn-says-it-is-healthy"]
+    assert step["status"] == "failed"
 
 
 async def test_a_get_check_is_green_and_runs_in_copilot_by_itself(product: Harness, api: Api) -> None:

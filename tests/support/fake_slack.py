@@ -2,7 +2,9 @@
 
 `POST /api/<method>` on 127.0.0.1 (free port), form or JSON body, `Authorization: Bearer <token>`.
 Implements what the product uses (chat.postMessage, chat.update, chat.postEphemeral, views.open,
-auth.test) with Slack's response shapes, and records every call so tests can read what was posted.
+auth.test, and conversations.replies over the threads a test puts in `threads`, two messages a page
+with a `next_cursor`) with Slack's response shapes, and records every call so tests can read what
+was posted.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._ts = 1_700_000_000.000100
+        self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (channel, thread ts) -> its messages
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,7 +49,13 @@ class FakeSlack:
                     for key in ("blocks", "view", "attachments"):
                         if isinstance(args.get(key), str):
                             args[key] = json.loads(args[key])
-                method = self.path.rsplit("/", 1)[-1]
+                self._reply(self.path.rsplit("/", 1)[-1], args)
+
+            def do_GET(self) -> None:  # noqa: N802  (slack_sdk reads conversations.* with GET)
+                path, _, query = self.path.partition("?")
+                self._reply(path.rsplit("/", 1)[-1], {k: v[0] for k, v in parse_qs(query).items()})
+
+            def _reply(self, method: str, args: dict[str, Any]) -> None:
                 body = fake.answer(method, args, self.headers.get("authorization", ""))
                 data = json.dumps(body).encode()
                 self.send_response(200)
@@ -79,6 +88,14 @@ class FakeSlack:
             return {"ok": True, "message_ts": ts}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0TEST", **(args.get("view") or {})}}
+        if method == "conversations.replies":
+            found = self.threads.get((channel, str(args.get("ts"))))
+            if found is None:
+                return {"ok": False, "error": "thread_not_found"}
+            start = int(args.get("cursor") or 0)
+            more = start + 2 < len(found)
+            return {"ok": True, "messages": found[start:start + 2], "has_more": more,
+                    "response_metadata": {"next_cursor": str(start + 2) if more else ""}}
         if method == "auth.test":
             return {"ok": True, "user_id": "U0BOT", "team_id": "T0TEST"}
         return {"ok": False, "error": "unknown_method"}

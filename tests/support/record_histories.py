@@ -47,6 +47,7 @@ from support.paths import HISTORIES as OUT  # noqa: E402
 from support.paths import TEST_RUNBOOKS as RUNBOOKS  # noqa: E402
 from workers.main import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
+from workflows.connection_sync import ConnectionSync  # noqa: E402
 from workflows.incident_report import IncidentReport  # noqa: E402
 from workflows.runbook_execution import RunbookExecution  # noqa: E402
 
@@ -416,13 +417,21 @@ async def incident_report(client: Client, queue: str, tmp: Path) -> WorkflowHand
     return h
 
 
+async def connection_sync(client: Client, queue: str, tmp: Path) -> WorkflowHandle:
+    """A connection's scheduled sync: one activity (this connection is gone, so its report says so)."""
+    h = await client.start_workflow(ConnectionSync.run, 404, id=f"history-sync-{uuid.uuid4().hex[:8]}",
+                                    task_queue=queue)
+    await h.result()
+    return h
+
+
 DEV_SERVER = {"approve": approve_path, "reject_rollback": reject_and_rollback, "failed_step": failed_step,
               "cancel": cancel, "missing_values": missing_values, "dry_run": dry_run,
               "starter_approves_red": starter_approves_red, "approval_without_values": approval_without_values,
               "drill": drill, "drill_on_sandbox": drill_on_sandbox, "incident_report": incident_report,
               "agent_offline_then_back": agent_offline_then_back, "step_flow": step_flow,
               "parallel_fail_fast": parallel_fail_fast, "rate_control": rate_control,
-              "fast_green_steps": fast_green_steps, "verify_steps": verify_steps}
+              "fast_green_steps": fast_green_steps, "verify_steps": verify_steps, "connection_sync": connection_sync}
 TIME_SKIPPING = {"escalation_timers": escalation_timers, "escalation_answered": escalation_answered}
 
 

@@ -25,7 +25,7 @@ RECORDED = sorted(HISTORIES.glob("*.json"))
 def test_every_path_through_the_workflow_has_a_recorded_history() -> None:
     names = {p.stem for p in RECORDED}
     assert {"approve", "reject_rollback", "failed_step", "cancel", "missing_values", "dry_run",
-            "escalation_timers", "escalation_answered", "starter_approves_red", "approval_without_values", "drill", "drill_on_sandbox", "incident_report"} <= names
+            "escalation_timers", "escalation_answered", "starter_approves_red", "approval_without_values", "drill", "drill_on_sandbox", "incident_report", "connection_sync"} <= names
 
 
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
