@@ -40,6 +40,7 @@ _COMMON = frozenset(
     "watch timeout sleep mount umount kill pkill pgrep uptime dmesg lsblk blkid findmnt vi vim nano less chroot".split())
 # Tools whose second word is a verb that needs an object: `oc logs` alone names a command, it is not one.
 _SUBCOMMAND_TOOLS = frozenset("kubectl oc docker podman crictl helm virtctl velero aws gcloud az".split())
+_REDIS_VALUE_FLAGS = frozenset("-h -p -a -n -u -s --user --pass --cacert --cert --key -r -i".split())
 _COMPLETE_ALONE = frozenset("version whoami status cluster-info api-resources api-versions ps images info".split())
 
 _INFO_LANGUAGE = {
@@ -377,7 +378,9 @@ def _interactive(words: list[str]) -> str | None:
         return "never ends (it follows the log until stopped)"
     if program == "ssh" and len(_positional(args, frozenset({"-i", "-p", "-l", "-o", "-J", "-F"}))) <= 1:
         return "opens a remote shell"
-    if program in ("psql", "mysql", "redis-cli", "mongo", "mongosh") and not re.search(
+    if program == "redis-cli":  # `redis-cli info memory` runs a command; without one it opens the client
+        return None if _positional(args, _REDIS_VALUE_FLAGS) else "opens an interactive client"
+    if program in ("psql", "mysql", "mongo", "mongosh") and not re.search(
             r"(?:^|\s)(?:-c|-e|-f|--command|--execute|--eval|--file)\b", " ".join(args)) and len(args) < 3:
         return "opens an interactive client"
     if program == "virtctl" and verb in ("console", "vnc", "ssh"):

@@ -244,6 +244,7 @@ async def test_every_page_is_clean_on_a_desktop_and_a_phone_in_light_and_dark(
     pages = {"now": "/", "execution": f"/executions/{execution_id}", "runbooks": "/runbooks",
              "runbook": "/runbooks/e2e-change", "import": "/import", "alerts": "/alerts", "alert": f"/alerts/{alert_id}",
              "incidents": "/incidents", "incident": f"/incidents/{incident_id}", "agents": "/agents",
+             "connections": "/connections",
              "replay": f"/executions/{execution_id}/replay?step=2", "drill": f"/drills/{drill.json()['id']}"}
     for label, viewport, scheme in (("desktop", {"width": 1280, "height": 900}, "light"),
                                     ("phone", {"width": 390, "height": 844}, "dark")):

@@ -15,8 +15,11 @@ from runbooks.contract import connection_schedule_id
 from runbooks.storage.tables import AuditRow, ConnectionRow
 from support.fake_confluence import EMAIL, TOKEN, FakeConfluence
 from support.fake_git_hosts import FakeGitHub, FakeGitLab
+from support.fake_notion import TOKEN as NOTION_TOKEN
+from support.fake_notion import FakeNotion, code, numbered, paragraph
 from support.fake_slack import FakeSlack
 from support.harness import Harness, make_settings, running_product
+from support.web import sign_in
 
 pytestmark = pytest.mark.asyncio
 
@@ -126,6 +129,12 @@ async def test_a_confluence_space_becomes_runbooks_page_by_page_with_a_report(
         actions = [a.action for a in s.exec(select(AuditRow))]
     assert "connection.create" in actions and actions.count("connection.sync") == 4
 
+    admin = await sign_in(product, "ada", "admin")
+    cockpit = (await product.http.get("/connections", headers=admin.headers)).text
+    assert "Broken page" in cockpit and "line" in cockpit and "Disk nearly full" in cockpit and TOKEN not in cockpit
+    viewer = await sign_in(product, "vic", "viewer")
+    assert (await product.http.get("/connections", headers=viewer.headers)).status_code == 403
+
 
 async def test_a_bad_token_says_so_in_one_line_and_imports_nothing(
         product: Harness, confluence: FakeConfluence) -> None:
@@ -165,6 +174,28 @@ async def test_the_schedule_syncs_a_connection_through_temporal(product: Harness
             break
         await asyncio.sleep(0.1)
     assert reports and reports[0]["trigger"] == "schedule" and reports[0]["imported"] == 1, reports
+
+
+async def test_a_notion_database_is_synced_and_a_changed_page_is_a_new_version(product: Harness) -> None:
+    with FakeNotion() as notion:
+        db = notion.add_database("Runbooks")
+        page = notion.add_page("Redis memory high", [
+            paragraph("When Redis is close to maxmemory."),
+            numbered("Check memory", [code("redis-cli info memory")]),
+            numbered("Flush the cache of the session store", [code("redis-cli -n 2 flushdb")]),
+        ], database=db)
+        conn = await _connect(product, kind="notion", base_url=notion.url, database=db, token=NOTION_TOKEN)
+        report = await _sync(product, conn["id"])
+        assert (report["found"], report["imported"], report["error"]) == (1, 1, None), report
+        runbook_id = report["pages"][0]["runbook_id"]
+        shown = (await product.http.get(f"/api/v1/runbooks/{runbook_id}?version=1")).json()
+        assert [s["command"] for s in shown["steps"]] == ["redis-cli info memory", "redis-cli -n 2 flushdb"]
+        notion.change_page(page, [numbered("Check memory", [code("redis-cli info memory | grep used_memory")])])
+        changed = await _sync(product, conn["id"])
+        assert changed["imported"] == 1, changed
+        versions = (await product.http.get(f"/api/v1/runbooks/{runbook_id}/versions")).json()
+        assert len(versions) == 2 and versions[0]["source_version"] != versions[1]["source_version"]
+        assert versions[1]["source_url"] == versions[0]["source_url"] and versions[1]["source_kind"] == "notion"
 
 
 def _runbook(title: str, command: str) -> str:
@@ -250,6 +281,8 @@ async def test_a_shell_session_becomes_a_draft_that_waits_for_review_citing_each
     commands = [s["command"] for s in draft["draft_steps"]]
     assert "journalctl --vacuum-size=500M" in commands and "journalctl --vacum-size=500M" not in commands
     assert all(s["source"] for s in draft["draft_steps"])
+    sections = {s["command"]: s["section"] for s in draft["draft_steps"]}
+    assert sections["df -h /var"] == "diagnosis" and sections["journalctl --vacuum-size=500M"] == "mitigation"
     assert any("vacum" in d for d in draft["dropped"])  # the dead end is said, not silently dropped
     refused = await product.http.post(f"/api/v1/runbooks/{draft['id']}/executions", json={"mode": "copilot"})
     assert refused.status_code in (404, 409, 422), refused.text  # nothing of a draft runs before review

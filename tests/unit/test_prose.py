@@ -345,11 +345,17 @@ def test_a_placeholder_inside_single_quotes_becomes_a_manual_step_that_says_why(
 @pytest.mark.parametrize(
     "command",
     ["oc debug node/$NODE", "oc edit deployment x", "oc logs -f deployment/x", "oc rsh -n openshift-etcd etcd-0",
-     "kubectl exec -it $POD -- /bin/bash", "ssh core@$NODE"],
+     "kubectl exec -it $POD -- /bin/bash", "ssh core@$NODE", "redis-cli", "redis-cli -h cache-1 -p 6380"],
 )
 def test_interactive_or_endless_commands_become_manual_steps(command: str) -> None:
     step = only(prose(f"## Diagnosis\n\nLook at it:\n\n```shell\n{command}\n```\n"))
     assert step.manual and "Run this by hand" in step.description
+
+
+@pytest.mark.parametrize("command", ["redis-cli info memory", "redis-cli -h cache-1 -n 2 dbsize"])
+def test_a_redis_cli_with_its_command_runs_as_a_step(command: str) -> None:
+    step = only(prose(f"## Diagnosis\n\nLook at it:\n\n```shell\n{command}\n```\n"))
+    assert step.command == command
 
 
 # --- which parser, and never an exception -------------------------------------------------------------------
