@@ -33,11 +33,9 @@ class ConnectionActivities:
             ring = key_ring(self.settings)
         except KeyRingError as exc:
             raise ApplicationError(str(exc), non_retryable=True) from None
-        if ring is None:
-            raise ApplicationError("connections need the encryption key ring (RUNBOOKS_ENCRYPTION is off)",
-                                   non_retryable=True)
         report = await asyncio.to_thread(sync_connection, self.store, cstore, ring, connection_id,
-                                         trigger="schedule", by="schedule", llm=self.settings.llm)
+                                         trigger="schedule", by="schedule",
+                                         tokens=self.settings.connection_tokens_by_name, llm=self.settings.llm)
         if self.audit_log is not None and self.audit_log.key is not None:
             await asyncio.to_thread(self.audit_log.append, "schedule", "connection.sync",
                                     f"connection:{connection_id}", trigger="schedule", found=report.found,

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     connection_sync_seconds: int = Field(
         default=3600, ge=0, description="How often a Temporal schedule re-syncs each Confluence and Notion connection "
                                         "(0: on demand only). Git connections re-import on push (their webhook).")
+    connection_tokens: SecretStr | None = Field(
+        default=None, description="JSON object of API tokens that connections name as `token_setting` "
+                                  "({\"confluence_ops\": \"me@acme.com:ATATT...\"}): read at each sync, never stored.")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     ssh_known_hosts: str = Field(default="~/.ssh/known_hosts", description="Host keys SSH targets are checked against.")
@@ -195,7 +198,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings.from_env, description="Optional LLM help for prose runbooks.")
 
     @field_validator("runbooks_encryption_keys", "runbooks_encryption_key_file", "codec_cors_origins", "audit_key",
-                     "audit_key_file", "http_secrets", mode="before")
+                     "audit_key_file", "http_secrets", "connection_tokens", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -205,6 +208,11 @@ class Settings(BaseSettings):
         """HTTP_SECRETS by name. Read here rather than validated as a field, whose error would quote the
         value; every process reads it at start (secret_values), so a typo still stops it there."""
         return http_secret_map(self.http_secrets)
+
+    @property
+    def connection_tokens_by_name(self) -> dict[str, str]:
+        """CONNECTION_TOKENS by name: what a connection names as its `token_setting`."""
+        return http_secret_map(self.connection_tokens, "CONNECTION_TOKENS")
 
     @property
     def http_allowed_hosts(self) -> frozenset[str]:
@@ -259,6 +267,7 @@ class Settings(BaseSettings):
         if password:
             found.append(password)
         found += self.http_secrets_by_name.values()
+        found += self.connection_tokens_by_name.values()
         return [v for v in found if v]
 
     @property
@@ -266,18 +275,19 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'runbooks.db').resolve()}"
 
 
-def http_secret_map(value: SecretStr | None) -> dict[str, str]:
-    """HTTP_SECRETS read: names (letters, digits, `_`) to strings; ValueError without the values in it."""
+def http_secret_map(value: SecretStr | None, setting: str = "HTTP_SECRETS") -> dict[str, str]:
+    """HTTP_SECRETS (or CONNECTION_TOKENS) read: names (letters, digits, `_`) to strings; ValueError
+    without the values in it."""
     if value is None:
         return {}
     try:
         data = json.loads(value.get_secret_value())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"HTTP_SECRETS is not JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise ValueError(f"{setting} is not JSON (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(data, dict) or not all(
             isinstance(k, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) and isinstance(v, str)
             for k, v in data.items()):
-        raise ValueError('HTTP_SECRETS is a JSON object of names (letters, digits, _) to strings: {"cdn_token": "..."}')
+        raise ValueError(f'{setting} is a JSON object of names (letters, digits, _) to strings: {{"name": "..."}}')
     return data
 
 

@@ -14,9 +14,11 @@ import secrets
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from temporalio.client import (Schedule, ScheduleActionStartWorkflow, ScheduleAlreadyRunningError,
                                ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec)
+
+from temporalio.service import RPCError
 
 from runbooks.access import Permission, Principal
 from runbooks.connections import registry
@@ -32,11 +34,13 @@ _NEEDS = {"confluence": "space", "notion": "database", "github": "repo", "gitlab
 
 
 class ConnectionIn(BaseModel):
-    """POST /api/v1/connections. `token` is sealed at once; `webhook_secret` (git) is made if absent."""
+    """POST /api/v1/connections. `token` is sealed at once, or `token_setting` names one of
+    CONNECTION_TOKENS (nothing stored); `webhook_secret` (git) is made if absent."""
 
     kind: Literal["confluence", "notion", "github", "gitlab"]
     base_url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
-    token: str = Field(min_length=1, max_length=4096)
+    token: str | None = Field(default=None, min_length=1, max_length=4096)
+    token_setting: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     space: str | None = Field(default=None, max_length=255)
     database: str | None = Field(default=None, max_length=255)
     repo: str | None = Field(default=None, max_length=255)
@@ -51,6 +55,12 @@ class ConnectionIn(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_token(self) -> "ConnectionIn":
+        if (self.token is None) == (self.token_setting is None):
+            raise ValueError("send `token` (stored sealed) or `token_setting` (a name in CONNECTION_TOKENS), one of them")
+        return self
 
 
 class ConnectionOut(BaseModel):
@@ -101,17 +111,21 @@ async def create(svc: Services, who: Principal, body: ConnectionIn) -> Connectio
     needed = _NEEDS[body.kind]
     if not getattr(body, needed):
         raise Invalid(f"a {body.kind} connection needs `{needed}`")
-    ring = _ring(svc)
-    config = body.model_dump(include={"space", "database", "repo", "branch", "subdir", "label", "title_prefix"},
-                             exclude_none=True)
+    if body.token_setting and body.token_setting not in svc.settings.connection_tokens_by_name:
+        raise Invalid(f"CONNECTION_TOKENS has no token named {body.token_setting!r}")
     git = body.kind in registry.GIT_HOSTS
+    ring = _ring(svc) if body.token is not None or git else None
+    config = body.model_dump(include={"space", "database", "repo", "branch", "subdir", "label", "title_prefix",
+                                      "token_setting"}, exclude_none=True)
     every = None if git else (body.sync_every_seconds or svc.settings.connection_sync_seconds or None)
     row = await asyncio.to_thread(_store(svc).create, ConnectionRow(
-        kind=body.kind, base_url=body.base_url, config=config, token_sealed="pending", sync_every_seconds=every,
+        kind=body.kind, base_url=body.base_url, config=config, token_sealed="", sync_every_seconds=every,
         created_by=who.name))
     secret = (body.webhook_secret or secrets.token_urlsafe(24)) if git else None
-    row.token_sealed = seal(ring, body.token, f"connection:{row.id}:token")
-    row.webhook_secret_sealed = seal(ring, secret, f"connection:{row.id}:webhook") if secret else None
+    if ring is not None and body.token is not None:
+        row.token_sealed = seal(ring, body.token, f"connection:{row.id}:token")
+    if ring is not None and secret:
+        row.webhook_secret_sealed = seal(ring, secret, f"connection:{row.id}:webhook")
     await asyncio.to_thread(_save, svc, row)
     if every:
         await _schedule(svc, row.id or 0, every)
@@ -142,6 +156,18 @@ async def _schedule(svc: Services, connection_id: int, every: int) -> None:
     except ScheduleAlreadyRunningError:
         await svc.client.get_schedule_handle(schedule_id).delete()
         await svc.client.create_schedule(schedule_id, schedule)
+
+
+async def remove(svc: Services, who: Principal, connection_id: int) -> None:
+    """Stop syncing: the schedule and the connection go; the runbooks it made stay as they are."""
+    _admin(who, "remove connections")
+    if not await asyncio.to_thread(_store(svc).delete, connection_id):
+        raise NotFound(f"no connection {connection_id}")
+    try:
+        await svc.client.get_schedule_handle(connection_schedule_id(connection_id)).delete()
+    except RPCError:
+        pass  # on demand only (no schedule), or removed already
+    await svc.audit(who.name, "connection.remove", f"connection:{connection_id}", via=who.via)
 
 
 async def listed(svc: Services, who: Principal) -> list[ConnectionOut]:
@@ -175,10 +201,14 @@ async def reports(svc: Services, who: Principal, connection_id: int, limit: int 
 async def sync(svc: Services, who: Principal, connection_id: int) -> ImportReport:
     """Sync now; the import report (a connection that cannot be read says so in `error`)."""
     _admin(who, "sync connections")
-    ring = _ring(svc)
+    try:
+        ring = key_ring(svc.settings)
+    except KeyRingError as exc:
+        raise Invalid(str(exc)) from None
     try:
         report = await asyncio.to_thread(sync_connection, svc.store, _store(svc), ring, connection_id,
-                                         trigger="manual", by=who.name, llm=svc.settings.llm)
+                                         trigger="manual", by=who.name, tokens=svc.settings.connection_tokens_by_name,
+                                         llm=svc.settings.llm)
     except LookupError as exc:
         raise NotFound(str(exc)) from None
     await _after(svc, who.name, report)
@@ -206,7 +236,8 @@ async def webhook(svc: Services, connection_id: int, headers: dict[str, str], bo
         raise Invalid("a webhook delivery is a JSON object")
     try:
         report = await asyncio.to_thread(push_sync, svc.store, _store(svc), _ring(svc), row,
-                                         {k.lower(): v for k, v in headers.items()}, body, payload, svc.settings.llm)
+                                         {k.lower(): v for k, v in headers.items()}, body, payload,
+                                         svc.settings.connection_tokens_by_name, svc.settings.llm)
     except WebhookRefused as exc:
         await svc.audit(f"{row.kind}-webhook", "connection.webhook_refused", f"connection:{connection_id}",
                         reason=str(exc))

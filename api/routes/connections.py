@@ -41,6 +41,14 @@ async def get_connection(connection_id: int = ID, svc: Services = Depends(servic
     return await connections.one(svc, who, connection_id)
 
 
+@router.delete("/connections/{connection_id}", status_code=204, responses=responses(404))
+async def remove_connection(connection_id: int = ID, svc: Services = Depends(services),
+                            who: Principal = Depends(needs(Permission.admin))) -> Response:
+    """Stop syncing a connection (its schedule goes too). The runbooks it made stay, with their versions."""
+    await connections.remove(svc, who, connection_id)
+    return Response(status_code=204)
+
+
 @router.get("/connections/{connection_id}/reports", responses=responses(404))
 async def connection_reports(connection_id: int = ID, limit: int = Query(20, ge=1, le=200),
                              svc: Services = Depends(services),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -68,9 +68,19 @@ class ImportReport(BaseModel):
         setattr(self, result.outcome, getattr(self, result.outcome) + 1)
 
 
-def spec_of(row: ConnectionRow, ring: KeyRing) -> ConnectionSpec:
-    return ConnectionSpec(kind=row.kind, base_url=row.base_url,  # type: ignore[arg-type]
-                          token=unseal(ring, row.token_sealed, f"connection:{row.id}:token"), **row.config)
+def spec_of(row: ConnectionRow, ring: KeyRing | None, tokens: Mapping[str, str]) -> ConnectionSpec:
+    """The connection with its token: from CONNECTION_TOKENS when it names one, else unsealed."""
+    config = dict(row.config)
+    named = config.pop("token_setting", None)
+    if named is not None:
+        if named not in tokens:
+            raise ConnectionFailed(f"CONNECTION_TOKENS has no token named {named!r} on this process")
+        token = tokens[named]
+    elif ring is None:
+        raise ConnectionFailed("this connection's token is sealed and RUNBOOKS_ENCRYPTION is off here")
+    else:
+        token = unseal(ring, row.token_sealed, f"connection:{row.id}:token")
+    return ConnectionSpec(kind=row.kind, base_url=row.base_url, token=token, **config)  # type: ignore[arg-type]
 
 
 def review_gate(store: Store) -> Gate:
@@ -129,8 +139,8 @@ def _one(store: Store, cstore: ConnectionStore, connection_id: int, kind: str, p
                       runbook_version=result.version, state=result.state, reason=page.unreadable)
 
 
-def sync_connection(store: Store, cstore: ConnectionStore, ring: KeyRing, connection_id: int, *, trigger: str,
-                    by: str, llm: LlmSettings | None = None,
+def sync_connection(store: Store, cstore: ConnectionStore, ring: KeyRing | None, connection_id: int, *,
+                    trigger: str, by: str, tokens: Mapping[str, str] | None = None, llm: LlmSettings | None = None,
                     read: Callable[[ConnectionSpec], Iterable[SourcePage]] = registry.pages) -> ImportReport:
     """A full sync: every page the connection finds, and flags for the ones it no longer does."""
     row = cstore.get(connection_id)
@@ -139,7 +149,7 @@ def sync_connection(store: Store, cstore: ConnectionStore, ring: KeyRing, connec
     started, clock = utcnow(), time.perf_counter()
     report = ImportReport(connection_id=connection_id, kind=row.kind, trigger=trigger, by=by)
     try:
-        spec = spec_of(row, ring)
+        spec = spec_of(row, ring, tokens or {})
         deployed = row.kind in registry.GIT_HOSTS and registry.reader(row.kind).protected(spec, spec.branch)
         import_pages(store, cstore, row, read(spec), report=report, gate=None if deployed else review_gate(store),
                      deployed=deployed, full=True, llm=llm)
@@ -159,8 +169,8 @@ class WebhookRefused(Exception):
 
 
 def push_sync(store: Store, cstore: ConnectionStore, ring: KeyRing, row: ConnectionRow,
-              headers: dict[str, str], body: bytes, payload: dict, llm: LlmSettings | None = None
-              ) -> ImportReport | None:
+              headers: dict[str, str], body: bytes, payload: dict, tokens: Mapping[str, str] | None = None,
+              llm: LlmSettings | None = None) -> ImportReport | None:
     """A GitHub or GitLab push: re-import the runbooks it changed on the configured branch, flag the
     ones it deleted. None when the delivery is not a push to that branch (a ping, a tag, another
     branch). The commit id and its author are on each version; a protected branch counts as reviewed.
@@ -171,13 +181,13 @@ def push_sync(store: Store, cstore: ConnectionStore, ring: KeyRing, row: Connect
     if not host.verify(headers, body, secret):
         raise WebhookRefused(f"the delivery's signature does not match connection {row.id}'s webhook secret")
     push = host.parse_push(headers, payload)
-    spec = spec_of(row, ring)
-    if push is None or push.branch != spec.branch or push.deleted:
+    if push is None or push.branch != row.config.get("branch", "main") or push.deleted:
         return None
     started, clock = utcnow(), time.perf_counter()
     report = ImportReport(connection_id=row.id, kind=row.kind, trigger="push", by=push.author or row.kind,
                           commit=push.commit)
     try:
+        spec = spec_of(row, ring, tokens or {})
         deployed = bool(host.protected(spec, push.branch))
         if push.resync:  # a new or force-pushed branch, or a list cut short: read the whole commit
             pages, removed = host.pages(spec, ref=push.commit), []

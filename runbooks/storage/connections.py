@@ -34,6 +34,18 @@ class ConnectionStore:
         with self.session() as s:
             return list(s.exec(select(ConnectionRow).order_by(col(ConnectionRow.id))))
 
+    def delete(self, connection_id: int) -> bool:
+        """The connection and what it found; its runbooks and their versions stay, its reports too."""
+        with self.session() as s:
+            row = s.get(ConnectionRow, connection_id)
+            if row is None:
+                return False
+            for page in s.exec(select(ConnectionPageRow).where(ConnectionPageRow.connection_id == connection_id)):
+                s.delete(page)
+            s.delete(row)
+            s.commit()
+            return True
+
     def pages(self, connection_id: int) -> list[ConnectionPageRow]:
         with self.session() as s:
             return list(s.exec(select(ConnectionPageRow).where(ConnectionPageRow.connection_id == connection_id)

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
+from temporalio.service import RPCError
 
 from runbooks.contract import connection_schedule_id
 from runbooks.storage.tables import AuditRow, ConnectionRow
@@ -48,7 +50,8 @@ BROKEN = """<h2>Steps</h2><ol><li><p><strong>Restart the thing</strong></p><p>Ri
 async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
     folder = tmp_path / "runbooks"
     folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(update={"runbooks_dir": folder})
+    settings = make_settings(tmp_path, temporal_address).model_copy(update={
+        "runbooks_dir": folder, "connection_tokens": SecretStr(json.dumps({"ops_wiki": f"{EMAIL}:{TOKEN}"}))})
     async with running_product(temporal.client, settings, tmp_path) as h:
         yield h
 
@@ -174,6 +177,28 @@ async def test_the_schedule_syncs_a_connection_through_temporal(product: Harness
             break
         await asyncio.sleep(0.1)
     assert reports and reports[0]["trigger"] == "schedule" and reports[0]["imported"] == 1, reports
+
+    assert (await product.http.delete(f"/api/v1/connections/{conn['id']}")).status_code == 204
+    with pytest.raises(RPCError):
+        await schedule.describe()  # no more syncs
+    assert (await product.http.get(f"/api/v1/runbooks/{reports[0]['pages'][0]['runbook_id']}")).status_code == 200
+    assert (await product.http.delete(f"/api/v1/connections/{conn['id']}")).status_code == 404
+
+
+async def test_a_token_can_stay_in_the_settings_and_is_never_stored(product: Harness,
+                                                                   confluence: FakeConfluence) -> None:
+    confluence.add_page("OPS", "API checks", CHECKS)
+    conn = await _connect(product, kind="confluence", base_url=confluence.url, space="OPS", token_setting="ops_wiki")
+    report = await _sync(product, conn["id"])
+    assert (report["imported"], report["error"]) == (1, None), report
+    with product.store.session() as s:
+        assert s.exec(select(ConnectionRow)).one().token_sealed == ""
+    unknown = await product.http.post("/api/v1/connections", json={
+        "kind": "confluence", "base_url": confluence.url, "space": "OPS", "token_setting": "nope"})
+    assert unknown.status_code == 422 and "CONNECTION_TOKENS has no token named 'nope'" in unknown.text
+    both = await product.http.post("/api/v1/connections", json={
+        "kind": "confluence", "base_url": confluence.url, "space": "OPS", "token": "x", "token_setting": "ops_wiki"})
+    assert both.status_code == 422
 
 
 async def test_a_notion_database_is_synced_and_a_changed_page_is_a_new_version(product: Harness) -> None:
