@@ -14,6 +14,7 @@ import difflib
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import ValidationError
 
 from api.deps import services
 from api.web.live import digest, execution_fragment, now_fragment
@@ -22,7 +23,7 @@ from api.web.session import Viewer, page
 from runbooks.access import DEFAULT_TEAM, Permission
 from runbooks.drills import parse_labels
 from runbooks.model import Mode, Runbook
-from services import agents, cockpit, connections, control, drills, incidents, notes, pairings, suggestions
+from services import agents, cockpit, connections, control, drafts, drills, incidents, notes, pairings, suggestions
 from services.context import Services
 from services.decisions import decide
 from services.errors import Invalid, NotFound, ServiceError
@@ -363,6 +364,25 @@ async def import_save(request: Request, viewer: Viewer = Depends(page(Permission
         error = None if shown is not None and shown.error is not None else exc.reason  # the line says it
         return render(request, "import.html", status_code=exc.status, viewer=viewer, text=text, preview=shown,
                       error=error, nav="import")
+    return RedirectResponse(f"/runbooks/{result.id}?version={result.version}", status_code=303)
+
+
+@router.post("/drafts")
+async def draft_save(request: Request, viewer: Viewer = Depends(page(Permission.edit)),
+                     svc: Services = Depends(services)) -> Response:
+    form = await _form(request)
+    kind, text = form.get("kind", "shell"), form.get("text", "")[:MAX_TEXT]
+    try:
+        body = drafts.DraftIn(kind=kind, text=text)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return render(request, "import.html", status_code=422, viewer=viewer, text="", preview=None, error=None,
+                      draft_kind=kind, draft_text=text, draft_error="; ".join(e["msg"] for e in exc.errors()),
+                      nav="import")
+    try:
+        result = await drafts.create(svc, viewer.principal, body)
+    except ServiceError as exc:
+        return render(request, "import.html", status_code=exc.status, viewer=viewer, text="", preview=None,
+                      error=None, draft_kind=kind, draft_text=text, draft_error=exc.reason, nav="import")
     return RedirectResponse(f"/runbooks/{result.id}?version={result.version}", status_code=303)
 
 

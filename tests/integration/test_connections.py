@@ -314,6 +314,16 @@ async def test_a_shell_session_becomes_a_draft_that_waits_for_review_citing_each
     shown = (await product.http.get(f"/api/v1/runbooks/{draft['id']}")).json()
     assert all(s["source"] for s in shown["steps"])
 
+    author = await sign_in(product, "ann", "author")
+    form = await product.http.post("/drafts", headers=author.headers, follow_redirects=False,
+                                   data={"csrf": author.csrf, "kind": "shell", "text": SESSION})
+    assert form.status_code == 303 and form.headers["location"].startswith("/runbooks/drafts/")
+    page = (await product.http.get(form.headers["location"], headers=author.headers)).text
+    assert "journalctl --vacuum-size=500M" in page and "pending" in page and "From: " in page
+    empty = await product.http.post("/drafts", headers=author.headers,
+                                    data={"csrf": author.csrf, "kind": "postmortem", "text": "Nothing happened."})
+    assert empty.status_code == 422 and "found nothing to draft" in empty.text
+
 
 async def test_a_slack_thread_is_read_through_the_api_and_drafted(temporal, temporal_address: str,
                                                                    tmp_path: Path) -> None:
