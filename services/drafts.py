@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from runbooks.access import Permission, Principal
 from runbooks.authoring.importer import ImportResult, import_text
+from runbooks.connections.confluence_storage import UnreadableStorage, storage_to_markdown
 from runbooks.drafts.model import Draft, to_markdown
 from runbooks.drafts.postmortem import draft_from_postmortem
 from runbooks.drafts.shell import draft_from_shell
@@ -29,6 +30,7 @@ from services.errors import Forbidden, Invalid, Unavailable
 from services.versions import _may_edit
 
 MAX_DRAFT_CHARS = 1_000_000
+_STORAGE = re.compile(r"<(?:ac:structured-macro|ac:layout|h[1-6]|p|ol|ul|table)[\s>]")  # XHTML, not Markdown
 
 
 class DraftIn(BaseModel):
@@ -68,7 +70,14 @@ def _draft(body: DraftIn, messages: list[dict] | None) -> Draft:
     if body.kind == "shell":
         return draft_from_shell(body.text or "", labels=body.labels or None, title=body.title)
     if body.kind == "postmortem":
-        return draft_from_postmortem(body.text or "")
+        text = body.text or ""
+        if text.lstrip().startswith("<") and _STORAGE.search(text[:5000]):  # a Confluence page's storage format, as its API or export gives it
+            try:
+                text = storage_to_markdown(text, body.title or "Postmortem")
+            except UnreadableStorage as exc:
+                raise Invalid(f"this postmortem looks like a Confluence page, which could not be read: {exc}") \
+                    from None
+        return draft_from_postmortem(text)
     return draft_from_messages(messages, channel=body.channel) if messages is not None \
         else draft_from_slack_text(body.text or "")
 

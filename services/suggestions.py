@@ -10,7 +10,7 @@ from collections import OrderedDict
 from runbooks.access import Permission, Principal
 from runbooks.authoring.importer import ImportResult
 from runbooks.authoring.reader import parse_text
-from runbooks.earned_trust import StepTrust, trust_of, trust_suggestions
+from runbooks.earned_trust import Outcome, StepTrust, trust_of, trust_suggestions
 from runbooks.narration import Narration, narrate
 from runbooks.storage.tables import DismissalRow, utcnow
 from runbooks.suggestions import RanByHand, Suggestion, suggest
@@ -42,8 +42,10 @@ async def explained(svc: Services, found: list[Suggestion]) -> list[Suggestion]:
     return out
 
 
-async def suggestions(svc: Services, runbook_id: str, explain: bool = False) -> list[Suggestion]:
-    """What the live version's runs propose, dismissed ones aside; `explain`: phrased by the LLM too."""
+async def suggestions(svc: Services, runbook_id: str, explain: bool = False,
+                      history: dict[str, list[Outcome]] | None = None) -> list[Suggestion]:
+    """What the live version's runs propose, dismissed ones aside; `explain`: phrased by the LLM too.
+    `history`: the steps' outcomes when the caller read them already (step_trust wants them too)."""
     runbook, version = await live_version(svc, runbook_id)
     row = await asyncio.to_thread(svc.store.version_row, runbook_id, version)
     assert row is not None
@@ -55,17 +57,21 @@ async def suggestions(svc: Services, runbook_id: str, explain: bool = False) -> 
     ran = [RanByHand(n.execution_id, n.author, n.command, n.text) for n in noted if n.command]
     found = await asyncio.to_thread(suggest, runbook, version, row.source, learned, supplied,
                                     lambda text: parse_text(text, runbook.source_path, runbook.id), ran, failed_in)
-    history = await asyncio.to_thread(svc.store.step_history, runbook_id)
+    if history is None:
+        history = await asyncio.to_thread(svc.store.step_history, runbook_id)
     found += trust_suggestions(runbook, version, row.source, history,
                                lambda text: parse_text(text, runbook.source_path, runbook.id))
     found = [s for s in found if s.id not in dismissed]
     return await explained(svc, found) if explain else found
 
 
-async def step_trust(svc: Services, runbook_id: str) -> list[StepTrust]:
+async def step_trust(svc: Services, runbook_id: str,
+                     history: dict[str, list[Outcome]] | None = None) -> list[StepTrust]:
     """Each step of the live version: runs by itself or not, its streak of approved successes, its latest runs."""
     runbook, _version = await live_version(svc, runbook_id)
-    return trust_of(runbook, await asyncio.to_thread(svc.store.step_history, runbook_id))
+    if history is None:
+        history = await asyncio.to_thread(svc.store.step_history, runbook_id)
+    return trust_of(runbook, history)
 
 
 async def _one(svc: Services, runbook_id: str, suggestion_id: str) -> Suggestion:

@@ -22,14 +22,13 @@ from collections.abc import Callable, Collection, Mapping
 import httpx
 
 from activities.targets.http_guard import GuardError, Resolver, checked_address, resolve
-from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, OutputProgress
+from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, Pacer
 from runbooks.contract import CommandResult, RenderedCommand
 from runbooks.expectations import DEFAULT, Expectation, ExpectationError, parse
 from runbooks.rendering.http_request import HttpRequest, HttpRequestError, fill_secrets, parse_request
 from runbooks.settings import Settings
 from runbooks.targets import HttpTarget
 
-HEARTBEAT_INTERVAL = 2.0
 BODY_LIMIT = 8 * 1024 * 1024  # what expectations read of a body; the output keeps max_output_bytes of it
 
 
@@ -118,20 +117,14 @@ def run_http(
     collector = OutputCollector(max_output)
     exchange = _Exchange(request, timeout, allowed, resolver, collector)
     thread = threading.Thread(target=exchange.run, name="http-step", daemon=True)
-    reporter = OutputProgress(collector, progress)
-    deadline, next_beat = started + timeout, started
+    pacer = Pacer(collector, heartbeat, progress, deadline=started + timeout, first_beat=started)
     thread.start()
     try:
         while thread.is_alive():
-            now = time.monotonic()
-            if heartbeat is not None and now >= next_beat:
-                heartbeat()
-                next_beat = now + HEARTBEAT_INTERVAL
-            reporter.tick(now)
-            if now >= deadline:
+            if pacer.tick():
                 exchange.timed_out = True
                 break
-            thread.join(max(min(deadline, next_beat if heartbeat else deadline, reporter.due) - now, 0.01))
+            thread.join(pacer.wait())
     finally:
         exchange.stop.set()  # a timeout or a cancelled activity: stop reading the body
     if exchange.error is not None:

@@ -15,12 +15,11 @@ import threading
 import time
 from typing import IO, Callable
 
-from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, OutputProgress
+from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, Pacer
 from runbooks.contract import CommandResult, RenderedCommand
 from runbooks.settings import Settings
 from runbooks.targets import LocalTarget
 
-HEARTBEAT_INTERVAL = 2.0
 KILL_GRACE = 2.0
 
 
@@ -58,26 +57,19 @@ def run_local(
     collector = OutputCollector(max_output)
     reader = threading.Thread(target=_drain, args=(proc.stdout, collector), daemon=True)
     reader.start()
-    reporter = OutputProgress(collector, progress)
-    deadline = started + timeout
-    next_beat = started
+    pacer = Pacer(collector, heartbeat, progress, deadline=started + timeout, first_beat=started)
     timed_out = False
     try:
         while True:
-            now = time.monotonic()
-            if heartbeat is not None and now >= next_beat:
-                heartbeat()
-                next_beat = now + HEARTBEAT_INTERVAL
-            reporter.tick(now)
-            if now >= deadline:
+            if pacer.tick():
                 timed_out = True
                 break
-            wait = min(deadline, next_beat if heartbeat is not None else deadline, reporter.due) - now
+            wait = pacer.wait()
             if reader.is_alive():  # output still open: wait for EOF first
-                reader.join(max(wait, 0.01))
+                reader.join(wait)
                 continue
             try:
-                proc.wait(max(wait, 0.01))
+                proc.wait(wait)
                 break
             except subprocess.TimeoutExpired:
                 continue

@@ -96,3 +96,35 @@ class OutputProgress:
         if text != self._last:
             self._last = text
             self.progress(text)
+
+
+HEARTBEAT_INTERVAL = 2.0  # seconds between an executor's heartbeats (the activity's heartbeat timeout is longer)
+
+
+class Pacer:
+    """The clock of an executor's wait loop: heartbeats, the output so far, the step's deadline.
+
+    Every executor (local, SSH, HTTP) waits on something of its own (a process, a channel, a thread)
+    in short slices; between slices `tick` does what fell due and says whether the deadline passed,
+    and `wait` says how long the next slice may block before something else falls due.
+    """
+
+    def __init__(self, collector: OutputCollector, heartbeat: Callable[[], None] | None,
+                 progress: Callable[[str], None] | None, deadline: float, first_beat: float | None = None) -> None:
+        self.heartbeat, self.deadline = heartbeat, deadline
+        self.reporter = OutputProgress(collector, progress)
+        self.next_beat = time.monotonic() if first_beat is None else first_beat
+
+    def tick(self) -> bool:
+        """Heartbeat and report the output when due; True once the deadline has passed."""
+        now = time.monotonic()
+        if self.heartbeat is not None and now >= self.next_beat:
+            self.heartbeat()
+            self.next_beat = now + HEARTBEAT_INTERVAL
+        self.reporter.tick(now)
+        return now >= self.deadline
+
+    def wait(self) -> float:
+        """Seconds the loop may block before the next heartbeat, report or the deadline (at least 10 ms)."""
+        beat = self.next_beat if self.heartbeat is not None else self.deadline
+        return max(min(self.deadline, beat, self.reporter.due) - time.monotonic(), 0.01)

@@ -15,12 +15,11 @@ from typing import Callable
 
 import paramiko
 
-from activities.targets.output import DEFAULT_MAX_OUTPUT, OutputCollector, OutputProgress
+from activities.targets.output import DEFAULT_MAX_OUTPUT, HEARTBEAT_INTERVAL, OutputCollector, Pacer
 from runbooks.contract import CommandResult, RenderedCommand
 from runbooks.settings import Settings
 from runbooks.targets import SshTarget
 
-HEARTBEAT_INTERVAL = 2.0
 
 # sshd does not kill a command when its channel closes, and refuses "signal" requests for root
 # sessions, so the script runs under a watchdog: it reads the channel's stdin, to which we never
@@ -127,18 +126,13 @@ def _connect(client, target, user, key_file, known_hosts, connect_timeout, where
 def _collect(chan: paramiko.Channel, started: float, timeout: float, max_output: int,
              heartbeat, progress) -> CommandResult:  # noqa: ANN001
     collector = OutputCollector(max_output)
-    reporter = OutputProgress(collector, progress)  # recv and the exit wait time out every 0.2 s: often enough
-    deadline = started + timeout
-    next_beat = time.monotonic() + HEARTBEAT_INTERVAL
+    # recv and the exit wait time out every 0.2 s: often enough for the pacer (the first beat came before connecting)
+    pacer = Pacer(collector, heartbeat, progress, deadline=started + timeout,
+                  first_beat=time.monotonic() + HEARTBEAT_INTERVAL)
     chan.settimeout(0.2)
     eof = False
     while not (eof and chan.exit_status_ready()):
-        now = time.monotonic()
-        if heartbeat is not None and now >= next_beat:
-            heartbeat()
-            next_beat = now + HEARTBEAT_INTERVAL
-        reporter.tick(now)
-        if now >= deadline:
+        if pacer.tick():
             chan.close()  # the remote watchdog sees EOF and kills the command
             return CommandResult(
                 exit_code=None,

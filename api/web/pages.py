@@ -217,8 +217,9 @@ async def _runbook(request: Request, svc: Services, viewer: Viewer, runbook_id: 
     runs = await asyncio.to_thread(svc.store.list_executions, None, runbook_id, 10)
     learned = await runbook_insights(svc, runbook_id)
     try:
-        proposals = await suggestions.suggestions(svc, runbook_id)
-        trust = {t.step_id: t for t in await suggestions.step_trust(svc, runbook_id)}
+        history = await asyncio.to_thread(svc.store.step_history, runbook_id)  # read once for both
+        proposals = await suggestions.suggestions(svc, runbook_id, history=history)
+        trust = {t.step_id: t for t in await suggestions.step_trust(svc, runbook_id, history)}
     except ServiceError:  # nothing live yet: nothing to propose against, no trust earned
         proposals, trust = [], {}
     team = rb.owning_team or DEFAULT_TEAM

@@ -325,6 +325,27 @@ async def test_a_shell_session_becomes_a_draft_that_waits_for_review_citing_each
     assert empty.status_code == 422 and "found nothing to draft" in empty.text
 
 
+POSTMORTEM_PAGE = """<h1>Postmortem: expired TLS certificate on api.acme.com</h1>
+<h2>Summary</h2><p>The API certificate expired at 02:10 UTC; clients failed TLS for 47 minutes.</p>
+<h2>Resolution</h2>
+<ol><li><p>Checked the served certificate:</p>
+<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash</ac:parameter>
+<ac:plain-text-body><![CDATA[openssl s_client -connect api.acme.com:443 -servername api.acme.com </dev/null | openssl x509 -noout -enddate]]></ac:plain-text-body></ac:structured-macro></li>
+<li><p>Renewed it and reloaded nginx:</p>
+<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash</ac:parameter>
+<ac:plain-text-body><![CDATA[certbot renew --cert-name api.acme.com && systemctl reload nginx]]></ac:plain-text-body></ac:structured-macro></li></ol>
+<h2>Action items</h2><ul><li><p>Alert 14 days before any certificate expires</p></li></ul>"""
+
+
+async def test_a_postmortem_page_from_confluence_is_drafted_from_its_resolution(product: Harness) -> None:
+    resp = await product.http.post("/api/v1/drafts", json={"kind": "postmortem", "text": POSTMORTEM_PAGE})
+    assert resp.status_code == 201, resp.text
+    steps = resp.json()["draft_steps"]
+    commands = [s["command"] for s in steps if s["command"]]
+    assert commands[-1] == "certbot renew --cert-name api.acme.com && systemctl reload nginx", commands
+    assert any(s["command"] is None and "14 days" in s["title"] + (s["source"] or "") for s in steps), steps
+
+
 async def test_a_slack_thread_is_read_through_the_api_and_drafted(temporal, temporal_address: str,
                                                                    tmp_path: Path) -> None:
     with FakeSlack() as slack:
