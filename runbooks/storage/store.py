@@ -28,6 +28,8 @@ from runbooks.storage.tables import (
 )
 
 log = logging.getLogger(__name__)
+_STEP_FIELDS = ("risk_reason", "target", "exit_code", "started_at", "finished_at", "rollback_exit_code", "needs",
+                "waiting_since", "waiting_for", "attempts")  # a step row's fields copied as they are (not masked)
 DEPLOYED = ("directory", "git")  # what the operator deploys goes live at once
 # Runs that say something about a runbook: dry runs execute nothing, fire drills are rehearsals.
 REAL_RUN = (col(ExecutionRow.mode) != "dry_run", col(ExecutionRow.drill).is_(False))
@@ -233,24 +235,37 @@ class Store:
                     s.delete(claim)
             ex.finished_at, ex.resolved_at, ex.updated_at = state.finished_at, state.resolved_at, utcnow()
             s.add(ex)
-            existing = {r.step_id: r for r in s.exec(select(StepRow).where(StepRow.execution_id == state.execution_id))}
+            # Compared as plain columns first, and only the steps that changed loaded as rows: most saves
+            # change one step of many (a 50-step runbook saves 50 times).
+            columns = (StepRow.step_id, StepRow.status, StepRow.rollback_status,
+                       *(getattr(StepRow, name) for name in _STEP_FIELDS))
+            stored = {r[0]: tuple(r[1:]) for r in s.exec(  # type: ignore[call-overload]
+                select(*columns).where(StepRow.execution_id == state.execution_id))}
             decided = set(s.exec(select(ApprovalRow.step_id).where(ApprovalRow.execution_id == state.execution_id)))
+            changed: list[tuple[StepState, tuple | None, tuple]] = []
             for st in state.steps:
-                rollback_status = st.rollback_status.value if st.rollback_status else None
-                row = existing.get(st.id)
+                wanted = (st.status.value, st.rollback_status.value if st.rollback_status else None,
+                          *(getattr(st, name) for name in _STEP_FIELDS))
+                if stored.get(st.id) != wanted or (st.decision is not None and st.id not in decided):
+                    changed.append((st, stored.get(st.id), wanted))
+            rows = {r.step_id: r for r in s.exec(select(StepRow).where(
+                StepRow.execution_id == state.execution_id, col(StepRow.step_id).in_([c[0].id for c in changed])))
+            } if changed else {}
+            exit_at = 2 + _STEP_FIELDS.index("exit_code")
+            rollback_exit_at = 2 + _STEP_FIELDS.index("rollback_exit_code")
+            for st, before, wanted in changed:
                 # A step's command and output change only as its status does: a save that finds the same
-                # status (most saves, for most steps) leaves them, and does not mask 64 KiB outputs again.
-                moved = row is None or (row.status, row.rollback_status, row.exit_code, row.rollback_exit_code) != (
-                    st.status.value, rollback_status, st.exit_code, st.rollback_exit_code)
-                row = row or StepRow(execution_id=state.execution_id, step_id=st.id, position=st.position,
-                                     title=st.title, risk=st.risk.value, status=st.status.value)
-                for name in ("risk_reason", "target", "exit_code", "started_at", "finished_at", "rollback_exit_code",
-                             "needs", "waiting_since", "waiting_for", "attempts"):
+                # status leaves them, and does not mask 64 KiB outputs again.
+                moved = before is None or (before[0], before[1], before[exit_at], before[rollback_exit_at]) != (
+                    wanted[0], wanted[1], wanted[exit_at], wanted[rollback_exit_at])
+                row = rows.get(st.id) or StepRow(execution_id=state.execution_id, step_id=st.id, position=st.position,
+                                                 title=st.title, risk=st.risk.value, status=st.status.value)
+                for name in _STEP_FIELDS:
                     setattr(row, name, getattr(st, name))
                 if moved:
                     for name in ("command", "output", "rollback_command", "rollback_output"):  # stored masked
                         setattr(row, name, mask(getattr(st, name)))
-                row.status, row.rollback_status = st.status.value, rollback_status
+                row.status, row.rollback_status = wanted[0], wanted[1]
                 s.add(row)
                 if st.decision is not None and st.id not in decided:
                     d = st.decision
