@@ -25,7 +25,7 @@ from runbooks.connections import registry
 from runbooks.connections.git_push import changes
 from runbooks.connections.base import ConnectionFailed, ConnectionSpec, SourcePage
 from runbooks.errors import RunbookParseError
-from runbooks.keyring import KeyRing, unseal
+from runbooks.keyring import KeyRing, KeyRingError, unseal
 from runbooks.review import review_reasons
 from runbooks.settings import LlmSettings
 from runbooks.storage.connections import ConnectionStore
@@ -153,7 +153,7 @@ def sync_connection(store: Store, cstore: ConnectionStore, ring: KeyRing | None,
         deployed = row.kind in registry.GIT_HOSTS and registry.reader(row.kind).protected(spec, spec.branch)
         import_pages(store, cstore, row, read(spec), report=report, gate=None if deployed else review_gate(store),
                      deployed=deployed, full=True, llm=llm)
-    except ConnectionFailed as exc:
+    except (ConnectionFailed, KeyRingError) as exc:  # a key ring that lost the token's key says so too
         report.error = str(exc).splitlines()[0] if str(exc) else "the connection could not be read"
     return finish(cstore, report, started, clock)
 
@@ -177,7 +177,10 @@ def push_sync(store: Store, cstore: ConnectionStore, ring: KeyRing, row: Connect
     """
     assert row.id is not None
     host = registry.reader(row.kind)
-    secret = unseal(ring, row.webhook_secret_sealed or "", f"connection:{row.id}:webhook")
+    try:
+        secret = unseal(ring, row.webhook_secret_sealed or "", f"connection:{row.id}:webhook")
+    except KeyRingError:
+        raise WebhookRefused(f"connection {row.id}'s webhook secret cannot be read with this key ring") from None
     if not host.verify(headers, body, secret):
         raise WebhookRefused(f"the delivery's signature does not match connection {row.id}'s webhook secret")
     push = host.parse_push(headers, payload)
@@ -197,7 +200,7 @@ def push_sync(store: Store, cstore: ConnectionStore, ring: KeyRing, row: Connect
         authored = (_authored(p, push.author) for p in pages)
         import_pages(store, cstore, row, authored, report=report, gate=None if deployed else review_gate(store),
                      deployed=deployed, removed=removed, full=push.resync, llm=llm, commit=push.commit)
-    except ConnectionFailed as exc:
+    except (ConnectionFailed, KeyRingError) as exc:
         report.error = str(exc).splitlines()[0] if str(exc) else "the repository could not be read"
     return finish(cstore, report, started, clock)
 
