@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from temporalio import activity
@@ -22,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.targets import EXECUTORS, Executor
 from activities.targets.agent import AgentExecutor
-from runbooks.contract import Activity, CommandRequest, CommandResult
+from runbooks.contract import Activity, AgentOutput, CommandRequest, CommandResult
 from runbooks.masking import mask
 from runbooks.settings import Settings
 from runbooks.targets import TargetError, parse_target
@@ -79,9 +80,12 @@ class CommandActivities:
         live = _LiveOutput(self.store, req) if self.store is not None and not req.rollback else None
         # An HTTP step's `Expect:` judges its response; a rollback request is judged by its status (2xx).
         expect = {"expect": list(req.expect)} if target.kind == "http" and not req.rollback else {}
+        beat: Callable[[], None] = activity.heartbeat
+        if activity.info().is_local:  # a fast green step has no heartbeat: the workflow task is its lease
+            beat = lambda: None  # noqa: E731
+        elif live is None and not req.rollback:  # an agent (no database): the heartbeat carries the output
+            live = beat = _HeartbeatOutput(req.step_id)
         try:
-            # A local activity (a fast green step) has no heartbeat: the workflow task it runs in is its lease.
-            beat = (lambda: None) if activity.info().is_local else activity.heartbeat
             result = executor.run(target, req.command, req.timeout_seconds, beat, progress=live,
                                   **expect)
         finally:
@@ -92,6 +96,28 @@ class CommandActivities:
         log.info("%s %s exited %s in %.2fs", kind, req.step_id, result.exit_code, result.duration_seconds,
                  extra={"execution_id": req.execution_id, "step_id": req.step_id})
         return result
+
+
+class _HeartbeatOutput:
+    """An agent's step output so far, in its heartbeats: an agent has no database, and Temporal keeps
+    the newest heartbeat of a running activity, which the API reads back (services/agents.py).
+
+    Both the executor's heartbeat and its progress reports go through here, so a bare heartbeat never
+    replaces the output with nothing. The text is masked before it leaves the agent, cut to its tail.
+    """
+
+    TAIL = 16 * 1024
+
+    def __init__(self, step_id: str) -> None:
+        self.step_id, self.text = step_id, ""
+
+    def __call__(self, text: str | None = None) -> None:
+        if text is not None:
+            self.text = mask(text[-self.TAIL:]) or ""
+        activity.heartbeat(AgentOutput(step_id=self.step_id, output=self.text))
+
+    def close(self) -> None:
+        pass
 
 
 class _LiveOutput:

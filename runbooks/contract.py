@@ -48,6 +48,13 @@ class Signal:
 GATE_WORKFLOW = "RunbookGate"  # workflows/runbook_gate.py
 
 
+class AgentOutput(BaseModel):
+    """What an agent's running step heartbeats: its output so far (masked, the tail), read by the API."""
+
+    step_id: str
+    output: str = ""
+
+
 CONNECTION_SYNC_WORKFLOW = "ConnectionSync"  # workflows/connection_sync.py, started by a schedule
 
 

@@ -16,6 +16,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.service import RPCError
 
+from runbooks.contract import Activity, AgentOutput
 from runbooks.targets import AgentTarget, TargetError, agent_queue, parse_target
 from services.context import Services
 
@@ -75,3 +76,32 @@ async def _status(svc: Services, name: str, runbooks: list[str]) -> AgentStatus:
     last = max((p.last_poll for p in pollers if p.last_poll), default=None)
     online = last is not None and datetime.now(timezone.utc) - last <= ONLINE_WITHIN
     return AgentStatus(name=name, task_queue=queue, online=online, last_poll=last, pollers=pollers, runbooks=runbooks)
+
+
+async def agent_outputs(svc: Services, execution_id: str) -> dict[str, str]:
+    """The output so far of each of the execution's steps running on an agent, by step id.
+
+    An agent has no database: its step heartbeats its output (masked, the tail), and Temporal keeps
+    the newest heartbeat of each running activity. Nothing is returned when Temporal cannot say.
+    """
+    try:
+        described = await svc.client.get_workflow_handle(execution_id).describe()
+    except RPCError:
+        return {}
+    found: dict[str, str] = {}
+    for pending in described.raw_description.pending_activities:
+        payloads = list(pending.heartbeat_details.payloads)
+        if pending.activity_type.name != Activity.RUN_COMMAND or not payloads:
+            continue
+        try:
+            beat = (await svc.client.data_converter.decode(payloads[:1], [AgentOutput]))[0]
+        except Exception:  # noqa: BLE001  (another worker's heartbeat shape: not ours to show)
+            continue
+        if isinstance(beat, AgentOutput) and beat.output:
+            found[beat.step_id] = beat.output
+    return found
+
+
+def on_agent(target: str | None, status: str) -> bool:
+    """A step whose output so far lives in its heartbeats, not in the database."""
+    return status == "running" and (target or "").startswith("agent:")

@@ -26,6 +26,7 @@ from runbooks.storage.store import Store
 from runbooks.storage.tables import (
     AlertRow, ApprovalRow, EventRow, ExecutionRow, NoteRow, RunbookRow, StepRow, utcnow,
 )
+from services import agents
 from services.context import Services
 from services.decisions import refusal_of
 from services.errors import Invalid, NotFound
@@ -248,7 +249,13 @@ def _execution_page(svc: Services, who: Principal, execution_id: str) -> Executi
 
 
 async def execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
-    return await asyncio.to_thread(_execution_page, svc, who, execution_id)
+    page = await asyncio.to_thread(_execution_page, svc, who, execution_id)
+    if any(agents.on_agent(c.step.target, c.step.status) for c in page.steps):  # output so far: in Temporal
+        outputs = await agents.agent_outputs(svc, execution_id)
+        for card in page.steps:
+            if agents.on_agent(card.step.target, card.step.status) and card.step.step_id in outputs:
+                card.step.output = outputs[card.step.step_id]  # shown, never written back
+    return page
 
 
 def quality_of(svc: Services, runbook: Runbook, version: int) -> Quality:

@@ -64,6 +64,7 @@ async def _poll(client: Client, settings: Settings, name: str, queue: str, stop:
             client, task_queue=queue, activities=[CommandActivities(settings, agent=name).run_command],
             activity_executor=executor, max_concurrent_activities=MAX_CONCURRENT_STEPS,
             identity=f"agent {name} ({socket.gethostname()})",
+            max_heartbeat_throttle_interval=timedelta(seconds=2),  # the output so far reaches Temporal every 2 s
             graceful_shutdown_timeout=timedelta(seconds=settings.agent_drain_seconds))
         log.info("agent %s: worker polling task queue %r on %s", name, queue, settings.temporal_address)
         async with worker:

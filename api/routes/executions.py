@@ -19,7 +19,7 @@ from runbooks.access import Permission, Principal
 from runbooks.contract import ExecutionState
 from runbooks.replay import Replay
 from runbooks.storage.tables import ExecutionRow
-from services import control, notes
+from services import agents, control, notes
 from services.context import Services
 from services.decisions import decide
 from services.reports import execution_replay, execution_report
@@ -73,7 +73,13 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
     found = await asyncio.to_thread(svc.store.get_execution, execution_id)
     if found is None:
         raise HTTPException(404, detail=f"no execution {execution_id!r}")
-    return _view(svc, *found)
+    view = _view(svc, *found)
+    if any(agents.on_agent(s.target, s.status) for s in view.steps):  # their output so far is in Temporal
+        outputs = await agents.agent_outputs(svc, execution_id)
+        for step in view.steps:
+            if agents.on_agent(step.target, step.status) and step.id in outputs:
+                step.output = outputs[step.id]
+    return view
 
 
 @router.get("/{execution_id}/live", response_model=ExecutionState, dependencies=[Depends(needs(Permission.read))])

@@ -20,12 +20,13 @@ from api.deps import services
 from api.web.render import fragment
 from api.web.session import Viewer, page
 from runbooks.access import Permission
-from services import cockpit
+from services import agents, cockpit
 from services.context import Services
 from services.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 KEEPALIVE = 15.0
+AGENT_POLL = 2.0  # an agent's output so far is in its heartbeats (Temporal), not in the database
 
 
 def digest(html: str) -> str:
@@ -39,23 +40,30 @@ def sse(event: str, html: str) -> str:
 
 
 async def _stream(request: Request, svc: Services, event: str, render: Callable[[], Awaitable[str]],
-                  concerns: Callable[[set[str]], bool], shown: str) -> AsyncIterator[str]:
+                  concerns: Callable[[set[str]], bool], shown: str,
+                  polling: Callable[[], bool] = lambda: False) -> AsyncIterator[str]:
+    """Render again on each change that concerns the page; while `polling()` (something shown is not
+    in the database, like an agent's output so far) also every AGENT_POLL seconds."""
     assert svc.live is not None
     async with svc.live.subscribe() as changes:
         last = await render()  # what changed between the page's load and this connection is not missed
         yield "retry: 1000\n\n" + (sse(event, last) if digest(last) != shown else "")
         while not await request.is_disconnected():
             try:
-                changed = await asyncio.wait_for(changes.get(), KEEPALIVE)
+                changed = await asyncio.wait_for(changes.get(), AGENT_POLL if polling() else KEEPALIVE)
             except asyncio.TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            if not concerns(changed):
+                if not polling():
+                    yield ": keep-alive\n\n"
+                    continue
+                changed = None
+            if changed is not None and not concerns(changed):
                 continue
             html = await render()
             if html != last:
                 last = html
                 yield sse(event, html)
+            elif changed is None:
+                yield ": keep-alive\n\n"  # polled, nothing new: still say the stream is alive
 
 
 async def now_fragment(svc: Services, viewer: Viewer) -> str:
@@ -87,7 +95,12 @@ async def live_execution(request: Request, execution_id: str, shown: str = "", v
     if await asyncio.to_thread(svc.store.execution_status, execution_id) is None:
         raise NotFound(f"no execution {execution_id!r}")
 
-    async def render() -> str:
-        return execution_fragment(viewer, await cockpit.execution_page(svc, viewer.principal, execution_id))
+    on_agent = [False]
 
-    return _events(_stream(request, svc, "execution", render, lambda changed: execution_id in changed, shown))
+    async def render() -> str:
+        shown_page = await cockpit.execution_page(svc, viewer.principal, execution_id)
+        on_agent[0] = any(agents.on_agent(c.step.target, c.step.status) for c in shown_page.steps)
+        return execution_fragment(viewer, shown_page)
+
+    return _events(_stream(request, svc, "execution", render, lambda changed: execution_id in changed, shown,
+                           polling=lambda: on_agent[0]))

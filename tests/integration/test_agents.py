@@ -194,3 +194,43 @@ async def test_an_agent_that_stays_offline_escalates_like_an_approval_then_fails
     assert f"waits: agent {name} is offline" in escalations[0]["message"]
     dmz = next(s for s in done["steps"] if s["id"] == "in-the-dmz")
     assert dmz["status"] == "failed" and dmz["waiting_for"] is None
+
+
+WATCHED = """---
+id: watched
+mode: autopilot
+---
+# Watched
+
+## Steps
+
+1. **Slow look**
+   Target: agent:{east}
+   ```sh
+   echo "first line from the agent"; sleep 6; echo "last line"
+   ```
+"""
+
+
+async def test_a_step_on_an_agent_shows_its_output_while_it_runs(product: Harness, tmp_path: Path) -> None:
+    east, _west = _names()
+    await product.load(WATCHED.format(east=east))
+    agent = start_agent(product.settings, east, tmp_path / "east.log")
+    try:
+        execution_id = await product.start("watched")
+        seen: dict = {}
+        for _ in range(100):  # the agent has no database: its heartbeats carry the output so far
+            steps = (await product.http.get(f"/api/v1/executions/{execution_id}")).json()["steps"]
+            seen = steps[0] if steps else {}
+            if "first line" in (seen.get("output") or ""):
+                break
+            await asyncio.sleep(0.1)
+        assert seen["status"] == "running" and "first line from the agent" in seen["output"], seen
+        assert "last line" not in seen["output"]
+        browser = await sign_in(product, "olga", "viewer")
+        page = (await product.http.get(f"/executions/{execution_id}", headers=browser.headers)).text
+        assert "first line from the agent" in page
+        done = await product.wait_for(execution_id, "succeeded", timeout=30)
+        assert "last line" in done["steps"][0]["output"]
+    finally:
+        agent.terminate()
