@@ -55,11 +55,8 @@ def main() -> int:
         store, ring = _store(folder, "confluence.db"), KeyRing.parse(f"k1:{new_key()}")
         cstore = ConnectionStore(store.engine)
         row = cstore.create(ConnectionRow(kind="confluence", base_url=fake.url, config={"space": "OPS"},
-                                          token_sealed="-", created_by="bench"))
-        row.token_sealed = seal(ring, f"{EMAIL}:{TOKEN}", f"connection:{row.id}:token")
-        with cstore.session() as s:
-            s.add(row)
-            s.commit()
+                                          token_sealed="", created_by="bench"),
+                            lambda cid: (seal(ring, f"{EMAIL}:{TOKEN}", f"connection:{cid}:token"), None))
         clock = time.perf_counter()
         report = sync_connection(store, cstore, ring, row.id or 0, trigger="manual", by="bench")
         took = time.perf_counter() - clock

@@ -118,26 +118,21 @@ async def create(svc: Services, who: Principal, body: ConnectionIn) -> Connectio
     config = body.model_dump(include={"space", "database", "repo", "branch", "subdir", "label", "title_prefix",
                                       "token_setting"}, exclude_none=True)
     every = None if git else (body.sync_every_seconds or svc.settings.connection_sync_seconds or None)
+    secret = (body.webhook_secret or secrets.token_urlsafe(24)) if git else None
+
+    def sealed(connection_id: int) -> tuple[str, str | None]:
+        token = seal(ring, body.token, f"connection:{connection_id}:token") if ring and body.token else ""
+        hook = seal(ring, secret, f"connection:{connection_id}:webhook") if ring and secret else None
+        return token, hook
+
     row = await asyncio.to_thread(_store(svc).create, ConnectionRow(
         kind=body.kind, base_url=body.base_url, config=config, token_sealed="", sync_every_seconds=every,
-        created_by=who.name))
-    secret = (body.webhook_secret or secrets.token_urlsafe(24)) if git else None
-    if ring is not None and body.token is not None:
-        row.token_sealed = seal(ring, body.token, f"connection:{row.id}:token")
-    if ring is not None and secret:
-        row.webhook_secret_sealed = seal(ring, secret, f"connection:{row.id}:webhook")
-    await asyncio.to_thread(_save, svc, row)
+        created_by=who.name), sealed)
     if every:
         await _schedule(svc, row.id or 0, every)
     await svc.audit(who.name, "connection.create", f"connection:{row.id}", kind=body.kind, base_url=body.base_url,
                     sync_every_seconds=every, via=who.via, **config)
     return _out(row, secret=secret)
-
-
-def _save(svc: Services, row: ConnectionRow) -> None:
-    with _store(svc).session() as s:
-        s.add(row)
-        s.commit()
 
 
 async def _schedule(svc: Services, connection_id: int, every: int) -> None:

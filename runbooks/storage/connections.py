@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +19,17 @@ class ConnectionStore:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    def create(self, row: ConnectionRow) -> ConnectionRow:
+    def create(self, row: ConnectionRow, secrets: Callable[[int], tuple[str, str | None]] | None = None
+               ) -> ConnectionRow:
+        """Store a connection; `secrets(id)` gives its sealed token and webhook secret, which are bound
+        to the id the row gets: both are written in the same transaction as the row."""
         with self.session() as s:
             row.created_at = utcnow()
             s.add(row)
+            s.flush()
+            if secrets is not None:
+                assert row.id is not None
+                row.token_sealed, row.webhook_secret_sealed = secrets(row.id)
             s.commit()
             s.refresh(row)
             return row

@@ -48,11 +48,8 @@ def stores(tmp_path: Path) -> tuple[Store, ConnectionStore, int]:
     create_schema(engine)
     cstore = ConnectionStore(engine)
     row = cstore.create(ConnectionRow(kind="confluence", base_url="https://wiki.example", config={"space": "OPS"},
-                                      token_sealed="", created_by="admin"))
-    row.token_sealed = seal(RING, "me@example.com:tok-123", f"connection:{row.id}:token")
-    with cstore.session() as s:
-        s.add(row)
-        s.commit()
+                                      token_sealed="", created_by="admin"),
+                        lambda cid: (seal(RING, "me@example.com:tok-123", f"connection:{cid}:token"), None))
     return Store(engine), cstore, row.id or 0
 
 
