@@ -8,6 +8,7 @@ its pollers and when each last polled. The names are those the current runbooks'
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
@@ -105,3 +106,13 @@ async def agent_outputs(svc: Services, execution_id: str) -> dict[str, str]:
 def on_agent(target: str | None, status: str) -> bool:
     """A step whose output so far lives in its heartbeats, not in the database."""
     return status == "running" and (target or "").startswith("agent:")
+
+
+async def running_agent_outputs(svc: Services, execution_id: str,
+                                steps: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
+    """The output so far of those of `steps` (step id, target, status) that run on an agent now;
+    Temporal is asked only when there is one."""
+    wanted = {step_id for step_id, target, status in steps if on_agent(target, status)}
+    if not wanted:
+        return {}
+    return {k: v for k, v in (await agent_outputs(svc, execution_id)).items() if k in wanted}

@@ -250,11 +250,10 @@ def _execution_page(svc: Services, who: Principal, execution_id: str) -> Executi
 
 async def execution_page(svc: Services, who: Principal, execution_id: str) -> ExecutionPage:
     page = await asyncio.to_thread(_execution_page, svc, who, execution_id)
-    if any(agents.on_agent(c.step.target, c.step.status) for c in page.steps):  # output so far: in Temporal
-        outputs = await agents.agent_outputs(svc, execution_id)
-        for card in page.steps:
-            if agents.on_agent(card.step.target, card.step.status) and card.step.step_id in outputs:
-                card.step.output = outputs[card.step.step_id]  # shown, never written back
+    outputs = await agents.running_agent_outputs(
+        svc, execution_id, ((c.step.step_id, c.step.target, c.step.status) for c in page.steps))
+    for card in page.steps:  # a step on an agent: its output so far is in Temporal (shown, never written back)
+        card.step.output = outputs.get(card.step.step_id, card.step.output)
     return page
 
 

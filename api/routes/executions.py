@@ -74,11 +74,9 @@ async def get_execution(execution_id: str, svc: Services = Depends(services)) ->
     if found is None:
         raise HTTPException(404, detail=f"no execution {execution_id!r}")
     view = _view(svc, *found)
-    if any(agents.on_agent(s.target, s.status) for s in view.steps):  # their output so far is in Temporal
-        outputs = await agents.agent_outputs(svc, execution_id)
-        for step in view.steps:
-            if agents.on_agent(step.target, step.status) and step.id in outputs:
-                step.output = outputs[step.id]
+    outputs = await agents.running_agent_outputs(svc, execution_id, ((s.id, s.target, s.status) for s in view.steps))
+    for step in view.steps:  # a step on an agent: its output so far is in Temporal
+        step.output = outputs.get(step.id, step.output)
     return view
 
 

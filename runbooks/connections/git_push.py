@@ -111,6 +111,12 @@ def refused_page(spec: ConnectionSpec, path: str, url: str, version: str, why: s
                       runbook_id=runbook_id(spec, path), refused=why)
 
 
+def file_page(spec: ConnectionSpec, path: str, url: str, version: str, data: bytes) -> SourcePage:
+    """A runbook file as read from either host; the importer reads its real title from the text."""
+    return SourcePage(key=path, title=PurePosixPath(path).stem, url=url, version=version,
+                      text=data.decode("utf-8", errors="replace"), runbook_id=runbook_id(spec, path))
+
+
 def too_large(size: int | None = None) -> str:
     seen = f"{size} bytes" if size is not None else "more than that"
     return f"file too large ({seen}; the limit is {MAX_PAGE_BYTES} bytes)"

@@ -12,14 +12,13 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from runbooks.connections.base import MAX_PAGE_BYTES, ConnectionFailed, ConnectionSpec, SourcePage
 from runbooks.connections.git_push import (
-    ZERO_SHA, FileTooLarge, HostApi, Push, blob_sha, header, is_runbook, net_changes, refused_page,
-    runbook_id, too_large,
+    FileTooLarge, HostApi, Push, ZERO_SHA, blob_sha, file_page, header, is_runbook, net_changes, refused_page,
+    too_large,
 )
 
 HOST = "GitHub"
@@ -99,7 +98,7 @@ def page(spec: ConnectionSpec, path: str, ref: str) -> SourcePage | None:
             return refused_page(spec, path, url, ref, str(exc))
     if data is None:
         return None
-    return _page(spec, path, url, blob_sha(data), data)
+    return file_page(spec, path, url, blob_sha(data), data)
 
 
 def pages(spec: ConnectionSpec, ref: str | None = None) -> Iterator[SourcePage]:
@@ -122,7 +121,7 @@ def pages(spec: ConnectionSpec, ref: str | None = None) -> Iterator[SourcePage]:
                 yield refused_page(spec, path, url, sha, str(exc))
                 continue
             if data is not None:
-                yield _page(spec, path, url, sha, data)
+                yield file_page(spec, path, url, sha, data)
 
 
 def web_url(spec: ConnectionSpec, path: str, ref: str) -> str:
@@ -192,8 +191,3 @@ def _walk(api: HostApi, spec: ConnectionSpec, sha: str, prefix: str) -> Iterator
                 yield from _walk(api, spec, entry["sha"], path + "/")
         else:
             yield {**entry, "path": path}
-
-
-def _page(spec: ConnectionSpec, path: str, url: str, version: str, data: bytes) -> SourcePage:
-    return SourcePage(key=path, title=PurePosixPath(path).stem, url=url, version=version,
-                      text=data.decode("utf-8", errors="replace"), runbook_id=runbook_id(spec, path))

@@ -11,14 +11,12 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from runbooks.connections.base import ConnectionFailed, ConnectionSpec, SourcePage
 from runbooks.connections.git_push import (
-    ZERO_SHA, FileTooLarge, HostApi, Push, blob_sha, header, is_runbook, net_changes, refused_page,
-    runbook_id,
+    FileTooLarge, HostApi, Push, ZERO_SHA, blob_sha, file_page, header, is_runbook, net_changes, refused_page,
 )
 
 HOST = "GitLab"
@@ -93,7 +91,7 @@ def page(spec: ConnectionSpec, path: str, ref: str) -> SourcePage | None:
             return refused_page(spec, path, url, ref, str(exc))
     if data is None:
         return None
-    return _page(spec, path, url, blob_sha(data), data)
+    return file_page(spec, path, url, blob_sha(data), data)
 
 
 def pages(spec: ConnectionSpec, ref: str | None = None) -> Iterator[SourcePage]:
@@ -113,7 +111,7 @@ def pages(spec: ConnectionSpec, ref: str | None = None) -> Iterator[SourcePage]:
                 yield refused_page(spec, path, url, sha, str(exc))
                 continue
             if data is not None:
-                yield _page(spec, path, url, sha, data)
+                yield file_page(spec, path, url, sha, data)
 
 
 def _api(spec: ConnectionSpec) -> HostApi:
@@ -182,8 +180,3 @@ def _blobs(api: HostApi, spec: ConnectionSpec, commit: str) -> Iterator[tuple[st
     if subdir and not seen_any:
         raise ConnectionFailed(f"GitLab project {spec.repo} has no folder {subdir!r} at {commit[:12]}")
     yield from sorted(found)
-
-
-def _page(spec: ConnectionSpec, path: str, url: str, version: str, data: bytes) -> SourcePage:
-    return SourcePage(key=path, title=PurePosixPath(path).stem, url=url, version=version,
-                      text=data.decode("utf-8", errors="replace"), runbook_id=runbook_id(spec, path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,13 +47,8 @@ BROKEN = """<h2>Steps</h2><ol><li><p><strong>Restart the thing</strong></p><p>Ri
 
 
 @pytest.fixture
-async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(update={
-        "runbooks_dir": folder, "connection_tokens": SecretStr(json.dumps({"ops_wiki": f"{EMAIL}:{TOKEN}"}))})
-    async with running_product(temporal.client, settings, tmp_path) as h:
-        yield h
+def product_settings() -> dict:
+    return {"connection_tokens": SecretStr(json.dumps({"ops_wiki": f"{EMAIL}:{TOKEN}"}))}
 
 
 @pytest.fixture

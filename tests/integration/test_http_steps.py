@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from support.harness import Harness, make_settings, running_product
+from support.harness import Harness
 
 SECRET = "cdn-tok-8c1f0e2d9a"
 
@@ -67,13 +66,8 @@ def api() -> Iterator[Api]:
 
 
 @pytest.fixture
-async def product(temporal, temporal_address: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    settings = make_settings(tmp_path, temporal_address).model_copy(update={
-        "runbooks_dir": folder, "http_secrets": SecretStr(json.dumps({"cdn_token": SECRET}))})
-    async with running_product(temporal.client, settings, tmp_path) as h:
-        yield h
+def product_settings() -> dict:
+    return {"http_secrets": SecretStr(json.dumps({"cdn_token": SECRET}))}
 
 
 def _steps(body: dict) -> dict[str, dict]:
